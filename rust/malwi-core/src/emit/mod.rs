@@ -1,0 +1,695 @@
+//! Where parse trees become malwicode.
+//!
+//! [`Core`] holds what every language shares: the token buffer of each object, the object list,
+//! scopes and name resolution, string constants. `python.rs` and `javascript.rs` walk their
+//! grammar's nodes and call into it.
+
+pub(crate) mod grammar;
+mod javascript;
+pub mod ops;
+mod python;
+
+use std::sync::{Arc, OnceLock};
+
+use rustc_hash::{FxHashMap, FxHashSet};
+use smallvec::SmallVec;
+use tree_sitter::{Node, TreeCursor};
+
+use crate::config::{FeaturizerConfig, Granularity};
+use crate::error::Error;
+use crate::language::Language;
+use crate::literals::normalize_number;
+use crate::object::{MalwiObject, ObjectKind};
+use crate::patterns::{LanguageApis, PatternDatabase};
+use crate::source::SourceText;
+use crate::strings::{classify, write_verbatim, StringToken};
+use crate::vocabulary::reserved_tokens;
+use ops::Op;
+
+/// Up to this many children, a node's children are read by index rather than with a cursor.
+const INDEXED_CHILDREN: u32 = 16;
+
+/// Stack space kept free before the emitter grows its stack onto the heap.
+const STACK_RED_ZONE: usize = 128 * 1024;
+const STACK_SEGMENT: usize = 4 * 1024 * 1024;
+
+/// Compiles one source text into its objects: `<module>` first, then the others in source order.
+pub fn compile_text(
+    source: &SourceText,
+    language: Language,
+    file_path: &str,
+    config: &FeaturizerConfig,
+) -> Result<Vec<MalwiObject>, Error> {
+    let tree = crate::parse::parse(&source.text, language)?;
+    Ok(emit_tree(&tree, source, language, file_path, config))
+}
+
+/// Emits the objects of an already parsed tree.
+pub fn emit_tree(
+    tree: &tree_sitter::Tree,
+    source: &SourceText,
+    language: Language,
+    file_path: &str,
+    config: &FeaturizerConfig,
+) -> Vec<MalwiObject> {
+    let text: &str = &source.text;
+    let file_path: Arc<str> = Arc::from(file_path);
+    let mut core = Core::new(text, language, config, tree.walk());
+    let root = tree.root_node();
+    core.begin_object("<module>".into(), ObjectKind::Module, root);
+    core.objects[0].start_byte = 0;
+    core.objects[0].end_byte = text.len();
+    core.objects[0].start_line = 1;
+    match language {
+        Language::Python => python::PythonEmitter::new(&mut core).module(root),
+        _ => javascript::JsEmitter::new(&mut core, language).program(root),
+    }
+    core.finish(&source.text, &file_path, language)
+}
+
+/// A name resolved to a qualified API path. `root_len` marks the module part, which for
+/// JavaScript packages may itself contain dots (`discord.js`, `socket.io-client`).
+#[derive(Clone, Debug)]
+pub(crate) struct Qual {
+    pub name: String,
+    pub root_len: usize,
+}
+
+impl Qual {
+    fn root(name: &str) -> Qual {
+        Qual { name: name.to_string(), root_len: name.len() }
+    }
+}
+
+/// What the emitter statically knows about the value an expression produced.
+#[derive(Clone, Debug)]
+pub(crate) enum Value {
+    Unknown,
+    /// A module or API (`instance`: the result of calling one, e.g. `requests.Session()`).
+    Qual {
+        qual: Qual,
+        categorized: bool,
+        instance: bool,
+    },
+    /// A constant string (needed for `__import__('os')`, `require('fs')`, `getattr(x, 'name')`).
+    Str(String),
+}
+
+impl Value {
+    pub fn qual(&self) -> Option<&Qual> {
+        match self {
+            Value::Qual { qual, .. } => Some(qual),
+            _ => None,
+        }
+    }
+
+    pub fn string(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Binding {
+    /// An ordinary local value: shadows imports and builtins of the same name.
+    Local,
+    /// An import alias: loads are rewritten to the canonical path (`sp` → `subprocess`).
+    Alias(Qual),
+    /// A value obtained by calling an API: loads keep the variable name, attributes resolve.
+    Instance(Qual),
+    Const(String),
+}
+
+/// Where definitions are being emitted; decides which definitions become objects of their own.
+pub(crate) enum Context {
+    Module,
+    Class { name: String, separate: bool },
+    Function,
+}
+
+pub(crate) enum Placement {
+    Separate { name: String, kind: ObjectKind },
+    Inline,
+}
+
+struct Draft {
+    name: String,
+    kind: ObjectKind,
+    start_line: u32,
+    end_line: u32,
+    start_byte: usize,
+    end_byte: usize,
+    tokens: String,
+}
+
+pub(crate) struct Core<'s> {
+    pub src: &'s str,
+    pub config: &'s FeaturizerConfig,
+    pub apis: &'static LanguageApis,
+    objects: Vec<Draft>,
+    current: usize,
+    scopes: Vec<FxHashMap<String, Binding>>,
+    pub contexts: Vec<Context>,
+    pub depth: u32,
+    cursor: TreeCursor<'s>,
+    reserved: &'static FxHashSet<&'static str>,
+}
+
+fn reserved_set() -> &'static FxHashSet<&'static str> {
+    static SET: OnceLock<FxHashSet<&'static str>> = OnceLock::new();
+    SET.get_or_init(|| reserved_tokens().into_iter().collect())
+}
+
+impl<'s> Core<'s> {
+    fn new(src: &'s str, language: Language, config: &'s FeaturizerConfig, cursor: TreeCursor<'s>) -> Self {
+        Core {
+            src,
+            config,
+            apis: PatternDatabase::embedded().apis(language.api_language()),
+            objects: Vec::new(),
+            current: 0,
+            scopes: vec![FxHashMap::default()],
+            contexts: vec![Context::Module],
+            depth: 0,
+            cursor,
+            reserved: reserved_set(),
+        }
+    }
+
+    fn finish(self, text: &Arc<str>, file_path: &Arc<str>, language: Language) -> Vec<MalwiObject> {
+        self.objects
+            .into_iter()
+            .map(|d| {
+                MalwiObject::new(
+                    d.name,
+                    d.kind,
+                    language,
+                    file_path.clone(),
+                    (d.start_line, d.end_line),
+                    text.clone(),
+                    d.start_byte..d.end_byte,
+                    d.tokens,
+                )
+            })
+            .collect()
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Source access
+
+    #[inline]
+    pub fn text(&self, node: Node<'_>) -> &'s str {
+        self.src.get(node.byte_range()).unwrap_or("")
+    }
+
+    /// Named children, without comments and other extras.
+    pub fn kids(&mut self, node: Node<'s>) -> SmallVec<[Node<'s>; 8]> {
+        let mut out = SmallVec::new();
+        let count = node.child_count();
+        if count <= INDEXED_CHILDREN {
+            // tree-sitter's cursor costs several hundred instructions a step; indexed access is
+            // O(i) per child but much cheaper for the small nodes that make up most trees.
+            for i in 0..count {
+                if let Some(child) = node.child(i) {
+                    if child.is_named() && !child.is_extra() {
+                        out.push(child);
+                    }
+                }
+            }
+            return out;
+        }
+        let cursor = &mut self.cursor;
+        cursor.reset(node);
+        if cursor.goto_first_child() {
+            loop {
+                let child = cursor.node();
+                if child.is_named() && !child.is_extra() {
+                    out.push(child);
+                }
+                if !cursor.goto_next_sibling() {
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    /// The kinds of the anonymous children (operators, keywords), in order.
+    pub fn anonymous_kinds(&mut self, node: Node<'s>) -> SmallVec<[&'s str; 4]> {
+        let mut out = SmallVec::new();
+        let cursor = &mut self.cursor;
+        cursor.reset(node);
+        if cursor.goto_first_child() {
+            loop {
+                let child = cursor.node();
+                if !child.is_named() {
+                    out.push(child.kind());
+                }
+                if !cursor.goto_next_sibling() {
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    /// Named children with their field ids (0 when a child has no field).
+    pub fn fields(&mut self, node: Node<'s>) -> SmallVec<[(u16, Node<'s>); 8]> {
+        let mut out = SmallVec::new();
+        let cursor = &mut self.cursor;
+        cursor.reset(node);
+        if cursor.goto_first_child() {
+            loop {
+                let child = cursor.node();
+                if child.is_named() && !child.is_extra() {
+                    out.push((cursor.field_id().map_or(0, |f| f.get()), child));
+                }
+                if !cursor.goto_next_sibling() {
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    /// All children of one field (operators included), in order.
+    pub fn field_all(&mut self, node: Node<'s>, field: u16) -> SmallVec<[Node<'s>; 4]> {
+        let mut out = SmallVec::new();
+        let cursor = &mut self.cursor;
+        cursor.reset(node);
+        if cursor.goto_first_child() {
+            loop {
+                if cursor.field_id().is_some_and(|f| f.get() == field) {
+                    out.push(cursor.node());
+                }
+                if !cursor.goto_next_sibling() {
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether an anonymous keyword child (`async`, `*`, `await`) is present.
+    pub fn has_token(&mut self, node: Node<'s>, token: &str) -> bool {
+        let cursor = &mut self.cursor;
+        cursor.reset(node);
+        if cursor.goto_first_child() {
+            loop {
+                let child = cursor.node();
+                if !child.is_named() && child.kind() == token {
+                    return true;
+                }
+                if !cursor.goto_next_sibling() {
+                    break;
+                }
+            }
+        }
+        false
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Writing tokens
+
+    fn buffer(&mut self) -> &mut String {
+        &mut self.objects[self.current].tokens
+    }
+
+    fn push_raw(&mut self, token: &str) {
+        let buffer = self.buffer();
+        if !buffer.is_empty() {
+            buffer.push(' ');
+        }
+        buffer.push_str(token);
+    }
+
+    pub fn op(&mut self, op: Op) {
+        self.push_raw(op.name());
+    }
+
+    /// An opcode with a trusted token argument (an operator, a category, a count).
+    pub fn op_arg(&mut self, op: Op, arg: &str) {
+        self.op(op);
+        self.push_raw(arg);
+    }
+
+    pub fn op_count(&mut self, op: Op, count: usize) {
+        use std::fmt::Write;
+        self.op(op);
+        let _ = write!(self.buffer(), " {count}");
+    }
+
+    /// An opcode whose argument is a name from the source.
+    pub fn op_name(&mut self, op: Op, name: &str) {
+        self.op(op);
+        self.push_name(name);
+    }
+
+    /// A name argument after an opcode already written (`KW_NAMES a b`).
+    pub fn push_arg_name(&mut self, name: &str) {
+        self.push_name(name);
+    }
+
+    /// Identifiers are verbatim, except that one spelled like a reserved token (a variable named
+    /// `CALL`) gets a `_` prefix, so reserved tokens only ever come from the emitter.
+    fn push_name(&mut self, name: &str) {
+        if name.is_empty() {
+            self.push_raw("_");
+        } else if name.as_bytes()[0].is_ascii_uppercase() && self.reserved.contains(name) {
+            let escaped = format!("_{name}");
+            self.push_raw(&escaped);
+        } else if name.contains(char::is_whitespace) {
+            let joined: String = name.split_whitespace().collect();
+            self.push_raw(&joined);
+        } else {
+            self.push_raw(name);
+        }
+    }
+
+    /// `LOAD_CONST` of a string value: its class tokens, or the quoted string when short.
+    pub fn load_string(&mut self, value: &str) {
+        self.op(Op::LoadConst);
+        self.push_string(value);
+    }
+
+    pub fn push_string(&mut self, value: &str) {
+        match classify(value, self.config) {
+            StringToken::Verbatim => {
+                let buffer = self.buffer();
+                if !buffer.is_empty() {
+                    buffer.push(' ');
+                }
+                write_verbatim(buffer, value);
+            }
+            StringToken::Class(class, bucket) => {
+                self.push_raw(class.token());
+                if let Some(bucket) = bucket {
+                    self.push_raw(bucket.token());
+                }
+            }
+        }
+    }
+
+    pub fn load_number(&mut self, text: &str) {
+        self.op(Op::LoadConst);
+        let normalized = normalize_number(text);
+        self.push_raw(&normalized);
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Objects
+
+    pub fn line_span(node: Node<'_>) -> (u32, u32) {
+        let start = node.start_position().row as u32 + 1;
+        let end = node.end_position();
+        let mut end_line = end.row as u32 + 1;
+        if end.column == 0 && end_line > start {
+            end_line -= 1;
+        }
+        (start, end_line)
+    }
+
+    /// Starts a new object; tokens go to it until [`Core::end_object`] with the returned token.
+    pub fn begin_object(&mut self, name: String, kind: ObjectKind, node: Node<'_>) -> usize {
+        let (start_line, end_line) = Self::line_span(node);
+        self.objects.push(Draft {
+            name,
+            kind,
+            start_line,
+            end_line,
+            start_byte: node.start_byte(),
+            end_byte: node.end_byte(),
+            tokens: String::new(),
+        });
+        std::mem::replace(&mut self.current, self.objects.len() - 1)
+    }
+
+    pub fn end_object(&mut self, previous: usize) {
+        self.current = previous;
+    }
+
+    /// Where a `def`/`function` declared here goes.
+    pub fn function_placement(&self, name: &str) -> Placement {
+        match self.contexts.last() {
+            Some(Context::Module) => Placement::Separate { name: name.to_string(), kind: ObjectKind::Function },
+            Some(Context::Class { name: class, separate: true }) if self.config.methods == Granularity::Separate => {
+                Placement::Separate { name: format!("{class}.{name}"), kind: ObjectKind::Method }
+            }
+            _ => Placement::Inline,
+        }
+    }
+
+    pub fn class_placement(&self, name: &str) -> Placement {
+        match self.contexts.last() {
+            Some(Context::Module) => Placement::Separate { name: name.to_string(), kind: ObjectKind::Class },
+            _ => Placement::Inline,
+        }
+    }
+
+    pub fn lambda_placement(&self, name: Option<&str>) -> Placement {
+        match self.config.lambdas {
+            Granularity::Separate => {
+                Placement::Separate { name: name.unwrap_or("<lambda>").to_string(), kind: ObjectKind::Lambda }
+            }
+            Granularity::Inline => Placement::Inline,
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Scopes and name resolution
+
+    pub fn push_scope(&mut self) {
+        self.scopes.push(FxHashMap::default());
+    }
+
+    pub fn pop_scope(&mut self) {
+        if self.scopes.len() > 1 {
+            self.scopes.pop();
+        }
+    }
+
+    fn lookup(&self, name: &str) -> Option<&Binding> {
+        self.scopes.iter().rev().find_map(|scope| scope.get(name))
+    }
+
+    /// Records what a name now holds after `name = <value>`.
+    pub fn bind(&mut self, name: &str, value: &Value) {
+        let binding = match value {
+            Value::Qual { qual, instance: false, .. } => Binding::Alias(qual.clone()),
+            Value::Qual { qual, instance: true, .. } => Binding::Instance(qual.clone()),
+            Value::Str(s) if s.len() <= 256 => Binding::Const(s.clone()),
+            _ => {
+                // Only shadowing needs remembering: a plain local that hides nothing costs nothing.
+                let hides_something = matches!(self.lookup(name), Some(b) if !matches!(b, Binding::Local))
+                    || self.apis.is_known_path(name);
+                if !hides_something {
+                    return;
+                }
+                Binding::Local
+            }
+        };
+        let scope = self.scopes.last_mut().expect("there is always a scope");
+        scope.insert(name.to_string(), binding);
+    }
+
+    pub fn bind_local(&mut self, name: &str) {
+        self.bind(name, &Value::Unknown);
+    }
+
+    /// Binds an import alias to a module path (`import subprocess as sp`).
+    pub fn bind_import(&mut self, name: &str, qual: Qual) {
+        let scope = self.scopes.last_mut().expect("there is always a scope");
+        scope.insert(name.to_string(), Binding::Alias(qual));
+    }
+
+    /// `LOAD_NAME` of an identifier, resolved through bindings. A name bound to an API path is
+    /// emitted in its canonical form, so that `sp.Popen`, `subprocess.Popen` and an imported
+    /// `Popen` produce the same tokens. `callee`: the value is about to be called.
+    pub fn load_name(&mut self, name: &str, callee: bool) -> Value {
+        match self.lookup(name) {
+            Some(Binding::Alias(qual)) => {
+                let qual = qual.clone();
+                self.load_canonical(&qual, callee)
+            }
+            Some(Binding::Instance(qual)) => {
+                let qual = qual.clone();
+                self.op_name(Op::LoadName, name);
+                Value::Qual { qual, categorized: false, instance: true }
+            }
+            Some(Binding::Const(s)) => {
+                let s = s.clone();
+                self.op_name(Op::LoadName, name);
+                Value::Str(s)
+            }
+            Some(Binding::Local) => {
+                self.op_name(Op::LoadName, name);
+                Value::Unknown
+            }
+            None => self.load_root(name, callee),
+        }
+    }
+
+    /// A free name: a builtin, global or module (`exec`, `process`, `os`), or just a name.
+    fn load_root(&mut self, name: &str, callee: bool) -> Value {
+        if !self.apis.is_known_path(name) {
+            self.op_name(Op::LoadName, name);
+            return Value::Unknown;
+        }
+        let category = self.apis.exact(name).or_else(|| if callee { self.apis.module_itself(name) } else { None });
+        match category {
+            Some(category) => self.op_arg(Op::LoadName, category),
+            None => self.op_name(Op::LoadName, name),
+        }
+        Value::Qual { qual: Qual::root(name), categorized: category.is_some(), instance: false }
+    }
+
+    /// Emits a path in canonical form: the module root, then one `LOAD_ATTR` per member.
+    fn load_canonical(&mut self, qual: &Qual, callee: bool) -> Value {
+        let root = &qual.name[..qual.root_len];
+        let members = qual.name.get(qual.root_len + 1..).unwrap_or("");
+        let mut value = self.load_root(root, callee && members.is_empty());
+        if !members.is_empty() {
+            let count = members.split('.').count();
+            for (i, member) in members.split('.').enumerate() {
+                value = self.load_attr(value, member, callee && i + 1 == count);
+            }
+        }
+        match value {
+            // Known to the alias even when the database does not know the path.
+            Value::Unknown => Value::Qual { qual: qual.clone(), categorized: false, instance: false },
+            other => other,
+        }
+    }
+
+    /// Resolves `object.attr` without emitting anything: the new value and its category.
+    pub fn resolve_attr(&self, object: &Value, attr: &str, callee: bool) -> (Value, Option<&'static str>) {
+        let Value::Qual { qual, categorized, .. } = object else { return (Value::Unknown, None) };
+        let parent = &qual.name;
+        let (name, root_len) = if self.apis.is_global_namespace(parent) {
+            (attr.to_string(), attr.len())
+        } else {
+            (format!("{parent}.{attr}"), qual.root_len)
+        };
+        if !self.apis.is_known_path(&name) {
+            return (Value::Unknown, None);
+        }
+        let category = self
+            .apis
+            .exact(&name)
+            .or_else(|| if callee { self.apis.module_itself(&name) } else { None })
+            .or_else(|| if *categorized { None } else { self.apis.enclosing_module(&name) });
+        let value = Value::Qual {
+            qual: Qual { name, root_len },
+            categorized: *categorized || category.is_some(),
+            instance: false,
+        };
+        (value, category)
+    }
+
+    /// `LOAD_ATTR` on a value: the category when the path resolves to one, else the name.
+    pub fn load_attr(&mut self, object: Value, attr: &str, callee: bool) -> Value {
+        let (value, category) = self.resolve_attr(&object, attr, callee);
+        match category {
+            Some(category) => self.op_arg(Op::LoadAttr, category),
+            None => self.op_name(Op::LoadAttr, attr),
+        }
+        value
+    }
+
+    /// An attribute name in an op other than `LOAD_ATTR` (`STORE_ATTR`, `IMPORT_FROM`, ...).
+    pub fn attr_op(&mut self, op: Op, object: &Value, attr: &str) -> Value {
+        let (value, category) = self.resolve_attr(object, attr, false);
+        match category {
+            Some(category) => self.op_arg(op, category),
+            None => self.op_name(op, attr),
+        }
+        value
+    }
+
+    /// A string used as an attribute name (`getattr(os, 'system')`, `cp['exec']`): the category
+    /// when it resolves on `object`, else the string as usual.
+    pub fn load_attr_string(&mut self, object: &Value, attr: &str) -> Value {
+        let (value, category) = self.resolve_attr(object, attr, true);
+        match category {
+            Some(category) => self.op_arg(Op::LoadConst, category),
+            None => self.load_string(attr),
+        }
+        value
+    }
+
+    /// What calling `callee` produces, for the calls the emitter understands statically.
+    pub fn call_result(&self, callee: &Value, first_string: Option<&str>, second: Option<(&Value, &str)>) -> Value {
+        let Value::Qual { qual, categorized, .. } = callee else { return Value::Unknown };
+        match (qual.name.as_str(), first_string, second) {
+            ("__import__", Some(module), _) => {
+                // `__import__('os.path')` returns the top-level package.
+                let top = module.split('.').next().unwrap_or(module);
+                Value::Qual { qual: Qual::root(top), categorized: false, instance: false }
+            }
+            ("importlib.import_module", Some(module), _) => {
+                let root_len = module.find('.').unwrap_or(module.len());
+                Value::Qual { qual: Qual { name: module.to_string(), root_len }, categorized: false, instance: false }
+            }
+            ("require" | "import" | "module.require" | "process.mainModule.require", Some(module), _) => {
+                let module = module.strip_prefix("node:").unwrap_or(module);
+                Value::Qual { qual: Qual::root(module), categorized: false, instance: false }
+            }
+            ("getattr", _, Some((object, attr))) => self.resolve_attr(object, attr, true).0,
+            _ => Value::Qual { qual: qual.clone(), categorized: *categorized, instance: true },
+        }
+    }
+}
+
+/// Implemented by each language's emitter, so the shared helpers below can reach the core.
+pub(crate) trait Emit<'s> {
+    fn core(&mut self) -> &mut Core<'s>;
+}
+
+/// Runs `body` for a definition: in a new object or inline, always in a new scope and context.
+pub(crate) fn in_definition<'s, E: Emit<'s>>(
+    emitter: &mut E,
+    placement: Placement,
+    node: Node<'s>,
+    context: Context,
+    body: impl FnOnce(&mut E),
+) {
+    let core = emitter.core();
+    let previous = match placement {
+        Placement::Separate { name, kind } => Some(core.begin_object(name, kind, node)),
+        Placement::Inline => None,
+    };
+    core.contexts.push(context);
+    core.push_scope();
+    // Nesting limits are per object: a separate object starts again from depth zero.
+    let saved_depth = core.depth;
+    if previous.is_some() {
+        core.depth = 0;
+    }
+    body(emitter);
+    let core = emitter.core();
+    core.depth = saved_depth;
+    core.pop_scope();
+    core.contexts.pop();
+    if let Some(previous) = previous {
+        core.end_object(previous);
+    }
+}
+
+/// Recursion guard for statements and expressions: grows the stack on the heap when it runs
+/// low, and past `max_nesting` hands the subtree to `too_deep` (a flat, iterative emission).
+pub(crate) fn nested<'s, E: Emit<'s>, R>(
+    emitter: &mut E,
+    too_deep: impl FnOnce(&mut E) -> R,
+    body: impl FnOnce(&mut E) -> R,
+) -> R {
+    let core = emitter.core();
+    if core.depth >= core.config.max_nesting {
+        return too_deep(emitter);
+    }
+    core.depth += 1;
+    let result = stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || body(emitter));
+    emitter.core().depth -= 1;
+    result
+}

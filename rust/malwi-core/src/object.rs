@@ -1,0 +1,103 @@
+//! The unit malwi scores: a module body, function, class, method or lambda, with its malwicode.
+
+use std::ops::Range;
+use std::sync::{Arc, OnceLock};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::emit::ops::Op;
+use crate::language::Language;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ObjectKind {
+    Module,
+    Function,
+    Class,
+    Method,
+    Lambda,
+}
+
+impl ObjectKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ObjectKind::Module => "module",
+            ObjectKind::Function => "function",
+            ObjectKind::Class => "class",
+            ObjectKind::Method => "method",
+            ObjectKind::Lambda => "lambda",
+        }
+    }
+}
+
+/// A compiled object. Its tokens are stored as one space-separated string: no token contains
+/// whitespace, so the string splits back into tokens exactly, and it is what gets hashed.
+#[derive(Clone, Debug)]
+pub struct MalwiObject {
+    pub name: String,
+    pub kind: ObjectKind,
+    pub language: Language,
+    pub file_path: Arc<str>,
+    /// 1-based first and last line.
+    pub lines: (u32, u32),
+    source: Arc<str>,
+    span: Range<usize>,
+    tokens: String,
+    hash: OnceLock<String>,
+}
+
+impl MalwiObject {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        name: String,
+        kind: ObjectKind,
+        language: Language,
+        file_path: Arc<str>,
+        lines: (u32, u32),
+        source: Arc<str>,
+        span: Range<usize>,
+        tokens: String,
+    ) -> Self {
+        MalwiObject { name, kind, language, file_path, lines, source, span, tokens, hash: OnceLock::new() }
+    }
+
+    /// The object's source text (the whole file for `<module>`).
+    pub fn source_code(&self) -> &str {
+        self.source.get(self.span.clone()).unwrap_or("")
+    }
+
+    pub fn token_string(&self) -> &str {
+        &self.tokens
+    }
+
+    pub fn tokens(&self) -> impl Iterator<Item = &str> {
+        self.tokens.split(' ').filter(|t| !t.is_empty())
+    }
+
+    pub fn token_count(&self) -> usize {
+        if self.tokens.is_empty() {
+            0
+        } else {
+            self.tokens.bytes().filter(|&b| b == b' ').count() + 1
+        }
+    }
+
+    /// Instructions as `(opcode, arguments)`: every opcode token starts one.
+    pub fn instructions(&self) -> Vec<(&str, Vec<&str>)> {
+        let mut out: Vec<(&str, Vec<&str>)> = Vec::new();
+        for token in self.tokens() {
+            if Op::from_name(token).is_some() {
+                out.push((token, Vec::new()));
+            } else if let Some((_, args)) = out.last_mut() {
+                args.push(token);
+            }
+        }
+        out
+    }
+
+    /// Hex SHA-256 of the token string: equal behaviour, equal hash, whatever the file.
+    pub fn hash(&self) -> &str {
+        self.hash.get_or_init(|| hex::encode(Sha256::digest(self.tokens.as_bytes())))
+    }
+}

@@ -1,0 +1,480 @@
+//! `malwi._malwi`: the Python face of malwi-core. Thin on purpose: types, errors, and one helper
+//! ([`detached`]) through which every heavy call releases the GIL, catches panics and checks for
+//! Ctrl-C. No tree-sitter node ever crosses into Python; only owned results do.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use malwi_core as core;
+use pyo3::create_exception;
+use pyo3::exceptions::{PyException, PyTypeError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyString, PyTuple};
+
+create_exception!(_malwi, MalwiError, PyException, "Base class of every error malwi raises.");
+create_exception!(_malwi, UnsupportedLanguageError, MalwiError, "A language or file type malwi does not compile.");
+create_exception!(_malwi, ConfigError, MalwiError, "An invalid featurizer configuration.");
+create_exception!(_malwi, PathError, MalwiError, "A path that does not exist or cannot be read.");
+create_exception!(_malwi, ParseError, MalwiError, "tree-sitter produced no tree.");
+create_exception!(_malwi, InternalError, MalwiError, "A bug in malwi, caught before it could crash the interpreter.");
+
+fn to_py_err(error: core::Error) -> PyErr {
+    let message = error.to_string();
+    match error {
+        core::Error::UnsupportedLanguage(_) => UnsupportedLanguageError::new_err(message),
+        core::Error::Config(_) => ConfigError::new_err(message),
+        core::Error::Io { .. } => PathError::new_err(message),
+        core::Error::Parse(_) => ParseError::new_err(message),
+        core::Error::Internal(_) => InternalError::new_err(message),
+    }
+}
+
+/// Runs heavy work without the GIL. Panics become `InternalError`, core errors their own
+/// exception, and a Ctrl-C pressed meanwhile is raised as `KeyboardInterrupt` afterwards.
+fn detached<T: Send>(py: Python<'_>, work: impl FnOnce() -> Result<T, core::Error> + Send) -> PyResult<T> {
+    let result = py.detach(|| catch_unwind(AssertUnwindSafe(work)));
+    py.check_signals()?;
+    match result {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) => Err(to_py_err(error)),
+        Err(panic) => Err(InternalError::new_err(format!("internal error: {}", core::batch::panic_message(&panic)))),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Featurizer configuration
+
+/// The switches that shape malwicode. Immutable; a model records `featurizer_id`.
+#[pyclass(frozen, module = "malwi._malwi")]
+#[derive(Clone)]
+struct FeaturizerConfig {
+    inner: core::FeaturizerConfig,
+}
+
+#[pymethods]
+impl FeaturizerConfig {
+    #[new]
+    #[pyo3(signature = (*, methods = "separate", lambdas = "separate", disabled_string_classes = Vec::new(), size_buckets = true, short_string_max = 20, max_nesting = None))]
+    fn new(
+        methods: &str,
+        lambdas: &str,
+        disabled_string_classes: Vec<String>,
+        size_buckets: bool,
+        short_string_max: usize,
+        max_nesting: Option<u32>,
+    ) -> PyResult<Self> {
+        let mut inner = core::FeaturizerConfig {
+            methods: core::Granularity::from_name(methods).map_err(to_py_err)?,
+            lambdas: core::Granularity::from_name(lambdas).map_err(to_py_err)?,
+            size_buckets,
+            short_string_max,
+            ..Default::default()
+        };
+        if let Some(max_nesting) = max_nesting {
+            inner.max_nesting = max_nesting;
+        }
+        for token in disabled_string_classes {
+            let class = core::strings::StringClass::from_token(&token)
+                .ok_or_else(|| ConfigError::new_err(format!("unknown string class {token:?}")))?;
+            inner.disabled_string_classes.push(class);
+        }
+        inner.validate().map_err(to_py_err)?;
+        Ok(FeaturizerConfig { inner })
+    }
+
+    #[staticmethod]
+    fn from_json(json: &str) -> PyResult<Self> {
+        core::FeaturizerConfig::from_json(json).map(|inner| FeaturizerConfig { inner }).map_err(to_py_err)
+    }
+
+    fn to_json(&self) -> String {
+        self.inner.to_json()
+    }
+
+    #[getter]
+    fn featurizer_id(&self) -> String {
+        self.inner.featurizer_id()
+    }
+
+    #[getter]
+    fn version(&self) -> u32 {
+        self.inner.version
+    }
+
+    #[getter]
+    fn methods(&self) -> &'static str {
+        self.inner.methods.name()
+    }
+
+    #[getter]
+    fn lambdas(&self) -> &'static str {
+        self.inner.lambdas.name()
+    }
+
+    #[getter]
+    fn disabled_string_classes(&self) -> Vec<&'static str> {
+        self.inner.disabled_string_classes.iter().map(|c| c.token()).collect()
+    }
+
+    #[getter]
+    fn size_buckets(&self) -> bool {
+        self.inner.size_buckets
+    }
+
+    #[getter]
+    fn short_string_max(&self) -> usize {
+        self.inner.short_string_max
+    }
+
+    #[getter]
+    fn max_nesting(&self) -> u32 {
+        self.inner.max_nesting
+    }
+
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+        other.cast::<FeaturizerConfig>().is_ok_and(|o| o.get().inner == self.inner)
+    }
+
+    fn __hash__(&self) -> u64 {
+        let id = self.inner.featurizer_id();
+        u64::from_str_radix(&id[id.len() - 12..], 16).unwrap_or(0)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("FeaturizerConfig({})", self.inner.to_json())
+    }
+}
+
+fn config_or_default(config: Option<&Bound<'_, FeaturizerConfig>>) -> core::FeaturizerConfig {
+    config.map(|c| c.get().inner.clone()).unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Objects and file reports
+
+/// One compiled object: a module body, function, class, method or lambda.
+#[pyclass(frozen, module = "malwi._malwi")]
+struct MalwiObject {
+    inner: Arc<core::MalwiObject>,
+}
+
+#[pymethods]
+impl MalwiObject {
+    #[getter]
+    fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// `module`, `function`, `class`, `method` or `lambda`.
+    #[getter]
+    fn kind(&self) -> &'static str {
+        self.inner.kind.name()
+    }
+
+    #[getter]
+    fn language(&self) -> &'static str {
+        self.inner.language.name()
+    }
+
+    #[getter]
+    fn file_path(&self) -> &str {
+        &self.inner.file_path
+    }
+
+    /// `(first_line, last_line)`, 1-based.
+    #[getter]
+    fn location(&self) -> (u32, u32) {
+        self.inner.lines
+    }
+
+    #[getter]
+    fn source_code(&self) -> &str {
+        self.inner.source_code()
+    }
+
+    #[getter]
+    fn token_count(&self) -> usize {
+        self.inner.token_count()
+    }
+
+    fn tokens(&self) -> Vec<&str> {
+        self.inner.tokens().collect()
+    }
+
+    fn to_token_string(&self) -> &str {
+        self.inner.token_string()
+    }
+
+    /// Hex SHA-256 of the token string.
+    fn to_hash(&self) -> &str {
+        self.inner.hash()
+    }
+
+    /// `[(opcode, (arg, ...)), ...]`
+    fn instructions<'py>(&self, py: Python<'py>) -> PyResult<Vec<(&str, Bound<'py, PyTuple>)>> {
+        self.inner.instructions().into_iter().map(|(op, args)| Ok((op, PyTuple::new(py, args)?))).collect()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<MalwiObject {} {:?} {}:{}-{} tokens={}>",
+            self.inner.kind.name(),
+            self.inner.name,
+            self.inner.file_path,
+            self.inner.lines.0,
+            self.inner.lines.1,
+            self.inner.token_count()
+        )
+    }
+}
+
+fn wrap_objects(objects: Vec<core::MalwiObject>) -> Vec<MalwiObject> {
+    objects.into_iter().map(|o| MalwiObject { inner: Arc::new(o) }).collect()
+}
+
+/// What happened to one file of a batch.
+#[pyclass(frozen, module = "malwi._malwi")]
+struct FileReport {
+    #[pyo3(get)]
+    path: String,
+    #[pyo3(get)]
+    language: &'static str,
+    #[pyo3(get)]
+    size: u64,
+    /// `compiled`, `skipped` or `failed`.
+    #[pyo3(get)]
+    status: &'static str,
+    /// Why a file was skipped or failed; `None` when compiled.
+    #[pyo3(get)]
+    reason: Option<String>,
+    #[pyo3(get)]
+    warnings: Vec<String>,
+    objects: Vec<Py<MalwiObject>>,
+}
+
+#[pymethods]
+impl FileReport {
+    #[getter]
+    fn objects<'py>(&self, py: Python<'py>) -> Vec<Bound<'py, MalwiObject>> {
+        self.objects.iter().map(|o| o.bind(py).clone()).collect()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<FileReport {} {} objects={}>", self.path, self.status, self.objects.len())
+    }
+}
+
+fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1_048_576.0)
+}
+
+fn wrap_report(py: Python<'_>, report: core::FileReport) -> PyResult<FileReport> {
+    let (status, reason, objects) = match report.outcome {
+        core::Outcome::Compiled(objects) => ("compiled", None, objects),
+        core::Outcome::Skipped(core::SkipReason::TooLarge { size, limit }) => (
+            "skipped",
+            Some(format!("larger than the size limit ({} > {})", megabytes(size), megabytes(limit))),
+            Vec::new(),
+        ),
+        core::Outcome::Skipped(core::SkipReason::Binary) => ("skipped", Some("binary file".to_string()), Vec::new()),
+        core::Outcome::Failed(message) => ("failed", Some(message), Vec::new()),
+    };
+    let objects = wrap_objects(objects).into_iter().map(|o| Py::new(py, o)).collect::<PyResult<_>>()?;
+    Ok(FileReport {
+        path: report.path.to_string_lossy().into_owned(),
+        language: report.language.name(),
+        size: report.size,
+        status,
+        reason,
+        warnings: report.warnings,
+        objects,
+    })
+}
+
+/// The files a scan would compile.
+#[pyclass(frozen, module = "malwi._malwi")]
+struct Discovery {
+    /// `[(path, language), ...]` in scan order.
+    #[pyo3(get)]
+    files: Vec<(String, &'static str)>,
+    #[pyo3(get)]
+    skipped_by_extension: usize,
+    #[pyo3(get)]
+    skipped_links: usize,
+    /// `[(path, message), ...]` for entries that could not be listed.
+    #[pyo3(get)]
+    errors: Vec<(String, String)>,
+}
+
+#[pymethods]
+impl Discovery {
+    fn __repr__(&self) -> String {
+        format!("<Discovery files={} skipped_by_extension={}>", self.files.len(), self.skipped_by_extension)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Functions
+
+/// Source as `str` or `bytes`; lone surrogates in `str` are replaced, never refused.
+fn source_bytes(source: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    if let Ok(text) = source.cast::<PyString>() {
+        return Ok(text.to_string_lossy().into_owned().into_bytes());
+    }
+    if let Ok(bytes) = source.cast::<PyBytes>() {
+        return Ok(bytes.as_bytes().to_vec());
+    }
+    Err(PyTypeError::new_err(format!("source must be str or bytes, not {}", source.get_type().name()?)))
+}
+
+/// Compiles one source text into its objects (`<module>` first).
+#[pyfunction]
+#[pyo3(signature = (source, language, *, file_path = "<string>", config = None))]
+fn compile_source(
+    py: Python<'_>,
+    source: &Bound<'_, PyAny>,
+    language: &str,
+    file_path: &str,
+    config: Option<&Bound<'_, FeaturizerConfig>>,
+) -> PyResult<Vec<MalwiObject>> {
+    let bytes = source_bytes(source)?;
+    let language = core::Language::from_name(language).map_err(to_py_err)?;
+    let config = config_or_default(config);
+    let file_path = file_path.to_string();
+    let objects = detached(py, move || core::compile_source(&bytes, language, &file_path, &config))?;
+    Ok(wrap_objects(objects))
+}
+
+/// Lists the files to compile under the given files and directories.
+#[pyfunction]
+#[pyo3(signature = (paths, *, extensions = None))]
+fn discover(py: Python<'_>, paths: Vec<PathBuf>, extensions: Option<Vec<String>>) -> PyResult<Discovery> {
+    let found = detached(py, move || core::discover(&paths, extensions.as_deref()))?;
+    Ok(Discovery {
+        files: found.files.iter().map(|(p, l)| (p.to_string_lossy().into_owned(), l.name())).collect(),
+        skipped_by_extension: found.skipped_by_extension,
+        skipped_links: found.skipped_links,
+        errors: found.errors.into_iter().map(|(p, e)| (p.to_string_lossy().into_owned(), e)).collect(),
+    })
+}
+
+/// `(path, language)` pairs from paths (language by extension, then `#!` line) or pairs.
+fn file_list(files: &Bound<'_, PyAny>) -> PyResult<Vec<(PathBuf, core::Language)>> {
+    let mut out = Vec::new();
+    for item in files.try_iter()? {
+        let item = item?;
+        if let Ok((path, language)) = item.extract::<(PathBuf, String)>() {
+            out.push((path, core::Language::from_name(&language).map_err(to_py_err)?));
+            continue;
+        }
+        let path: PathBuf = item.extract()?;
+        let language = core::batch::language_of(&path).ok_or_else(|| {
+            UnsupportedLanguageError::new_err(format!("{}: not a Python or JavaScript file", path.display()))
+        })?;
+        out.push((path, language));
+    }
+    Ok(out)
+}
+
+/// Compiles files in parallel with the GIL released; one report per file, in input order.
+#[pyfunction]
+#[pyo3(signature = (files, *, workers = 0, max_file_size = core::batch::DEFAULT_MAX_FILE_SIZE, config = None))]
+fn compile_files(
+    py: Python<'_>,
+    files: &Bound<'_, PyAny>,
+    workers: usize,
+    max_file_size: u64,
+    config: Option<&Bound<'_, FeaturizerConfig>>,
+) -> PyResult<Vec<FileReport>> {
+    let files = file_list(files)?;
+    let options = core::ScanOptions { workers, max_file_size, config: config_or_default(config) };
+    let reports = detached(py, move || core::compile_files(&files, &options))?;
+    reports.into_iter().map(|r| wrap_report(py, r)).collect()
+}
+
+/// Parses files without compiling them and returns the bytes parsed (the benchmark baseline).
+#[pyfunction]
+#[pyo3(signature = (files, *, workers = 0))]
+fn parse_files(py: Python<'_>, files: &Bound<'_, PyAny>, workers: usize) -> PyResult<u64> {
+    let files = file_list(files)?;
+    detached(py, move || core::batch::parse_files(&files, workers))
+}
+
+/// Renders reports as the `tokens` or `code` dump, as UTF-8 bytes ready for a binary stream:
+/// per object a header line (`# path:first-last kind name`), then its tokens or its source.
+#[pyfunction]
+fn render<'py>(py: Python<'py>, reports: Vec<Bound<'py, FileReport>>, format: &str) -> PyResult<Bound<'py, PyBytes>> {
+    let source = match format {
+        "tokens" => false,
+        "code" => true,
+        other => return Err(ConfigError::new_err(format!("render format must be tokens or code, not {other:?}"))),
+    };
+    let mut out = Vec::new();
+    for report in &reports {
+        for object in &report.get().objects {
+            let object = &object.get().inner;
+            out.extend_from_slice(
+                format!(
+                    "# {}:{}-{} {} {}\n",
+                    object.file_path,
+                    object.lines.0,
+                    object.lines.1,
+                    object.kind.name(),
+                    object.name
+                )
+                .as_bytes(),
+            );
+            let body = if source { object.source_code() } else { object.token_string() };
+            out.extend_from_slice(body.as_bytes());
+            if !body.ends_with('\n') {
+                out.push(b'\n');
+            }
+        }
+    }
+    Ok(PyBytes::new(py, &out))
+}
+
+/// Every token the emitter produces itself: opcodes, categories, string classes, size buckets.
+#[pyfunction]
+fn reserved_tokens() -> Vec<&'static str> {
+    core::vocabulary::reserved_tokens()
+}
+
+/// Category names with their descriptions, from the pattern database.
+#[pyfunction]
+fn categories() -> Vec<(&'static str, &'static str)> {
+    core::patterns::PatternDatabase::embedded()
+        .categories
+        .iter()
+        .map(|c| (c.name.as_str(), c.description.as_str()))
+        .collect()
+}
+
+#[pymodule]
+fn _malwi(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("FEATURIZER_VERSION", core::FEATURIZER_VERSION)?;
+    m.add("PATTERN_DATABASE_VERSION", core::patterns::PatternDatabase::embedded().version.as_str())?;
+    m.add("DEFAULT_MAX_FILE_SIZE", core::batch::DEFAULT_MAX_FILE_SIZE)?;
+    m.add("DEFAULT_EXTENSIONS", core::Language::DEFAULT_EXTENSIONS.to_vec())?;
+    m.add_class::<FeaturizerConfig>()?;
+    m.add_class::<MalwiObject>()?;
+    m.add_class::<FileReport>()?;
+    m.add_class::<Discovery>()?;
+    m.add_function(wrap_pyfunction!(compile_source, m)?)?;
+    m.add_function(wrap_pyfunction!(compile_files, m)?)?;
+    m.add_function(wrap_pyfunction!(discover, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_files, m)?)?;
+    m.add_function(wrap_pyfunction!(render, m)?)?;
+    m.add_function(wrap_pyfunction!(reserved_tokens, m)?)?;
+    m.add_function(wrap_pyfunction!(categories, m)?)?;
+    m.add("MalwiError", py.get_type::<MalwiError>())?;
+    m.add("UnsupportedLanguageError", py.get_type::<UnsupportedLanguageError>())?;
+    m.add("ConfigError", py.get_type::<ConfigError>())?;
+    m.add("PathError", py.get_type::<PathError>())?;
+    m.add("ParseError", py.get_type::<ParseError>())?;
+    m.add("InternalError", py.get_type::<InternalError>())?;
+    Ok(())
+}
