@@ -449,12 +449,22 @@ fn is_file_path(s: &str, shape: &Shape) -> bool {
     if s.contains(' ') || MIME_PREFIXES.iter().any(|p| s.starts_with(p)) {
         return false;
     }
-    let separators = b.iter().filter(|&&c| c == b'/' || c == b'\\').count();
+    // A relative path is names joined by separators (`pkg/mod.py`, `dir\\file.txt`): a regular
+    // expression such as `\\d+\\.\\d+` or `^https?:\\/\\/` is not.
+    let mut components = 0;
+    for component in s.split(['/', '\\']) {
+        if component.is_empty()
+            || !component.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
+        {
+            return false;
+        }
+        components += 1;
+    }
     let has_extension =
         s.rsplit(['/', '\\']).next().and_then(|name| name.rsplit_once('.')).is_some_and(|(stem, ext)| {
             !stem.is_empty() && (1..=8).contains(&ext.len()) && ext.bytes().all(|c| c.is_ascii_alphanumeric())
         });
-    separators >= 1 && (has_extension || separators >= 2)
+    components >= 2 && (has_extension || components >= 3)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -647,6 +657,10 @@ mod tests {
         assert_eq!(token("/tmp/x"), "STRING_FILE_PATH");
         assert_eq!(token("C:\\Windows\\Temp\\a.exe"), "STRING_FILE_PATH");
         assert_eq!(token("src/pkg/mod.py"), "STRING_FILE_PATH");
+        assert_eq!(token("dir\\file.txt"), "STRING_FILE_PATH");
+        assert_eq!(token(r"\x68\x74"), "VERBATIM");
+        assert_eq!(token(r"^https?:\/\/[a-z]+"), "VERBATIM");
+        assert_eq!(token("a/b"), "VERBATIM");
     }
 
     #[test]

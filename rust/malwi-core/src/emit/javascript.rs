@@ -1342,7 +1342,20 @@ impl<'c, 's> JsEmitter<'c, 's> {
             }
             None => self.core.op_name(Op::LoadName, "Fragment"),
         }
+        // Children first, attributes last: `KW_NAMES` names the last values of a call.
         let mut count = 0;
+        if opening != node {
+            for child in self.core.kids(node) {
+                if matches!(self.kind(child), JsKind::JsxOpening | JsKind::JsxClosing) {
+                    continue;
+                }
+                if self.kind(child) == JsKind::JsxText && self.text(child).trim().is_empty() {
+                    continue;
+                }
+                self.expr(Some(child));
+                count += 1;
+            }
+        }
         let mut keywords: SmallVec<[&'s str; 4]> = SmallVec::new();
         for attribute in self.core.kids(opening) {
             match self.kind(attribute) {
@@ -1364,18 +1377,6 @@ impl<'c, 's> JsEmitter<'c, 's> {
                     count += 1;
                 }
                 _ => {}
-            }
-        }
-        if opening != node {
-            for child in self.core.kids(node) {
-                if matches!(self.kind(child), JsKind::JsxOpening | JsKind::JsxClosing) {
-                    continue;
-                }
-                if self.kind(child) == JsKind::JsxText && self.text(child).trim().is_empty() {
-                    continue;
-                }
-                self.expr(Some(child));
-                count += 1;
             }
         }
         if !keywords.is_empty() {

@@ -847,27 +847,25 @@ impl<'c, 's> PythonEmitter<'c, 's> {
         }
     }
 
-    /// Python 2 `print a, b` / `print >>f, a` as the call it is.
+    /// Python 2 `print a, b` / `print >>f, a` as the call it is (`>>f` is the `file=` keyword).
     fn print_statement(&mut self, node: Node<'s>) {
         self.core.load_name("print", true);
         let mut count = 0;
-        let mut keywords: SmallVec<[&str; 1]> = SmallVec::new();
+        let mut target = None;
         for child in self.core.kids(node) {
             if self.kind(child) == PyKind::Chevron {
-                for target in self.core.kids(child) {
-                    self.expr(Some(target));
-                }
-                keywords.push("file");
+                target = Some(child);
             } else {
                 self.expr(Some(child));
+                count += 1;
             }
-            count += 1;
         }
-        if !keywords.is_empty() {
-            self.core.op(Op::KwNames);
-            for keyword in keywords {
-                self.core.push_arg_name(keyword);
+        if let Some(target) = target {
+            for stream in self.core.kids(target) {
+                self.expr(Some(stream));
             }
+            self.core.op_name(Op::KwNames, "file");
+            count += 1;
         }
         self.core.op_count(Op::Call, count);
         self.core.op(Op::PopTop);
