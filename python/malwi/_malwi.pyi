@@ -2,7 +2,32 @@
 
 from collections.abc import Iterable
 from os import PathLike
-from typing import Literal
+from typing import Literal, final
+
+__all__ = [
+    "ConfigError",
+    "DEFAULT_EXTENSIONS",
+    "DEFAULT_MAX_FILE_SIZE",
+    "Discovery",
+    "FEATURIZER_VERSION",
+    "FeaturizerConfig",
+    "FileReport",
+    "InternalError",
+    "MalwiError",
+    "MalwiObject",
+    "PATTERN_DATABASE_VERSION",
+    "ParseError",
+    "PathError",
+    "UnsupportedLanguageError",
+    "__version__",
+    "categories",
+    "compile_files",
+    "compile_source",
+    "discover",
+    "parse_files",
+    "render",
+    "reserved_tokens",
+]
 
 __version__: str
 FEATURIZER_VERSION: int
@@ -17,6 +42,7 @@ class PathError(MalwiError): ...
 class ParseError(MalwiError): ...
 class InternalError(MalwiError): ...
 
+@final
 class FeaturizerConfig:
     def __new__(
         cls,
@@ -47,9 +73,10 @@ class FeaturizerConfig:
     def short_string_max(self) -> int: ...
     @property
     def max_nesting(self) -> int: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
 
+@final
 class MalwiObject:
     @property
     def name(self) -> str: ...
@@ -70,6 +97,7 @@ class MalwiObject:
     def to_hash(self) -> str: ...
     def instructions(self) -> list[tuple[str, tuple[str, ...]]]: ...
 
+@final
 class FileReport:
     @property
     def path(self) -> str: ...
@@ -86,6 +114,7 @@ class FileReport:
     @property
     def objects(self) -> list[MalwiObject]: ...
 
+@final
 class Discovery:
     @property
     def files(self) -> list[tuple[str, str]]: ...

@@ -84,7 +84,7 @@ fn walk_index(root: tree_sitter::Node<'_>) -> usize {
     let mut stack = vec![root];
     while let Some(node) = stack.pop() {
         visited += node.kind_id() as usize & 1;
-        let count = node.child_count() as u32;
+        let count = node.child_count();
         if count > 16 {
             let start = stack.len();
             let mut cursor = node.walk();

@@ -311,17 +311,17 @@ mod tests {
         std::fs::write(dir.join("pkg/tool"), "#!/usr/bin/env python\nprint(1)\n").unwrap();
         #[cfg(unix)]
         std::os::unix::fs::symlink("/etc/passwd", dir.join("pkg/link.py")).unwrap();
-        let found = discover(&[dir.clone()], None).unwrap();
+        let found = discover(std::slice::from_ref(&dir), None).unwrap();
         let names: Vec<_> =
             found.files.iter().map(|(p, _)| p.file_name().unwrap().to_str().unwrap().to_string()).collect();
         assert_eq!(names, ["a.js", "b.py", "tool"]);
         assert_eq!(found.skipped_by_extension, 1);
         #[cfg(unix)]
         assert_eq!(found.skipped_links, 1);
-        let only_js = discover(&[dir.clone()], Some(&["js".to_string()])).unwrap();
+        let only_js = discover(std::slice::from_ref(&dir), Some(&["js".to_string()])).unwrap();
         assert_eq!(only_js.files.len(), 1);
         assert!(discover(&[dir.join("missing")], None).is_err());
-        assert!(discover(&[dir.clone()], Some(&["rb".to_string()])).is_err());
+        assert!(discover(std::slice::from_ref(&dir), Some(&["rb".to_string()])).is_err());
     }
 
     #[test]

@@ -144,10 +144,14 @@ mod tests {
 
     #[test]
     fn id_ignores_order_of_disabled_classes() {
-        let mut a = FeaturizerConfig::default();
-        a.disabled_string_classes = vec![StringClass::Email, StringClass::Ip];
-        let mut b = FeaturizerConfig::default();
-        b.disabled_string_classes = vec![StringClass::Ip, StringClass::Email, StringClass::Ip];
+        let a = FeaturizerConfig {
+            disabled_string_classes: vec![StringClass::Email, StringClass::Ip],
+            ..Default::default()
+        };
+        let b = FeaturizerConfig {
+            disabled_string_classes: vec![StringClass::Ip, StringClass::Email, StringClass::Ip],
+            ..Default::default()
+        };
         assert_eq!(a.featurizer_id(), b.featurizer_id());
     }
 

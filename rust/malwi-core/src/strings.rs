@@ -507,10 +507,18 @@ fn first_word(s: &str) -> &str {
     word.rsplit(['/', '\\']).next().unwrap_or(word)
 }
 
+/// Long-string markers are looked for in the first 8 KiB: enough to tell a command or a script
+/// from prose, without rescanning megabyte-long blobs.
+const MARKER_SCAN_LIMIT: usize = 8 * 1024;
+
+fn scan_head(s: &str) -> &[u8] {
+    &s.as_bytes()[..s.len().min(MARKER_SCAN_LIMIT)]
+}
+
 fn is_bash(s: &str) -> bool {
     let word = first_word(s).to_ascii_lowercase();
     let has_args = s.trim().contains(char::is_whitespace);
-    (has_args && SHELL_COMMANDS.contains(&word.as_str())) || shell_markers().is_match(s)
+    (has_args && SHELL_COMMANDS.contains(&word.as_str())) || shell_markers().is_match(scan_head(s))
 }
 
 fn is_sql(s: &str) -> bool {
@@ -521,8 +529,7 @@ fn is_sql(s: &str) -> bool {
     if !STARTS.contains(&word.as_str()) {
         return false;
     }
-    let head = &s.as_bytes()[..s.len().min(2000)];
-    let lower = String::from_utf8_lossy(head).to_ascii_lowercase();
+    let lower = String::from_utf8_lossy(&scan_head(s)[..s.len().min(2000)]).to_ascii_lowercase();
     FOLLOWS.iter().any(|f| lower.contains(f))
 }
 
@@ -551,7 +558,7 @@ fn code_markers() -> &'static (AhoCorasick, usize) {
 fn is_code(s: &str) -> bool {
     let (matcher, strong) = code_markers();
     let mut weak_seen = 0u64;
-    for m in matcher.find_overlapping_iter(s) {
+    for m in matcher.find_overlapping_iter(scan_head(s)) {
         let id = m.pattern().as_usize();
         if id < *strong {
             return true;
@@ -701,8 +708,8 @@ mod tests {
 
     #[test]
     fn switched_off_classes_fall_through() {
-        let mut config = FeaturizerConfig::default();
-        config.disabled_string_classes = vec![StringClass::InsecureUrl];
+        let mut config =
+            FeaturizerConfig { disabled_string_classes: vec![StringClass::InsecureUrl], ..Default::default() };
         assert_eq!(classify("http://evil.example/x", &config), StringToken::Class(StringClass::Url, None));
         config.disabled_string_classes = vec![StringClass::Email];
         assert_eq!(classify("a@b.example", &config), StringToken::Verbatim);

@@ -252,3 +252,20 @@ fn long_chains_need_no_recursion() {
     assert_eq!(tokens.matches("CALL 1").count(), 20_000);
     assert!(!tokens.contains("DEEP_NESTING"));
 }
+
+/// Found by the fuzzer: a store that re-emitted its target doubled the output at each level of
+/// `x-- -- --` (exponential). Every target must be emitted once.
+#[test]
+fn nested_updates_and_augmented_assignments_stay_linear() {
+    for depth in [10usize, 20, 40] {
+        for source in
+            [format!("x{};\n", " --".repeat(depth)), format!("{}x{};\n", "(".repeat(depth), ")++".repeat(depth))]
+        {
+            let size: usize = javascript(&source).iter().map(|o| o.token_string().len()).sum();
+            assert!(size <= 64 * source.len() + 4096, "{size} bytes of tokens for {} bytes of source", source.len());
+        }
+        let python_source = format!("{}x{} += 1\n", "(".repeat(depth), ")".repeat(depth));
+        let size: usize = python(&python_source).iter().map(|o| o.token_string().len()).sum();
+        assert!(size <= 64 * python_source.len() + 4096);
+    }
+}

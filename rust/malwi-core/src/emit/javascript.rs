@@ -643,10 +643,10 @@ impl<'c, 's> JsEmitter<'c, 's> {
                 self.core.op(Op::StoreSubscr);
             }
             _ => {
+                // Not assignable (error recovery): emitted once, nothing stored.
                 self.expr(Some(left));
                 self.expr(self.field(node, f.right));
                 self.core.op_arg(Op::BinaryOp, operator);
-                self.store(left, &Value::Unknown);
             }
         }
     }
@@ -1172,17 +1172,41 @@ impl<'c, 's> JsEmitter<'c, 's> {
         }
     }
 
-    /// `i++`: load, `UNARY_OP ++`, store back.
+    /// `i++`: load, `UNARY_OP ++`, store back. Each part of the target is emitted once: emitting
+    /// it again for the store would double the output at every level of `x-- -- --`.
     fn update(&mut self, node: Node<'s>) {
         let f = &self.g.fields;
         let operator = self.field(node, f.operator).map_or("++", |o| o.kind());
-        match self.field(node, f.argument) {
-            Some(argument) => {
+        let Some(argument) = self.field(node, f.argument) else {
+            return self.core.op_arg(Op::UnaryOp, operator);
+        };
+        match self.kind(argument) {
+            JsKind::Identifier => {
+                let name = self.identifier(argument);
+                self.core.load_name(&name, false);
+                self.core.op_arg(Op::UnaryOp, operator);
+                self.core.op_name(Op::StoreName, &name);
+                self.core.bind_local(&name);
+            }
+            JsKind::Member => {
+                let object = self.expr(self.field(argument, f.object));
+                let property = self.field(argument, f.property).map_or("", |p| self.text(p));
+                self.core.load_attr(object.clone(), property, false);
+                self.core.op_arg(Op::UnaryOp, operator);
+                self.core.attr_op(Op::StoreAttr, &object, property);
+            }
+            JsKind::Subscript => {
+                self.expr(self.field(argument, f.object));
+                self.expr(self.field(argument, f.index));
+                self.core.op(Op::BinarySubscr);
+                self.core.op_arg(Op::UnaryOp, operator);
+                self.core.op(Op::StoreSubscr);
+            }
+            _ => {
+                // Not assignable (error recovery, `f()++`): the value is computed, nothing stored.
                 self.expr(Some(argument));
                 self.core.op_arg(Op::UnaryOp, operator);
-                self.store(argument, &Value::Unknown);
             }
-            None => self.core.op_arg(Op::UnaryOp, operator),
         }
     }
 

@@ -205,7 +205,7 @@ impl<'s> Core<'s> {
     }
 
     /// Named children, without comments and other extras.
-    pub fn kids(&mut self, node: Node<'s>) -> SmallVec<[Node<'s>; 8]> {
+    pub fn kids(&mut self, node: Node<'s>) -> SmallVec<[Node<'s>; 4]> {
         let mut out = SmallVec::new();
         let count = node.child_count();
         if count <= INDEXED_CHILDREN {
@@ -355,12 +355,16 @@ impl<'s> Core<'s> {
     /// Identifiers are verbatim, except that one spelled like a reserved token (a variable named
     /// `CALL`) gets a `_` prefix, so reserved tokens only ever come from the emitter.
     fn push_name(&mut self, name: &str) {
-        if name.is_empty() {
+        let bytes = name.as_bytes();
+        if bytes.is_empty() {
             self.push_raw("_");
-        } else if name.as_bytes()[0].is_ascii_uppercase() && self.reserved.contains(name) {
+        } else if bytes[0].is_ascii_uppercase() && self.reserved.contains(name) {
             let escaped = format!("_{name}");
             self.push_raw(&escaped);
-        } else if name.contains(char::is_whitespace) {
+        } else if bytes.iter().any(|b| b.is_ascii_whitespace())
+            || (!name.is_ascii() && name.contains(char::is_whitespace))
+        {
+            // Identifiers never hold whitespace, but names taken from strings (module specifiers) may.
             let joined: String = name.split_whitespace().collect();
             self.push_raw(&joined);
         } else {
@@ -421,7 +425,8 @@ impl<'s> Core<'s> {
             end_line,
             start_byte: node.start_byte(),
             end_byte: node.end_byte(),
-            tokens: String::new(),
+            // A small head start saves the first few regrowths; large reservations would cost more.
+            tokens: String::with_capacity((node.end_byte() - node.start_byte()).min(64 * 1024)),
         });
         std::mem::replace(&mut self.current, self.objects.len() - 1)
     }

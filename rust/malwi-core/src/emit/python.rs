@@ -292,10 +292,10 @@ impl<'c, 's> PythonEmitter<'c, 's> {
                 self.core.op(Op::StoreSubscr);
             }
             _ => {
+                // Not a simple target (error recovery): emitted once, nothing stored.
                 self.expr(Some(left));
                 self.value_opt(right);
                 self.core.op_arg(Op::BinaryOp, operator);
-                self.store(left, &Value::Unknown);
             }
         }
     }

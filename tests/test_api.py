@@ -1,0 +1,180 @@
+"""The Python API: compile_source, compile_files, discover, objects, configuration, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import malwi
+from malwi import _malwi
+
+
+def test_version_is_defined_once() -> None:
+    cargo = (Path(__file__).parent.parent / "Cargo.toml").read_text()
+    assert f'version = "{malwi.__version__}"' in cargo
+
+
+def test_compile_source_returns_objects_with_everything_a_caller_needs() -> None:
+    objects = malwi.compile_source(
+        "import os\n\ndef run(cmd):\n    os.system(cmd)\n", "python", file_path="pkg/setup.py"
+    )
+    assert [o.name for o in objects] == ["<module>", "run"]
+    module, run = objects
+    assert module.kind == "module" and run.kind == "function"
+    assert run.language == "python"
+    assert run.file_path == "pkg/setup.py"
+    assert run.location == (3, 4)
+    assert run.source_code == "def run(cmd):\n    os.system(cmd)"
+    assert run.to_token_string() == "LOAD_NAME os LOAD_ATTR PROCESS_MANAGEMENT LOAD_NAME cmd CALL 1 POP_TOP"
+    assert run.tokens() == run.to_token_string().split(" ")
+    assert run.token_count == len(run.tokens())
+    assert len(run.to_hash()) == 64
+    assert run.instructions()[:2] == [("LOAD_NAME", ("os",)), ("LOAD_ATTR", ("PROCESS_MANAGEMENT",))]
+    assert "run" in repr(run)
+
+
+def test_str_and_bytes_give_the_same_objects() -> None:
+    text = "const x = require('fs').readFileSync('/etc/passwd');"
+    from_str = malwi.compile_source(text, "javascript")
+    from_bytes = malwi.compile_source(text.encode(), "js")
+    assert [o.to_hash() for o in from_str] == [o.to_hash() for o in from_bytes]
+
+
+def test_language_names() -> None:
+    for name in ("python", "py", "javascript", "js", "typescript", "ts", "tsx"):
+        assert malwi.compile_source("x", name)
+    with pytest.raises(malwi.UnsupportedLanguageError, match="cobol"):
+        malwi.compile_source("x", "cobol")
+
+
+def test_typed_errors_share_one_base() -> None:
+    for error in (
+        malwi.UnsupportedLanguageError,
+        malwi.ConfigError,
+        malwi.PathError,
+        malwi.ParseError,
+        malwi.InternalError,
+    ):
+        assert issubclass(error, malwi.MalwiError)
+    assert malwi.errors.MalwiError is malwi.MalwiError
+
+
+def test_wrong_source_type_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match="str or bytes"):
+        malwi.compile_source(42, "python")  # type: ignore[arg-type]
+
+
+def test_featurizer_config_round_trip_and_id() -> None:
+    default = malwi.FeaturizerConfig()
+    assert default.version == malwi.FEATURIZER_VERSION
+    assert default.methods == "separate"
+    inline = malwi.FeaturizerConfig(methods="inline", disabled_string_classes=["STRING_EMAIL"])
+    assert inline.featurizer_id != default.featurizer_id
+    assert malwi.FeaturizerConfig.from_json(inline.to_json()) == inline
+    assert json.loads(inline.to_json())["disabled_string_classes"] == ["STRING_EMAIL"]
+    with pytest.raises(malwi.ConfigError):
+        malwi.FeaturizerConfig(methods="sometimes")
+    with pytest.raises(malwi.ConfigError):
+        malwi.FeaturizerConfig(disabled_string_classes=["STRING_NONSENSE"])
+    with pytest.raises(malwi.ConfigError):
+        malwi.FeaturizerConfig.from_json('{"version": 0}')
+
+
+def test_switching_a_string_class_off_changes_tokens() -> None:
+    source = "x = 'admin@example.com'"
+    on = malwi.compile_source(source, "python")[0].to_token_string()
+    off = malwi.compile_source(
+        source, "python", config=malwi.FeaturizerConfig(disabled_string_classes=["STRING_EMAIL"])
+    )[0].to_token_string()
+    assert "STRING_EMAIL" in on
+    assert "STRING_EMAIL" not in off and "'admin@example.com'" in off
+
+
+def test_methods_can_be_inline_or_separate() -> None:
+    source = "class A:\n    def m(self):\n        return 1\n"
+    separate = malwi.compile_source(source, "python")
+    inline = malwi.compile_source(source, "python", config=malwi.FeaturizerConfig(methods="inline"))
+    assert [o.name for o in separate] == ["<module>", "A", "A.m"]
+    assert [o.name for o in inline] == ["<module>", "A"]
+
+
+def test_reserved_tokens_cover_emitted_vocabulary() -> None:
+    reserved = set(malwi.reserved_tokens())
+    assert {"LOAD_NAME", "CALL", "PROCESS_MANAGEMENT", "STRING_URL", "STRING_SIZE_L"} <= reserved
+    categories = {name for name, _ in malwi.categories()}
+    assert categories <= reserved
+    objects = malwi.compile_source(
+        (Path(__file__).parent.parent / "examples/malicious-python/stealer.py").read_text(), "python"
+    )
+    for obj in objects:
+        for op, _ in obj.instructions():
+            assert op in reserved
+
+
+def test_compile_files_reports_every_file(tmp_path: Path) -> None:
+    good = tmp_path / "good.py"
+    good.write_text("import os\nos.system('id')\n")
+    big = tmp_path / "big.js"
+    big.write_text("x = 1;\n" * 200)
+    binary = tmp_path / "binary.py"
+    binary.write_bytes(b"\x7fELF\x02\x01\x01" + bytes(range(64)))
+    missing = tmp_path / "missing.py"
+    reports = malwi.compile_files([good, big, binary, missing], workers=2, max_file_size=1000)
+    assert [r.status for r in reports] == ["compiled", "skipped", "skipped", "failed"]
+    assert reports[0].objects[0].to_token_string().endswith("LOAD_ATTR PROCESS_MANAGEMENT LOAD_CONST 'id' CALL 1 POP_TOP")
+    assert "size limit" in (reports[1].reason or "")
+    assert reports[2].reason == "binary file"
+    assert reports[3].objects == [] and reports[3].reason
+    assert reports[0].language == "python" and reports[1].language == "javascript"
+
+
+def test_compile_files_accepts_explicit_languages(tmp_path: Path) -> None:
+    script = tmp_path / "tool"
+    script.write_text("require('child_process').exec('id')\n")
+    with pytest.raises(malwi.UnsupportedLanguageError):
+        malwi.compile_files([script])
+    (report,) = malwi.compile_files([(script, "javascript")])
+    assert "PROCESS_MANAGEMENT" in report.objects[0].to_token_string()
+
+
+def test_worker_count_does_not_change_results(examples: Path) -> None:
+    files = [path for path, _ in malwi.discover([examples]).files]
+    one = malwi.compile_files(files, workers=1)
+    two = malwi.compile_files(files, workers=2)
+    assert [[o.to_hash() for o in r.objects] for r in one] == [[o.to_hash() for o in r.objects] for r in two]
+
+
+def test_discover(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "a.py").write_text("x = 1")
+    (tmp_path / "pkg" / "b.mjs").write_text("x = 1")
+    (tmp_path / "pkg" / "notes.txt").write_text("x")
+    (tmp_path / "pkg" / ".git").mkdir()
+    (tmp_path / "pkg" / ".git" / "hook.py").write_text("x = 1")
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "tool").write_text("#!/usr/bin/env python3\nprint(1)\n")
+    found = malwi.discover([tmp_path])
+    names = [(Path(path).name, language) for path, language in found.files]
+    assert names == [("tool", "python"), ("a.py", "python"), ("b.mjs", "javascript")]
+    assert found.skipped_by_extension == 1
+    only_py = malwi.discover([tmp_path], extensions=["py"])
+    assert [Path(p).name for p, _ in only_py.files] == ["a.py"]
+    with pytest.raises(malwi.PathError):
+        malwi.discover([tmp_path / "absent"])
+
+
+def test_parse_files_counts_bytes(examples: Path) -> None:
+    files = [path for path, _ in malwi.discover([examples]).files]
+    assert _malwi.parse_files(files, workers=1) == sum(Path(f).stat().st_size for f in files)
+
+
+def test_render_is_the_tokens_dump(examples: Path) -> None:
+    reports = malwi.compile_files([examples / "malicious-python" / "loader.py"])
+    text = _malwi.render(reports, "tokens").decode()
+    header, tokens = text.splitlines()[:2]
+    assert header.endswith("loader.py:1-4 module <module>")
+    assert tokens == reports[0].objects[0].to_token_string()
+    with pytest.raises(malwi.ConfigError):
+        _malwi.render(reports, "xml")  # type: ignore[arg-type]
