@@ -18,29 +18,26 @@ from .conftest import run_malwi
 MB = 1024 * 1024
 
 
-def minified_javascript(size: int) -> str:
-    """One line of realistic minified code, `size` bytes long, ending in a marker statement."""
-    unit = 'var a{i}=require("m{i}"),b{i}=a{i}.f(1,"s"+c,[2,3],{{k:d{i}}});if(b{i}&&!e)g(b{i}.h);'
+def one_line(size: int, unit: str, marker: str) -> str:
+    """`unit` (with `{i}` numbered) repeated to about `size` bytes on one line, then `marker`."""
     parts, length, i = [], 0, 0
     while length < size - 200:
         piece = unit.format(i=i)
         parts.append(piece)
         length += len(piece)
         i += 1
-    parts.append('require("child_process").execSync(zzzLastMarker);')
+    parts.append(marker)
     return "".join(parts)
+
+
+def minified_javascript(size: int) -> str:
+    """Realistic minified code ending in a marker statement."""
+    unit = 'var a{i}=require("m{i}"),b{i}=a{i}.f(1,"s"+c,[2,3],{{k:d{i}}});if(b{i}&&!e)g(b{i}.h);'
+    return one_line(size, unit, 'require("child_process").execSync(zzzLastMarker);')
 
 
 def one_line_python(size: int) -> str:
-    unit = "a{i}=f(b,'s',{i});c{i}=a{i}.g(d)+[1,2];"
-    parts, length, i = [], 0, 0
-    while length < size - 100:
-        piece = unit.format(i=i)
-        parts.append(piece)
-        length += len(piece)
-        i += 1
-    parts.append("zzzLastMarker=__import__('os').system(x)")
-    return "".join(parts)
+    return one_line(size, "a{i}=f(b,'s',{i});c{i}=a{i}.g(d)+[1,2];", "zzzLastMarker=__import__('os').system(x)")
 
 
 def compile_in_child(path: Path, max_file_size: int, timeout: float) -> dict:  # type: ignore[type-arg]

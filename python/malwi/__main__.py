@@ -1,7 +1,5 @@
 """`python -m malwi` is the `malwi` command."""
 
-import sys
+from malwi.cli import run
 
-from malwi.cli import main
-
-sys.exit(main())
+run()

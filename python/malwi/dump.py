@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    class Writer(Protocol):
+        def write(self, data: bytes, /) -> int: ...
 
 from malwi._malwi import FileReport, MalwiObject, render
 
@@ -50,14 +56,10 @@ def file_record(report: FileReport) -> dict[str, Any]:
     }
 
 
-class Writer(Protocol):
-    def write(self, data: bytes, /) -> int: ...
-
-
 class JsonStream:
     """Writes `{"malwi_version": ..., "files": [...], "statistics": {...}}` incrementally."""
 
-    def __init__(self, out: Writer, head: dict[str, Any]) -> None:
+    def __init__(self, out: "Writer", head: dict[str, Any]) -> None:
         self.out = out
         self.first = True
         opening = json.dumps(head, indent=2)[:-2]  # drop the closing "\n}"

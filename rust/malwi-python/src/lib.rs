@@ -403,6 +403,8 @@ fn parse_files(py: Python<'_>, files: &Bound<'_, PyAny>, workers: usize) -> PyRe
 
 /// Renders reports as the `tokens` or `code` dump, as UTF-8 bytes ready for a binary stream:
 /// per object a header line (`# path:first-last kind name`), then its tokens or its source.
+/// The output is sized first and written once, straight into the `bytes` object: on a large
+/// tree it is megabytes, and the scan is measured as a user meets it, output included.
 #[pyfunction]
 fn render<'py>(py: Python<'py>, reports: Vec<Bound<'py, FileReport>>, format: &str) -> PyResult<Bound<'py, PyBytes>> {
     let source = match format {
@@ -410,29 +412,38 @@ fn render<'py>(py: Python<'py>, reports: Vec<Bound<'py, FileReport>>, format: &s
         "code" => true,
         other => return Err(ConfigError::new_err(format!("render format must be tokens or code, not {other:?}"))),
     };
-    let mut out = Vec::new();
-    for report in &reports {
-        for object in &report.get().objects {
-            let object = &object.get().inner;
-            out.extend_from_slice(
-                format!(
-                    "# {}:{}-{} {} {}\n",
-                    object.file_path,
-                    object.lines.0,
-                    object.lines.1,
-                    object.kind.name(),
-                    object.name
-                )
-                .as_bytes(),
-            );
+    let objects: Vec<&core::MalwiObject> =
+        reports.iter().flat_map(|r| r.get().objects.iter().map(|o| &*o.get().inner)).collect();
+    let mut headers = Vec::with_capacity(objects.len());
+    let mut total = 0;
+    for object in &objects {
+        let header = format!(
+            "# {}:{}-{} {} {}\n",
+            object.file_path,
+            object.lines.0,
+            object.lines.1,
+            object.kind.name(),
+            object.name
+        );
+        let body = if source { object.source_code() } else { object.token_string() };
+        total += header.len() + body.len() + usize::from(!body.ends_with('\n'));
+        headers.push(header);
+    }
+    PyBytes::new_with(py, total, |buffer| {
+        let mut at = 0;
+        for (object, header) in objects.iter().zip(&headers) {
             let body = if source { object.source_code() } else { object.token_string() };
-            out.extend_from_slice(body.as_bytes());
+            for part in [header.as_bytes(), body.as_bytes()] {
+                buffer[at..at + part.len()].copy_from_slice(part);
+                at += part.len();
+            }
             if !body.ends_with('\n') {
-                out.push(b'\n');
+                buffer[at] = b'\n';
+                at += 1;
             }
         }
-    }
-    Ok(PyBytes::new(py, &out))
+        Ok(())
+    })
 }
 
 /// Every token the emitter produces itself: opcodes, categories, string classes, size buckets.

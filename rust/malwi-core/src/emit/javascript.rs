@@ -617,36 +617,44 @@ impl<'c, 's> JsEmitter<'c, 's> {
         let f = &self.g.fields;
         let Some(left) = self.field(node, f.left) else { return };
         let operator = self.field(node, f.operator).map_or("?=", |o| o.kind());
-        match self.kind(left) {
+        let right = self.field(node, f.right);
+        self.read_modify_write(left, |e| {
+            e.expr(right);
+            e.core.op_arg(Op::BinaryOp, operator);
+        });
+    }
+
+    /// `target op= value` and `target++`: loads the target, lets `modify` change the value, stores
+    /// it back. Each part of the target is emitted once: emitting it again for the store would
+    /// double the output at every level of `x-- -- --` (the fuzzer found that).
+    fn read_modify_write(&mut self, target: Node<'s>, modify: impl FnOnce(&mut Self)) {
+        let f = &self.g.fields;
+        match self.kind(target) {
             JsKind::Identifier => {
-                let name = self.identifier(left);
+                let name = self.identifier(target);
                 self.core.load_name(&name, false);
-                self.expr(self.field(node, f.right));
-                self.core.op_arg(Op::BinaryOp, operator);
+                modify(self);
                 self.core.op_name(Op::StoreName, &name);
                 self.core.bind_local(&name);
             }
             JsKind::Member => {
-                let object = self.expr(self.field(left, f.object));
-                let property = self.field(left, f.property).map_or("", |p| self.text(p));
+                let object = self.expr(self.field(target, f.object));
+                let property = self.field(target, f.property).map_or("", |p| self.text(p));
                 self.core.load_attr(object.clone(), property, false);
-                self.expr(self.field(node, f.right));
-                self.core.op_arg(Op::BinaryOp, operator);
+                modify(self);
                 self.core.attr_op(Op::StoreAttr, &object, property);
             }
             JsKind::Subscript => {
-                self.expr(self.field(left, f.object));
-                self.expr(self.field(left, f.index));
+                self.expr(self.field(target, f.object));
+                self.expr(self.field(target, f.index));
                 self.core.op(Op::BinarySubscr);
-                self.expr(self.field(node, f.right));
-                self.core.op_arg(Op::BinaryOp, operator);
+                modify(self);
                 self.core.op(Op::StoreSubscr);
             }
             _ => {
-                // Not assignable (error recovery): emitted once, nothing stored.
-                self.expr(Some(left));
-                self.expr(self.field(node, f.right));
-                self.core.op_arg(Op::BinaryOp, operator);
+                // Not assignable (error recovery, `f()++`): the value is computed, nothing stored.
+                self.expr(Some(target));
+                modify(self);
             }
         }
     }
@@ -1172,41 +1180,13 @@ impl<'c, 's> JsEmitter<'c, 's> {
         }
     }
 
-    /// `i++`: load, `UNARY_OP ++`, store back. Each part of the target is emitted once: emitting
-    /// it again for the store would double the output at every level of `x-- -- --`.
+    /// `i++` / `--i`: a read-modify-write with `UNARY_OP ++`.
     fn update(&mut self, node: Node<'s>) {
         let f = &self.g.fields;
         let operator = self.field(node, f.operator).map_or("++", |o| o.kind());
-        let Some(argument) = self.field(node, f.argument) else {
-            return self.core.op_arg(Op::UnaryOp, operator);
-        };
-        match self.kind(argument) {
-            JsKind::Identifier => {
-                let name = self.identifier(argument);
-                self.core.load_name(&name, false);
-                self.core.op_arg(Op::UnaryOp, operator);
-                self.core.op_name(Op::StoreName, &name);
-                self.core.bind_local(&name);
-            }
-            JsKind::Member => {
-                let object = self.expr(self.field(argument, f.object));
-                let property = self.field(argument, f.property).map_or("", |p| self.text(p));
-                self.core.load_attr(object.clone(), property, false);
-                self.core.op_arg(Op::UnaryOp, operator);
-                self.core.attr_op(Op::StoreAttr, &object, property);
-            }
-            JsKind::Subscript => {
-                self.expr(self.field(argument, f.object));
-                self.expr(self.field(argument, f.index));
-                self.core.op(Op::BinarySubscr);
-                self.core.op_arg(Op::UnaryOp, operator);
-                self.core.op(Op::StoreSubscr);
-            }
-            _ => {
-                // Not assignable (error recovery, `f()++`): the value is computed, nothing stored.
-                self.expr(Some(argument));
-                self.core.op_arg(Op::UnaryOp, operator);
-            }
+        match self.field(node, f.argument) {
+            Some(argument) => self.read_modify_write(argument, |e| e.core.op_arg(Op::UnaryOp, operator)),
+            None => self.core.op_arg(Op::UnaryOp, operator),
         }
     }
 
