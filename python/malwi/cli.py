@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -124,8 +125,6 @@ def run_scan(args: argparse.Namespace, out: BinaryIO) -> int:
     scan = Scan(args.paths, options)
     stream = None
     if args.format == "json":
-        import json  # only the json format needs it
-
         stream = dump.JsonStream(
             out,
             {

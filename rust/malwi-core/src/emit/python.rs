@@ -173,14 +173,14 @@ impl<'c, 's> PythonEmitter<'c, 's> {
             }
             PyKind::Print => self.print_statement(node),
             PyKind::Exec => {
-                let callee = self.core.load_name("exec", true);
+                // Python 2 `exec code in globals, locals`: the call to the `exec` builtin.
+                self.core.load_name("exec", true);
                 let mut count = 0;
                 for child in self.core.kids(node) {
                     self.expr(Some(child));
                     count += 1;
                 }
                 self.core.op_count(Op::Call, count);
-                let _ = callee;
                 self.core.op(Op::PopTop);
             }
             PyKind::TypeAlias => {
