@@ -143,7 +143,7 @@ def test_binary_renamed_to_py_is_skipped_not_parsed(tmp_path: Path) -> None:
     (report,) = malwi.compile_files([path])
     assert report.status == "skipped" and report.reason == "binary file"
     assert report.objects == []
-    result = run_malwi("scan", str(path))
+    result = run_malwi("scan", str(path), "-f", "tokens")
     assert result.returncode == 0
     assert b"payload.py: skipped, binary file" in result.stderr
 

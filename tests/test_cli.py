@@ -30,10 +30,17 @@ def test_scan_tokens_prints_a_header_and_tokens_per_object(examples: Path) -> No
     assert "LOAD_NAME os LOAD_ATTR PROCESS_MANAGEMENT LOAD_CONST STRING_CONTAINS_URL CALL 1" in run_tokens
 
 
-def test_default_format_is_tokens(examples: Path) -> None:
-    explicit = run_malwi("scan", str(examples), "--format", "tokens")
-    default = run_malwi("scan", str(examples))
-    assert default.stdout == explicit.stdout
+def test_dumps_need_no_model(examples: Path, tmp_path: Path) -> None:
+    """tokens, code and the --no-model JSON never load a model: an unusable model path is fine."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "MALWI_MODEL": str(tmp_path / "no-model-here")}
+    for args in (["-f", "tokens"], ["-f", "code"], ["-f", "json", "--no-model"]):
+        result = subprocess.run([sys.executable, "-m", "malwi", "scan", str(examples), *args], capture_output=True, env=env, timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout
 
 
 def test_scan_code_prints_sources_with_headers(examples: Path) -> None:
@@ -45,7 +52,7 @@ def test_scan_code_prints_sources_with_headers(examples: Path) -> None:
 
 
 def test_scan_json_is_structured(examples: Path) -> None:
-    result = run_malwi("scan", str(examples), "--format", "json")
+    result = run_malwi("scan", str(examples), "--format", "json", "--no-model")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["malwi_version"] == malwi.__version__
@@ -65,7 +72,7 @@ def test_scan_json_is_structured(examples: Path) -> None:
 
 
 def test_empty_folder_is_valid_json(tmp_path: Path) -> None:
-    result = run_malwi("scan", str(tmp_path), "-f", "json")
+    result = run_malwi("scan", str(tmp_path), "-f", "json", "--no-model")
     assert result.returncode == 0
     assert json.loads(result.stdout)["files"] == []
 
@@ -82,9 +89,12 @@ def test_missing_path_is_one_line_and_exit_2(tmp_path: Path) -> None:
     [
         (["scan"], "the following arguments are required: PATH"),
         (["scan", ".", "--format", "xml"], "invalid choice: 'xml'"),
+        (["scan", ".", "--threshold", "1.5"], "must be between 0 and 1"),
+        (["scan", ".", "--device", "tpu"], "invalid choice: 'tpu'"),
+        (["scan", ".", "--no-model", "-f", "text"], "needs the model"),
         (["scan", ".", "--workers", "-3"], "must be 0 (all cores) or more"),
         (["scan", ".", "--max-file-size", "lots"], "not a size"),
-        (["scan", ".", "--extensions", "rb"], "unsupported language"),
+        (["scan", ".", "-f", "tokens", "--extensions", "rb"], "unsupported language"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
     ],
 )
@@ -100,26 +110,27 @@ def test_bad_arguments_are_one_line_and_exit_2(args: list[str], message: str) ->
 def test_bad_featurizer_config_is_one_line(tmp_path: Path, examples: Path) -> None:
     config = tmp_path / "config.json"
     config.write_text('{"version": 99}')
-    result = run_malwi("scan", str(examples), "--featurizer-config", str(config))
+    result = run_malwi("scan", str(examples), "-f", "tokens", "--featurizer-config", str(config))
     assert result.returncode == 2
     assert result.stderr.decode().startswith("malwi: error: featurizer config version 99")
 
 
 def test_output_file(tmp_path: Path, examples: Path) -> None:
     out = tmp_path / "tokens.txt"
-    result = run_malwi("scan", str(examples), "--output", str(out))
+    result = run_malwi("scan", str(examples), "-f", "tokens", "--output", str(out))
     assert result.returncode == 0 and result.stdout == b""
-    assert out.read_bytes() == run_malwi("scan", str(examples)).stdout
-    unwritable = run_malwi("scan", str(examples), "--output", str(tmp_path / "no" / "such" / "dir.txt"))
+    assert out.read_bytes() == run_malwi("scan", str(examples), "-f", "tokens").stdout
+    unwritable = run_malwi("scan", str(examples), "-f", "tokens", "--output", str(tmp_path / "no" / "such" / "dir.txt"))
     assert unwritable.returncode == 2 and unwritable.stderr.startswith(b"malwi: error: cannot write")
 
 
 def test_workers_do_not_change_output(examples: Path) -> None:
-    assert run_malwi("scan", str(examples), "-w", "1").stdout == run_malwi("scan", str(examples), "-w", "2").stdout
+    one = run_malwi("scan", str(examples), "-f", "tokens", "-w", "1").stdout
+    assert one and one == run_malwi("scan", str(examples), "-f", "tokens", "-w", "2").stdout
 
 
 def test_extensions_filter(examples: Path) -> None:
-    text = run_malwi("scan", str(examples), "--extensions", "js").stdout.decode()
+    text = run_malwi("scan", str(examples), "-f", "tokens", "--extensions", "js").stdout.decode()
     headers = [line for line in text.splitlines() if line.startswith("# ")]
     assert headers and all(".js:" in h for h in headers)
 
@@ -127,18 +138,18 @@ def test_extensions_filter(examples: Path) -> None:
 def test_oversized_files_are_skipped_with_a_warning(tmp_path: Path) -> None:
     (tmp_path / "big.py").write_text("x = 1\n" * 2000)
     (tmp_path / "small.py").write_text("import os\n")
-    result = run_malwi("scan", str(tmp_path), "--max-file-size", "1KB")
+    result = run_malwi("scan", str(tmp_path), "-f", "tokens", "--max-file-size", "1KB")
     assert result.returncode == 0
     assert b"small.py" in result.stdout and b"big.py" not in result.stdout
     assert b"big.py: skipped, larger than the size limit" in result.stderr
-    quiet = run_malwi("scan", str(tmp_path), "--max-file-size", "1KB", "--quiet")
+    quiet = run_malwi("scan", str(tmp_path), "-f", "tokens", "--max-file-size", "1KB", "--quiet")
     assert quiet.stderr == b"" and quiet.stdout == result.stdout
 
 
 def test_methods_flag(tmp_path: Path) -> None:
     (tmp_path / "a.py").write_text("class A:\n    def m(self):\n        pass\n")
-    separate = run_malwi("scan", str(tmp_path)).stdout.decode()
-    inline = run_malwi("scan", str(tmp_path), "--methods", "inline").stdout.decode()
+    separate = run_malwi("scan", str(tmp_path), "-f", "tokens").stdout.decode()
+    inline = run_malwi("scan", str(tmp_path), "-f", "tokens", "--methods", "inline").stdout.decode()
     assert "method A.m" in separate and "method A.m" not in inline
 
 
@@ -148,9 +159,9 @@ def test_python_dash_m_and_console_script_agree(examples: Path) -> None:
 
     script = Path(sys.executable).parent / "malwi"
     assert script.exists(), "the malwi console script is installed beside the interpreter"
-    direct = subprocess.run([str(script), "scan", str(examples)], capture_output=True, timeout=60)
+    direct = subprocess.run([str(script), "scan", str(examples), "-f", "tokens"], capture_output=True, timeout=60)
     assert direct.returncode == 0
-    assert direct.stdout == run_malwi("scan", str(examples)).stdout
+    assert direct.stdout == run_malwi("scan", str(examples), "-f", "tokens").stdout
 
 
 def test_no_command_prints_help_and_exits_2() -> None:

@@ -13,18 +13,22 @@ from malwi._malwi import (
     Discovery,
     FeaturizerConfig,
     FileReport,
+    LinearModel,
     MalwiObject,
+    Vocabulary,
     __version__,
     categories,
     compile_files,
     compile_source,
     discover,
+    ngram_features,
     reserved_tokens,
 )
 from malwi.errors import (
     ConfigError,
     InternalError,
     MalwiError,
+    ModelError,
     ParseError,
     PathError,
     UnsupportedLanguageError,
@@ -40,15 +44,29 @@ __all__ = [
     "FeaturizerConfig",
     "FileReport",
     "InternalError",
+    "LinearModel",
     "MalwiError",
     "MalwiObject",
+    "MalwiReport",
+    "ModelError",
     "ParseError",
     "PathError",
     "UnsupportedLanguageError",
+    "Vocabulary",
     "__version__",
     "categories",
     "compile_files",
     "compile_source",
     "discover",
+    "ngram_features",
     "reserved_tokens",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # The report pulls in numpy and the model runtime: import it only when asked for.
+    if name == "MalwiReport":
+        from malwi.report import MalwiReport
+
+        return MalwiReport
+    raise AttributeError(f"module 'malwi' has no attribute {name!r}")

@@ -1,6 +1,6 @@
 """Type stubs of the Rust extension module (checked against it by mypy.stubtest)."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from os import PathLike
 from typing import Literal, final
 
@@ -9,21 +9,26 @@ __all__ = [
     "DEFAULT_EXTENSIONS",
     "DEFAULT_MAX_FILE_SIZE",
     "Discovery",
+    "Encoding",
     "FEATURIZER_VERSION",
     "FeaturizerConfig",
     "FileReport",
     "InternalError",
+    "LinearModel",
     "MalwiError",
     "MalwiObject",
     "PATTERN_DATABASE_VERSION",
     "ParseError",
     "PathError",
+    "REGISTRY_CONFIG",
     "UnsupportedLanguageError",
+    "Vocabulary",
     "__version__",
     "categories",
     "compile_files",
     "compile_source",
     "discover",
+    "ngram_features",
     "parse_files",
     "render",
     "reserved_tokens",
@@ -34,6 +39,7 @@ FEATURIZER_VERSION: int
 PATTERN_DATABASE_VERSION: str
 DEFAULT_MAX_FILE_SIZE: int
 DEFAULT_EXTENSIONS: list[str]
+REGISTRY_CONFIG: str
 
 class MalwiError(Exception): ...
 class UnsupportedLanguageError(MalwiError): ...
@@ -95,6 +101,7 @@ class MalwiObject:
     def tokens(self) -> list[str]: ...
     def to_token_string(self) -> str: ...
     def to_hash(self) -> str: ...
+    def activities(self) -> list[str]: ...
     def instructions(self) -> list[tuple[str, tuple[str, ...]]]: ...
 
 @final
@@ -124,6 +131,36 @@ class Discovery:
     def skipped_links(self) -> int: ...
     @property
     def errors(self) -> list[tuple[str, str]]: ...
+
+@final
+class Vocabulary:
+    def __new__(cls, tokenizer_json: str) -> Vocabulary: ...
+    @property
+    def hash(self) -> str: ...
+    @property
+    def pad_id(self) -> int: ...
+    def id(self, token: str) -> int: ...
+    def __len__(self) -> int: ...
+    def encode(
+        self, items: Sequence[MalwiObject | str], *, max_length: int, stride: int, max_windows: int
+    ) -> Encoding: ...
+
+@final
+class Encoding:
+    @property
+    def window_count(self) -> int: ...
+    def lengths(self) -> bytes: ...
+    def objects(self) -> bytes: ...
+    def pack(self, windows: list[int]) -> tuple[bytes, bytes, int, int]: ...
+
+@final
+class LinearModel:
+    def __new__(cls, weights: bytes, *, bias: float, bits: int, max_order: int) -> LinearModel: ...
+    def score(self, items: Sequence[MalwiObject | str], *, workers: int = 0) -> bytes: ...
+
+def ngram_features(
+    items: Sequence[MalwiObject | str], *, bits: int, max_order: int, min_order: int = 1
+) -> tuple[bytes, bytes]: ...
 
 _Path = str | PathLike[str]
 

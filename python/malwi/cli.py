@@ -15,8 +15,11 @@ from malwi._malwi import DEFAULT_MAX_FILE_SIZE, FeaturizerConfig, FileReport, Ma
 from malwi.scan import Scan, ScanOptions
 
 EXIT_OK = 0
+EXIT_MALICIOUS = 1
 EXIT_ERROR = 2
-FORMATS = ("tokens", "code", "json")
+REPORT_FORMATS = ("text", "json", "yaml", "markdown")
+DUMP_FORMATS = ("tokens", "code")
+FORMATS = REPORT_FORMATS + DUMP_FORMATS
 SIZE_UNITS = {"": 1, "b": 1, "kb": 1024, "k": 1024, "mb": 1024**2, "m": 1024**2, "gb": 1024**3, "g": 1024**3}
 
 
@@ -42,6 +45,16 @@ def parse_size(text: str) -> int:
     return int(size)
 
 
+def probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1: {text!r}")
+    return value
+
+
 def positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -56,11 +69,22 @@ def build_parser() -> Parser:
     parser = Parser(prog="malwi", description="AI malware scanner for Python and JavaScript packages.")
     parser.add_argument("--version", action="version", version=f"malwi {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    scan = commands.add_parser("scan", help="compile files, folders or packages into malwicode")
+    scan = commands.add_parser("scan", help="scan files, folders or packages; exit 1 when malicious")
     scan.add_argument("paths", nargs="+", metavar="PATH", help="files or directories to scan")
-    scan.add_argument("--format", "-f", choices=FORMATS, default="tokens", help="output format (default: tokens)")
+    scan.add_argument(
+        "--format",
+        "-f",
+        choices=FORMATS,
+        default="text",
+        help="text/json/yaml/markdown: the verdict report (default: text); tokens/code: malwicode or "
+        "source per object, without the model",
+    )
     scan.add_argument("--output", "-o", metavar="FILE", help="write the output to FILE instead of stdout")
     scan.add_argument("--workers", "-w", type=positive_int, default=0, metavar="N", help="worker threads (default: all cores)")
+    scan.add_argument("--threshold", type=probability, metavar="P", help="maliciousness at which the verdict is malicious (default: the model's)")
+    scan.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where the model runs (default: auto)")
+    scan.add_argument("--model", metavar="DIR", help="model bundle to use (default: the active or bundled model)")
+    scan.add_argument("--no-model", action="store_true", help="compile only; with --format json, a structured dump of all objects")
     scan.add_argument(
         "--extensions",
         metavar="EXT[,EXT...]",
@@ -73,10 +97,32 @@ def build_parser() -> Parser:
         metavar="SIZE",
         help="skip larger files with a warning (default: 10MB)",
     )
-    scan.add_argument("--methods", choices=("separate", "inline"), help="methods as their own objects or inside classes")
-    scan.add_argument("--lambdas", choices=("separate", "inline"), help="lambdas as their own objects or inline")
-    scan.add_argument("--featurizer-config", metavar="FILE", help="featurizer configuration (JSON)")
-    scan.add_argument("--quiet", "-q", action="store_true", help="no warnings on stderr")
+    scan.add_argument("--methods", choices=("separate", "inline"), help="methods as their own objects or inside classes (without the model)")
+    scan.add_argument("--lambdas", choices=("separate", "inline"), help="lambdas as their own objects or inline (without the model)")
+    scan.add_argument("--featurizer-config", metavar="FILE", help="featurizer configuration, JSON (without the model)")
+    scan.add_argument("--quiet", "-q", action="store_true", help="no warnings; the text report is just the verdict line")
+
+    models = commands.add_parser("models", help="the model registry: list, show, activate")
+    models.add_argument("--registry", metavar="PATH", help="registry database (default: $MALWI_REGISTRY or ~/.cache/malwi)")
+    actions = models.add_subparsers(dest="action", metavar="ACTION", parser_class=Parser, required=True)
+    actions.add_parser("list", help="registered models")
+    show = actions.add_parser("show", help="one model with its metrics, training runs and versions (JSON)")
+    show.add_argument("model_id")
+    activate = actions.add_parser("activate", help="make scans use this model")
+    activate.add_argument("model_id")
+
+    research = commands.add_parser("research", help="train the model: download, preprocess, train-tokenizer, train, export, evaluate")
+    research.add_argument("--config", default="data/training/training_config.json", metavar="FILE", help="training configuration")
+    research.add_argument("--work", default="research-work", metavar="DIR", help="working folder for data and models (default: research-work)")
+    research.add_argument("--registry", metavar="PATH", help="registry database to record runs in")
+    steps = research.add_subparsers(dest="step", metavar="STEP", parser_class=Parser, required=True)
+    steps.add_parser("download", help="fetch benign releases from PyPI and npm (digests checked, resumable)")
+    steps.add_parser("preprocess", help="compile everything into objects: a Parquet table with labels and splits")
+    steps.add_parser("train-tokenizer", help="build the closed malwicode vocabulary")
+    steps.add_parser("train", help="train stage 1 (n-gram linear model) and stage 2 (DistilBERT)")
+    export = steps.add_parser("export", help="ONNX export, int8 quantization, calibration, manifest")
+    export.add_argument("--into", metavar="DIR", help="also copy the bundle here (e.g. python/malwi/models/default)")
+    steps.add_parser("evaluate", help="object/file/package metrics and curves on the test packages")
     return parser
 
 
@@ -116,6 +162,12 @@ def run_scan(args: argparse.Namespace, out: BinaryIO) -> int:
     if missing:
         raise UsageError(f"path not found: {missing[0]}")
     extensions = [e.strip() for e in args.extensions.split(",") if e.strip()] if args.extensions else None
+    if args.format in REPORT_FORMATS and not args.no_model:
+        if args.methods or args.lambdas or args.featurizer_config:
+            raise UsageError("featurizer options apply without the model only (--format tokens|code or --no-model)")
+        return run_report(args, out, extensions)
+    if args.no_model and args.format in ("text", "yaml", "markdown"):
+        raise UsageError(f"--format {args.format} is a verdict and needs the model; without it use tokens, code or json")
     options = ScanOptions(
         workers=args.workers,
         max_file_size=args.max_file_size,
@@ -155,6 +207,51 @@ def run_scan(args: argparse.Namespace, out: BinaryIO) -> int:
     return EXIT_OK
 
 
+def run_report(args: argparse.Namespace, out: BinaryIO, extensions: list[str] | None) -> int:
+    from malwi.report import MalwiReport
+    from malwi.report import render
+
+    report = MalwiReport.create(
+        args.paths,
+        silent=args.quiet,
+        malicious_threshold=args.threshold,
+        device=args.device,
+        workers=args.workers,
+        model=args.model,
+        extensions=extensions,
+        max_file_size=args.max_file_size,
+    )
+    text = render.text(report, quiet=args.quiet) if args.format == "text" else render.RENDERERS[args.format](report)
+    out.write(text.encode())
+    return EXIT_MALICIOUS if report.malicious else EXIT_OK
+
+
+def run_models(args: argparse.Namespace) -> int:
+    from malwi.registry import Registry
+
+    with Registry(args.registry) as registry:
+        if args.action == "list":
+            models = registry.list_models()
+            if not models:
+                print(f"no models in {registry.path}")
+            for model in models:
+                recall = "–" if model["recall"] is None else f"{model['recall']:.3f}"
+                fpr = "–" if model["false_positive_rate"] is None else f"{model['false_positive_rate']:.3f}"
+                print(f"{model['model_id']:<36} {model['version']:<12} {model['status']:<10} recall {recall} fpr {fpr}")
+        elif args.action == "show":
+            print(json.dumps(registry.show(args.model_id), indent=2, default=str))
+        else:
+            registry.activate(args.model_id)
+            print(f"activated {args.model_id}")
+    return EXIT_OK
+
+
+def run_research(args: argparse.Namespace) -> int:
+    from malwi.research import run_step
+
+    return run_step(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
@@ -162,6 +259,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help(sys.stderr)
             return EXIT_ERROR
+        if args.command == "models":
+            return run_models(args)
+        if args.command == "research":
+            return run_research(args)
         if args.output:
             try:
                 with open(args.output, "wb") as out:

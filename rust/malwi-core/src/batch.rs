@@ -199,6 +199,16 @@ fn pool(workers: usize) -> Result<Arc<ThreadPool>, Error> {
     Ok(pool)
 }
 
+/// `f` over `items` on the worker pool, results in input order.
+pub fn parallel_map<T: Sync, R: Send>(
+    items: &[T],
+    workers: usize,
+    f: impl Fn(&T) -> R + Sync + Send,
+) -> Result<Vec<R>, Error> {
+    let pool = pool(workers)?;
+    Ok(pool.install(|| items.par_iter().map(&f).collect()))
+}
+
 /// Compiles files in parallel, in input order.
 pub fn compile_files(files: &[(PathBuf, Language)], options: &ScanOptions) -> Result<Vec<FileReport>, Error> {
     options.config.validate()?;

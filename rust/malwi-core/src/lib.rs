@@ -12,6 +12,7 @@
 //! - [`patterns`]: qualified API names to categories;
 //! - [`strings`]: string literals to classes and size buckets;
 //! - [`config`]: the featurizer switches and their version;
+//! - [`featurize`]: token strings to vocabulary ids, windows and padded batches (model input);
 //! - [`vocabulary`]: every token the emitter can produce on its own.
 
 pub mod batch;
@@ -21,6 +22,7 @@ mod emit;
 /// Emission of an already parsed tree (for profiling the emitter apart from the parser).
 pub use emit::emit_tree;
 pub mod error;
+pub mod featurize;
 pub mod language;
 pub mod literals;
 pub mod object;

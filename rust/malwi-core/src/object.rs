@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 
 use crate::emit::ops::Op;
 use crate::language::Language;
+use crate::patterns::PatternDatabase;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -94,6 +95,15 @@ impl MalwiObject {
             }
         }
         out
+    }
+
+    /// The behaviour categories that occur in the object (`PROCESS_MANAGEMENT`, ...), sorted.
+    pub fn activities(&self) -> Vec<&'static str> {
+        let database = PatternDatabase::embedded();
+        let mut found: Vec<&'static str> = self.tokens().filter_map(|t| database.category(t)).collect();
+        found.sort_unstable();
+        found.dedup();
+        found
     }
 
     /// Hex SHA-256 of the token string: equal behaviour, equal hash, whatever the file.

@@ -66,6 +66,7 @@ pub struct PatternDatabase {
     python: LanguageApis,
     javascript: LanguageApis,
     pattern_count: [usize; 2],
+    category_index: FxHashMap<String, u16>,
 }
 
 impl PatternDatabase {
@@ -86,6 +87,7 @@ impl PatternDatabase {
             python: LanguageApis { namespaces: PYTHON_NAMESPACES, ..Default::default() },
             javascript: LanguageApis { namespaces: JAVASCRIPT_NAMESPACES, ..Default::default() },
             pattern_count: [0, 0],
+            category_index: FxHashMap::default(),
         };
         let mut ids = FxHashSet::default();
         for (name, category) in raw.categories {
@@ -124,6 +126,7 @@ impl PatternDatabase {
                 apis.prefixes.insert(pattern.name);
                 db.pattern_count[slot] += 1;
             }
+            db.category_index.insert(name.clone(), index);
             db.categories.push(Category { name, description: category.description });
         }
         for apis in [&mut db.python, &mut db.javascript] {
@@ -149,8 +152,16 @@ impl PatternDatabase {
         self.categories.iter().map(|c| c.name.as_str())
     }
 
-    fn category(&self, index: u16) -> &str {
+    fn category_name(&self, index: u16) -> &str {
         &self.categories[index as usize].name
+    }
+
+    /// The category named by a token, if the token is one.
+    pub fn category(&'static self, token: &str) -> Option<&'static str> {
+        if !token.as_bytes().first().is_some_and(u8::is_ascii_uppercase) {
+            return None;
+        }
+        self.category_index.get(token).map(|&i| self.category_name(i))
     }
 }
 
@@ -168,12 +179,12 @@ impl LanguageApis {
 
     /// Category of exactly this qualified name (`os.system`, `eval`).
     pub fn exact(&self, qualified: &str) -> Option<&'static str> {
-        self.exact.get(qualified).map(|&i| Self::db().category(i))
+        self.exact.get(qualified).map(|&i| Self::db().category_name(i))
     }
 
     /// Category of a module pattern naming exactly this module (`axios` called as a function).
     pub fn module_itself(&self, qualified: &str) -> Option<&'static str> {
-        self.modules.get(qualified).map(|&i| Self::db().category(i))
+        self.modules.get(qualified).map(|&i| Self::db().category_name(i))
     }
 
     /// Category of the longest module pattern that strictly contains this name (`socket.AF_INET`).
@@ -181,7 +192,7 @@ impl LanguageApis {
         let mut end = qualified.len();
         while let Some(dot) = qualified[..end].rfind('.') {
             if let Some(&i) = self.modules.get(&qualified[..dot]) {
-                return Some(Self::db().category(i));
+                return Some(Self::db().category_name(i));
             }
             end = dot;
         }

@@ -269,3 +269,11 @@ fn nested_updates_and_augmented_assignments_stay_linear() {
         assert!(size <= 64 * python_source.len() + 4096);
     }
 }
+
+/// Found by hypothesis: U+0085 is part of a JavaScript identifier but whitespace to Rust.
+#[test]
+fn names_that_are_only_unicode_whitespace_still_make_a_token() {
+    for object in javascript("\u{85};") {
+        assert!(object.tokens().all(|t| !t.is_empty()), "{:?}", object.token_string());
+    }
+}

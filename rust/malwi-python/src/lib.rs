@@ -206,6 +206,11 @@ impl MalwiObject {
         self.inner.token_string()
     }
 
+    /// The behaviour categories that occur in the object, sorted.
+    fn activities(&self) -> Vec<&'static str> {
+        self.inner.activities()
+    }
+
     /// Hex SHA-256 of the token string.
     fn to_hash(&self) -> &str {
         self.inner.hash()
@@ -311,6 +316,203 @@ struct Discovery {
 impl Discovery {
     fn __repr__(&self) -> String {
         format!("<Discovery files={} skipped_by_extension={}>", self.files.len(), self.skipped_by_extension)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Featurization: vocabulary ids, windows, batches, stage-1 n-grams
+
+/// Token strings from `MalwiObject`s (shared, not copied) or from plain strings.
+enum TokenSource {
+    Objects(Vec<Arc<core::MalwiObject>>),
+    Strings(Vec<String>),
+}
+
+impl TokenSource {
+    fn extract(items: &Bound<'_, PyAny>) -> PyResult<TokenSource> {
+        let mut objects = Vec::new();
+        let mut strings = Vec::new();
+        for item in items.try_iter()? {
+            let item = item?;
+            if let Ok(object) = item.cast::<MalwiObject>() {
+                objects.push(object.get().inner.clone());
+            } else {
+                strings.push(item.extract::<String>()?);
+            }
+        }
+        match (objects.is_empty(), strings.is_empty()) {
+            (_, true) => Ok(TokenSource::Objects(objects)),
+            (true, false) => Ok(TokenSource::Strings(strings)),
+            (false, false) => Err(PyTypeError::new_err("pass MalwiObjects or token strings, not a mix")),
+        }
+    }
+
+    fn as_strs(&self) -> Vec<&str> {
+        match self {
+            TokenSource::Objects(objects) => objects.iter().map(|o| o.token_string()).collect(),
+            TokenSource::Strings(strings) => strings.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+fn le_bytes<'py, T: Copy>(py: Python<'py>, values: &[T], to_bytes: impl Fn(T) -> Vec<u8>) -> Bound<'py, PyBytes> {
+    let mut out = Vec::with_capacity(std::mem::size_of_val(values));
+    for &value in values {
+        out.extend(to_bytes(value));
+    }
+    PyBytes::new(py, &out)
+}
+
+/// The model's closed vocabulary, read from a `tokenizers` `tokenizer.json` (WordLevel).
+#[pyclass(frozen, module = "malwi._malwi")]
+struct Vocabulary {
+    inner: Arc<core::featurize::Vocabulary>,
+}
+
+#[pymethods]
+impl Vocabulary {
+    #[new]
+    fn new(tokenizer_json: &str) -> PyResult<Self> {
+        let inner = core::featurize::Vocabulary::from_tokenizer_json(tokenizer_json).map_err(to_py_err)?;
+        Ok(Vocabulary { inner: Arc::new(inner) })
+    }
+
+    /// SHA-256 of the vocabulary (id and token of every entry).
+    #[getter]
+    fn hash(&self) -> &str {
+        self.inner.hash()
+    }
+
+    #[getter]
+    fn pad_id(&self) -> u32 {
+        self.inner.pad
+    }
+
+    fn id(&self, token: &str) -> u32 {
+        self.inner.id(token)
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+
+    /// Cuts objects (or token strings) into `[CLS] … [SEP]` windows of ids.
+    #[pyo3(signature = (items, *, max_length, stride, max_windows))]
+    fn encode(
+        &self,
+        py: Python<'_>,
+        items: &Bound<'_, PyAny>,
+        max_length: usize,
+        stride: usize,
+        max_windows: usize,
+    ) -> PyResult<Encoding> {
+        let source = TokenSource::extract(items)?;
+        let spec = core::featurize::WindowSpec { max_length, stride, max_windows };
+        spec.validate().map_err(to_py_err)?;
+        let vocabulary = self.inner.clone();
+        let encoding = detached(py, move || Ok(core::featurize::encode(&source.as_strs(), &vocabulary, spec)))?;
+        Ok(Encoding { inner: encoding, pad: self.inner.pad })
+    }
+}
+
+/// Windows of ids, stored flat; arrays come out as little-endian bytes for `numpy.frombuffer`.
+#[pyclass(frozen, module = "malwi._malwi")]
+struct Encoding {
+    inner: core::featurize::Encoding,
+    pad: u32,
+}
+
+#[pymethods]
+impl Encoding {
+    #[getter]
+    fn window_count(&self) -> usize {
+        self.inner.window_count()
+    }
+
+    /// Length of each window (`int32`).
+    fn lengths<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        let lengths: Vec<i32> = self.inner.starts.windows(2).map(|w| (w[1] - w[0]) as i32).collect();
+        le_bytes(py, &lengths, |v| v.to_le_bytes().to_vec())
+    }
+
+    /// Object index of each window (`int32`).
+    fn objects<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        le_bytes(py, &self.inner.objects, |v| (v as i32).to_le_bytes().to_vec())
+    }
+
+    /// A padded batch of windows: `(input_ids, attention_mask, rows, columns)`, both `int64`.
+    fn pack<'py>(
+        &self,
+        py: Python<'py>,
+        windows: Vec<usize>,
+    ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>, usize, usize)> {
+        if let Some(&bad) = windows.iter().find(|&&w| w >= self.inner.window_count()) {
+            return Err(pyo3::exceptions::PyIndexError::new_err(format!("window {bad} out of range")));
+        }
+        let (ids, mask, rows, columns) = self.inner.pack(&windows, self.pad);
+        Ok((
+            le_bytes(py, &ids, |v| v.to_le_bytes().to_vec()),
+            le_bytes(py, &mask, |v| v.to_le_bytes().to_vec()),
+            rows,
+            columns,
+        ))
+    }
+}
+
+/// Hashed `min_order..=max_order`-gram features of token strings as CSR: `(indices uint32,
+/// indptr int64)` (indices may repeat within a row; training counts or binarizes them).
+#[pyfunction]
+#[pyo3(signature = (items, *, bits, max_order, min_order = 1))]
+fn ngram_features<'py>(
+    py: Python<'py>,
+    items: &Bound<'py, PyAny>,
+    bits: u32,
+    max_order: usize,
+    min_order: usize,
+) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
+    if bits == 0 || bits > 26 || max_order == 0 || min_order == 0 || min_order > max_order {
+        return Err(ConfigError::new_err("bits must be 1..=26 and 1 <= min_order <= max_order"));
+    }
+    let source = TokenSource::extract(items)?;
+    let (indices, indptr) = detached(py, move || {
+        let mut indices = Vec::new();
+        let mut indptr = vec![0i64];
+        for tokens in source.as_strs() {
+            core::featurize::ngram_features(tokens, bits, min_order, max_order, &mut indices);
+            indptr.push(indices.len() as i64);
+        }
+        Ok((indices, indptr))
+    })?;
+    Ok((le_bytes(py, &indices, |v| v.to_le_bytes().to_vec()), le_bytes(py, &indptr, |v| v.to_le_bytes().to_vec())))
+}
+
+/// The stage-1 model: logistic regression over hashed n-gram presence.
+#[pyclass(frozen, module = "malwi._malwi")]
+struct LinearModel {
+    inner: Arc<core::featurize::LinearModel>,
+}
+
+#[pymethods]
+impl LinearModel {
+    /// `weights`: `2^bits` little-endian `float32` values.
+    #[new]
+    #[pyo3(signature = (weights, *, bias, bits, max_order))]
+    fn new(weights: &[u8], bias: f32, bits: u32, max_order: usize) -> PyResult<Self> {
+        if weights.len() % 4 != 0 {
+            return Err(ConfigError::new_err("weights must be float32 bytes"));
+        }
+        let weights = weights.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+        let inner = core::featurize::LinearModel::new(weights, bias, bits, max_order).map_err(to_py_err)?;
+        Ok(LinearModel { inner: Arc::new(inner) })
+    }
+
+    /// Probabilities for objects or token strings (`float32` bytes), in parallel.
+    #[pyo3(signature = (items, *, workers = 0))]
+    fn score<'py>(&self, py: Python<'py>, items: &Bound<'py, PyAny>, workers: usize) -> PyResult<Bound<'py, PyBytes>> {
+        let source = TokenSource::extract(items)?;
+        let model = self.inner.clone();
+        let scores = detached(py, move || core::batch::parallel_map(&source.as_strs(), workers, |t| model.score(t)))?;
+        Ok(le_bytes(py, &scores, |v| v.to_le_bytes().to_vec()))
     }
 }
 
@@ -470,10 +672,16 @@ fn _malwi(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("PATTERN_DATABASE_VERSION", core::patterns::PatternDatabase::embedded().version.as_str())?;
     m.add("DEFAULT_MAX_FILE_SIZE", core::batch::DEFAULT_MAX_FILE_SIZE)?;
     m.add("DEFAULT_EXTENSIONS", core::Language::DEFAULT_EXTENSIONS.to_vec())?;
+    // The registry's DDL ships inside the extension: an installed malwi has no data/ folder.
+    m.add("REGISTRY_CONFIG", include_str!("../../../data/models/model_registry_config.toml"))?;
     m.add_class::<FeaturizerConfig>()?;
     m.add_class::<MalwiObject>()?;
     m.add_class::<FileReport>()?;
     m.add_class::<Discovery>()?;
+    m.add_class::<Vocabulary>()?;
+    m.add_class::<Encoding>()?;
+    m.add_class::<LinearModel>()?;
+    m.add_function(wrap_pyfunction!(ngram_features, m)?)?;
     m.add_function(wrap_pyfunction!(compile_source, m)?)?;
     m.add_function(wrap_pyfunction!(compile_files, m)?)?;
     m.add_function(wrap_pyfunction!(discover, m)?)?;

@@ -364,9 +364,10 @@ impl<'s> Core<'s> {
         } else if bytes.iter().any(|b| b.is_ascii_whitespace())
             || (!name.is_ascii() && name.contains(char::is_whitespace))
         {
-            // Identifiers never hold whitespace, but names taken from strings (module specifiers) may.
+            // Names taken from strings (module specifiers) may hold whitespace, and JavaScript
+            // identifiers may hold U+0085, which Rust counts as whitespace.
             let joined: String = name.split_whitespace().collect();
-            self.push_raw(&joined);
+            self.push_raw(if joined.is_empty() { "_" } else { &joined });
         } else {
             self.push_raw(name);
         }

@@ -1,0 +1,106 @@
+"""A model bundle: the files of a trained model and the manifest that binds them together.
+
+Loading is fail-closed. A missing file, a wrong digest, or a featurizer or vocabulary that does
+not match this malwi raises ModelError; it never produces a verdict.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from malwi._malwi import FEATURIZER_VERSION, FeaturizerConfig, LinearModel, Vocabulary
+from malwi.errors import ModelError
+
+MANIFEST = "manifest.json"
+FORMAT = 1
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class ModelBundle:
+    """A verified bundle: manifest, vocabulary, stage-1 model, path of the stage-2 ONNX file."""
+
+    def __init__(self, directory: Path, manifest: dict[str, Any]) -> None:
+        self.directory = directory
+        self.manifest = manifest
+        self.name: str = manifest["name"]
+        self.version: str = manifest["version"]
+        self.threshold: float = float(manifest["threshold"])
+        self.suspicious_threshold: float = float(manifest["suspicious_threshold"])
+        self.featurizer = FeaturizerConfig.from_json(json.dumps(manifest["featurizer"]["config"]))
+        windows = manifest["windows"]
+        self.max_length = int(windows["max_length"])
+        self.stride = int(windows["stride"])
+        self.max_windows = int(windows["max_windows"])
+        self.vocabulary = Vocabulary((directory / manifest["vocabulary"]["file"]).read_text(encoding="utf-8"))
+        stage1 = manifest["stage1"]
+        self.stage1 = LinearModel(
+            (directory / stage1["file"]).read_bytes(),
+            bias=float(stage1["bias"]),
+            bits=int(stage1["bits"]),
+            max_order=int(stage1["max_order"]),
+        )
+        self.candidate_threshold = float(stage1["candidate_threshold"])
+        stage2 = manifest["stage2"]
+        self.onnx_path = directory / stage2["file"]
+        self.malicious_class = int(stage2.get("malicious_class", 1))
+        self.combine: str = stage2.get("combine", "stage2")
+        calibration = manifest["calibration"]
+        self.calibration_a = float(calibration["a"])
+        self.calibration_b = float(calibration["b"])
+
+    @classmethod
+    def load(cls, directory: str | Path) -> ModelBundle:
+        directory = Path(directory)
+        manifest_path = directory / MANIFEST
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ModelError(f"no model at {directory} ({MANIFEST} is missing)") from None
+        except (OSError, ValueError) as error:
+            raise ModelError(f"unreadable model manifest {manifest_path}: {error}") from None
+        if manifest.get("format") != FORMAT:
+            raise ModelError(f"model manifest format {manifest.get('format')!r} is not {FORMAT}")
+        for name, expected in manifest.get("files", {}).items():
+            path = directory / name
+            if not path.is_file():
+                raise ModelError(f"model file missing: {path}")
+            if sha256_file(path) != expected:
+                raise ModelError(f"model file {path} does not match its manifest digest (corrupt or replaced)")
+        try:
+            bundle = cls(directory, manifest)
+        except (KeyError, TypeError, ValueError) as error:
+            raise ModelError(f"invalid model manifest {manifest_path}: {error!r}") from None
+        except Exception as error:  # noqa: BLE001 - any load failure must fail closed, with its reason
+            raise ModelError(f"model {directory} cannot be loaded: {error}") from None
+        bundle.check_compatibility()
+        return bundle
+
+    def check_compatibility(self) -> None:
+        """The model must see exactly the tokens it was trained on."""
+        recorded = self.manifest["featurizer"]
+        if recorded.get("version") != FEATURIZER_VERSION:
+            raise ModelError(
+                f"model {self.name} was trained with featurizer version {recorded.get('version')}, "
+                f"this malwi emits version {FEATURIZER_VERSION}"
+            )
+        if recorded.get("id") != self.featurizer.featurizer_id:
+            raise ModelError(
+                f"model {self.name}: featurizer id {recorded.get('id')} does not match its configuration "
+                f"({self.featurizer.featurizer_id})"
+            )
+        expected_vocabulary = self.manifest["vocabulary"]["hash"]
+        if self.vocabulary.hash != expected_vocabulary:
+            raise ModelError(
+                f"model {self.name}: vocabulary hash {self.vocabulary.hash[:12]} does not match the manifest "
+                f"({expected_vocabulary[:12]})"
+            )

@@ -1,0 +1,147 @@
+"""The SQLite model registry: every training run, its metrics and its lineage.
+
+The tables come from `data/models/model_registry_config.toml` (compiled into the extension as
+`REGISTRY_CONFIG`). `malwi research` records into it; `malwi models` lists, shows and activates.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import sys
+from pathlib import Path
+from typing import Any
+
+from malwi._malwi import REGISTRY_CONFIG
+from malwi.errors import MalwiError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+CONFIG = tomllib.loads(REGISTRY_CONFIG)
+TABLES = [table["name"] for table in CONFIG["tables"]]
+
+
+class RegistryError(MalwiError):
+    """A registry that cannot be opened, or a model id it does not hold."""
+
+
+def default_path() -> Path:
+    return Path(os.environ.get("MALWI_REGISTRY") or os.path.expanduser(CONFIG["registry"]["default_path"]))
+
+
+def active_model_path(path: Path | None = None) -> Path | None:
+    """The directory of the active model, when a registry exists and names one that exists."""
+    path = path or default_path()
+    if not path.is_file():
+        return None
+    with Registry(path) as registry:
+        active = registry.connection.execute(
+            "SELECT file_path FROM model_registry WHERE status = 'active' ORDER BY updated_at DESC LIMIT 1"
+        ).fetchone()
+    if active and Path(active[0]).is_dir():
+        return Path(active[0])
+    return None
+
+
+class Registry:
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = Path(path) if path else default_path()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Concurrent runs (a scan and a training) may share the file: wait for locks.
+            self.connection = sqlite3.connect(self.path, timeout=30)
+        except (OSError, sqlite3.Error) as error:
+            raise RegistryError(f"cannot open the model registry {self.path}: {error}") from None
+        self.connection.row_factory = sqlite3.Row
+        self.connection.execute("PRAGMA foreign_keys = ON")
+        with self.connection:
+            for table in CONFIG["tables"]:
+                self.connection.execute(table["ddl"])
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.connection.close()
+
+    def register_model(self, **fields: Any) -> None:
+        for key in ("training_config", "metadata"):
+            if key in fields and not isinstance(fields[key], str | type(None)):
+                fields[key] = json.dumps(fields[key], sort_keys=True)
+        columns = ", ".join(fields)
+        marks = ", ".join("?" for _ in fields)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in fields if c != "model_id")
+        with self.connection:
+            self.connection.execute(
+                f"INSERT INTO model_registry ({columns}) VALUES ({marks}) "
+                f"ON CONFLICT (model_id) DO UPDATE SET {updates}, "
+                "updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
+                list(fields.values()),
+            )
+
+    def _insert(self, table: str, fields: dict[str, Any]) -> None:
+        for key in ("config", "test_config"):
+            if key in fields and not isinstance(fields[key], str | type(None)):
+                fields[key] = json.dumps(fields[key], sort_keys=True)
+        with self.connection:
+            self.connection.execute(
+                f"INSERT INTO {table} ({', '.join(fields)}) VALUES ({', '.join('?' for _ in fields)})",
+                list(fields.values()),
+            )
+
+    def record_training(self, **fields: Any) -> None:
+        self._insert("training_history", fields)
+
+    def record_performance(self, **fields: Any) -> None:
+        self._insert("model_performance", fields)
+
+    def add_version(self, model_name: str, version: str, model_id: str, **fields: Any) -> None:
+        with self.connection:
+            self.connection.execute(
+                "INSERT OR REPLACE INTO model_versions (model_name, version, model_id, parent_version, change_notes) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (model_name, version, model_id, fields.get("parent_version"), fields.get("change_notes")),
+            )
+
+    def list_models(self) -> list[dict[str, Any]]:
+        rows = self.connection.execute(
+            "SELECT model_id, model_name, version, status, threshold, recall, false_positive_rate, created_at, file_path "
+            "FROM model_registry ORDER BY created_at, id"
+        )
+        return [dict(row) for row in rows]
+
+    def show(self, model_id: str) -> dict[str, Any]:
+        row = self.connection.execute("SELECT * FROM model_registry WHERE model_id = ?", (model_id,)).fetchone()
+        if row is None:
+            raise RegistryError(f"no model {model_id!r} in {self.path}")
+        model = dict(row)
+        for key in ("training_config", "metadata"):
+            if model.get(key):
+                model[key] = json.loads(model[key])
+        query = "SELECT * FROM {} WHERE model_id = ? ORDER BY id"
+        model["performance"] = [dict(r) for r in self.connection.execute(query.format("model_performance"), (model_id,))]
+        model["training_history"] = [dict(r) for r in self.connection.execute(query.format("training_history"), (model_id,))]
+        model["versions"] = [dict(r) for r in self.connection.execute(query.format("model_versions"), (model_id,))]
+        return model
+
+    def activate(self, model_id: str) -> None:
+        """Makes `model_id` the model scans use; the previously active one becomes deprecated."""
+        model = self.show(model_id)
+        if not Path(model["file_path"]).is_dir():
+            raise RegistryError(f"model {model_id!r} has no files at {model['file_path']}")
+        with self.connection:
+            self.connection.execute(
+                "UPDATE model_registry SET status = 'deprecated', updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') "
+                "WHERE status = 'active' AND model_id != ?",
+                (model_id,),
+            )
+            self.connection.execute(
+                "UPDATE model_registry SET status = 'active', updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') "
+                "WHERE model_id = ?",
+                (model_id,),
+            )
+            self.connection.execute("UPDATE model_versions SET is_current = (model_id = ?)", (model_id,))

@@ -1,0 +1,100 @@
+"""The research pipeline behind the default model: `malwi research STEP`.
+
+download → preprocess → train-tokenizer → train → export → evaluate, all under one working folder
+(`--work`, default `research-work/`). Training dependencies come with `pip install 'malwi[train]'`
+and are imported only here, lazily: scanning never needs them.
+
+Nothing scanned is installed or executed: releases are fetched as files, archives are read in
+memory, and the malicious archive is never unpacked to disk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from malwi.errors import MalwiError
+
+
+class ResearchError(MalwiError):
+    """A research step that cannot run (missing input, missing training dependency)."""
+
+
+class Workspace:
+    """Where each step reads and writes, under the working folder."""
+
+    def __init__(self, root: str | Path, config_path: str | Path) -> None:
+        self.root = Path(root)
+        self.config_path = Path(config_path)
+        try:
+            self.config: dict[str, Any] = json.loads(self.config_path.read_text())
+        except OSError as error:
+            raise ResearchError(f"cannot read the training config {self.config_path}: {error.strerror}") from None
+        self.downloads = self.root / "downloads"
+        self.objects = self.root / "objects.parquet"
+        self.packages = self.root / "packages.json"
+        self.tokenizer = self.root / "tokenizer.json"
+        self.stage1 = self.root / "stage1.bin"
+        self.stage1_meta = self.root / "stage1.json"
+        self.stage2 = self.root / "stage2"
+        self.training_record = self.root / "training.json"
+        self.bundle = self.root / "bundle"
+        self.evaluation = self.root / "evaluation"
+
+    def data_path(self, key: str) -> Path:
+        """A path from the config's `data` section, relative to the config's repository."""
+        path = Path(self.config["data"][key])
+        return path if path.is_absolute() else (self.config_path.resolve().parent.parent.parent / path).resolve()
+
+    def require(self, *paths: Path) -> None:
+        for path in paths:
+            if not path.exists():
+                raise ResearchError(f"{path} is missing: run the earlier research steps first")
+
+
+def need(module: str) -> Any:
+    """Imports a training dependency, or explains how to get it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ResearchError(f"the research pipeline needs {module}: pip install 'malwi[train]'") from None
+
+
+class Progress:
+    """A progress line on stderr when it is a terminal; quiet otherwise."""
+
+    def __init__(self, label: str, total: int) -> None:
+        self.label, self.total, self.done = label, total, 0
+        self.started = time.perf_counter()
+        self.live = sys.stderr.isatty()
+
+    def step(self, count: int = 1) -> None:
+        self.done += count
+        if self.live and (self.done == self.total or self.done % max(1, self.total // 200) == 0):
+            elapsed = time.perf_counter() - self.started
+            print(f"\r{self.label}: {self.done}/{self.total} ({elapsed:.0f} s)", end="", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.live:
+            print(file=sys.stderr)
+
+
+def log(message: str) -> None:
+    print(f"[research] {message}", file=sys.stderr, flush=True)
+
+
+def run_step(args: argparse.Namespace) -> int:
+    workspace = Workspace(args.work, args.config)
+    workspace.root.mkdir(parents=True, exist_ok=True)
+    step = args.step.replace("-", "_")
+    from importlib import import_module
+
+    module = import_module(f"malwi.research.{'tokenizer' if step == 'train_tokenizer' else step}")
+    module.run(workspace, args)
+    return 0

@@ -1,0 +1,243 @@
+"""`malwi research export`: the bundle the scanner ships and loads.
+
+1. Stage 2 to ONNX (dynamic batch and sequence axes), int8 dynamic quantization for CPU, and a
+   check that the quantized model agrees with the trained one.
+2. The stage-1 candidate threshold: the stage-1 score that keeps `candidate_recall` of the
+   validation malicious packages in play for stage 2.
+3. Calibration on whole validation packages (never test packages): package raw score = highest
+   object score, Platt-scaled; threshold at the target false-positive rate on benign validation
+   packages, a suspicious threshold at five times that rate.
+4. `manifest.json` with the sha256 of each file, featurizer id and config, vocabulary hash,
+   thresholds and validation metrics; the run is recorded in the model registry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from malwi._malwi import FEATURIZER_VERSION, FeaturizerConfig, Vocabulary, __version__
+from malwi.model.bundle import FORMAT, MANIFEST, ModelBundle, sha256_file
+from malwi.model.runtime import create_session
+from malwi.model.scoring import Scorer, ScoringStatistics
+from malwi.registry import Registry
+from malwi.research import ResearchError, Workspace, log, need
+from malwi.research.train import load_objects, stage1_model
+
+ONNX_FILE = "model.int8.onnx"
+
+
+def export_onnx(workspace: Workspace, target: Path) -> dict[str, Any]:
+    torch = need("torch")
+    transformers = need("transformers")
+    quantization = need("onnxruntime.quantization")
+    model = transformers.DistilBertForSequenceClassification.from_pretrained(workspace.stage2)
+    model.eval()
+    fp32 = workspace.root / "model.fp32.onnx"
+    ids = torch.randint(5, model.config.vocab_size, (2, 24))
+    mask = torch.ones_like(ids)
+    axes = {0: "batch", 1: "sequence"}
+    torch.onnx.export(
+        model,
+        (ids, mask),
+        str(fp32),
+        input_names=["input_ids", "attention_mask"],
+        output_names=["logits"],
+        dynamic_axes={"input_ids": axes, "attention_mask": axes, "logits": {0: "batch"}},
+        opset_version=int(workspace.config["export"]["opset"]),
+        dynamo=False,
+    )
+    quantization.quantize_dynamic(str(fp32), str(target), weight_type=quantization.QuantType.QInt8)
+    # The quantized model must agree with the trained one on real windows.
+    onnxruntime = need("onnxruntime")
+    session = onnxruntime.InferenceSession(str(target), providers=["CPUExecutionProvider"])
+    check = torch.randint(5, model.config.vocab_size, (16, 128))
+    check_mask = torch.ones_like(check)
+    check_mask[8:, 64:] = 0
+    with torch.no_grad():
+        expected = torch.softmax(model(input_ids=check, attention_mask=check_mask).logits, dim=1)[:, 1].numpy()
+    (logits,) = session.run(None, {"input_ids": check.numpy(), "attention_mask": check_mask.numpy()})
+    got = np.exp(logits[:, 1]) / np.exp(logits).sum(axis=1)
+    drift = float(np.max(np.abs(expected - got)))
+    log(f"ONNX: fp32 {fp32.stat().st_size / 1e6:.1f} MB, int8 {target.stat().st_size / 1e6:.1f} MB, max probability drift {drift:.4f}")
+    if drift > 0.1:
+        raise ResearchError(f"the int8 model drifts {drift:.3f} from the trained one")
+    return {"fp32_bytes": fp32.stat().st_size, "int8_bytes": target.stat().st_size, "int8_max_drift": drift}
+
+
+def package_scores(objects: dict[str, list[Any]], scores: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Highest object score per package, and the package labels."""
+    best: dict[str, float] = {}
+    labels: dict[str, int] = {}
+    for package, label, score in zip(objects["package_id"], objects["label"], scores.tolist()):
+        best[package] = max(best.get(package, 0.0), score)
+        labels[package] = label
+    ids = sorted(best)
+    return ids, np.array([best[i] for i in ids], dtype=np.float32), np.array([labels[i] for i in ids], dtype=np.int8)
+
+
+def threshold_at(benign_scores: np.ndarray, false_positive_rate: float) -> float:
+    """The lowest threshold that lets at most `false_positive_rate` of benign packages reach it."""
+    ordered = np.sort(benign_scores)[::-1]
+    allowed = int(np.floor(false_positive_rate * len(ordered)))
+    if allowed >= len(ordered):
+        return 0.0
+    return float(np.nextafter(ordered[allowed], np.float32(1.0)))
+
+
+def write_manifest(bundle: Path, manifest: dict[str, Any]) -> None:
+    files = [manifest["stage2"]["file"], manifest["vocabulary"]["file"], manifest["stage1"]["file"]]
+    manifest["files"] = {name: sha256_file(bundle / name) for name in files}
+    (bundle / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
+
+
+def run(workspace: Workspace, args: argparse.Namespace) -> None:
+    workspace.require(workspace.stage2, workspace.tokenizer, workspace.stage1, workspace.training_record)
+    sklearn_linear = need("sklearn.linear_model")
+    sklearn_metrics = need("sklearn.metrics")
+    config = workspace.config
+    bundle = workspace.bundle
+    if bundle.exists():
+        shutil.rmtree(bundle)
+    bundle.mkdir(parents=True)
+    onnx_stats = export_onnx(workspace, bundle / ONNX_FILE)
+    shutil.copy(workspace.tokenizer, bundle / "tokenizer.json")
+    shutil.copy(workspace.stage1, bundle / "stage1.bin")
+    featurizer = FeaturizerConfig(**config["featurizer"])
+    packages = json.loads(workspace.packages.read_text())
+    if packages["featurizer_id"] != featurizer.featurizer_id:
+        raise ResearchError("the objects were compiled with another featurizer configuration: rerun preprocess")
+    vocabulary = Vocabulary(workspace.tokenizer.read_text())
+    stage1_meta = json.loads(workspace.stage1_meta.read_text())
+    validation = load_objects(workspace, ("validation",))
+
+    # Stage-1 candidates: keep `candidate_recall` of validation malicious packages for stage 2.
+    stage1 = np.frombuffer(stage1_model(workspace).score(validation["tokens"]), dtype=np.float32)
+    _, package_stage1, labels = package_scores(validation, stage1)
+    malicious_top = np.sort(package_stage1[labels == 1])
+    recall = float(config["stage1"]["candidate_recall"])
+    candidate = float(min(0.5, malicious_top[int(np.floor((1 - recall) * len(malicious_top)))]))
+    log(f"stage-1 candidate threshold {candidate:.4f} keeps {np.mean(malicious_top >= candidate):.4f} of validation malicious packages")
+
+    manifest: dict[str, Any] = {
+        "format": FORMAT,
+        "name": "malwi-default",
+        "version": time.strftime("%Y.%m.%d", time.gmtime()),
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "malwi_version": __version__,
+        "featurizer": {"id": featurizer.featurizer_id, "version": FEATURIZER_VERSION, "config": json.loads(featurizer.to_json())},
+        "vocabulary": {"file": "tokenizer.json", "hash": vocabulary.hash, "size": len(vocabulary)},
+        "windows": {
+            "max_length": int(config["windows"]["max_length"]),
+            "stride": int(config["windows"]["stride"]),
+            "max_windows": int(config["windows"]["max_windows_per_object"]),
+        },
+        "stage1": {"file": "stage1.bin", "bits": stage1_meta["bits"], "max_order": stage1_meta["max_order"], "bias": stage1_meta["bias"], "candidate_threshold": candidate},
+        "stage2": {"file": ONNX_FILE, "inputs": ["input_ids", "attention_mask"], "output": "logits", "malicious_class": 1, "combine": "stage2"},
+        "calibration": {"method": "platt", "package_score": "max_object_score", "a": 1.0, "b": 0.0},
+        "threshold": 0.5,
+        "suspicious_threshold": 0.25,
+    }
+    write_manifest(bundle, manifest)
+
+    # Raw validation scores through the scanner's own path (stage 1, candidates, int8 stage 2).
+    loaded = ModelBundle.load(bundle)
+    session, device = create_session(loaded.onnx_path, "cpu", 0)
+    scorer = Scorer(loaded, session, device)
+    statistics = ScoringStatistics()
+    started = time.perf_counter()
+    stage1_scores, stage2_scores = scorer.parts(validation["tokens"], validation["tokens"], statistics)
+    raw: dict[str, np.ndarray] = {}
+    for combine in ("stage2", "mean", "max"):
+        loaded.combine = combine
+        raw[combine] = scorer.final(stage1_scores, stage2_scores)
+    seconds = time.perf_counter() - started
+    log(f"validation scored: {statistics.unique_objects} objects, {statistics.stage2_objects} to stage 2, {statistics.windows} windows, {seconds:.0f} s")
+    aucs = {}
+    for combine, scores in raw.items():
+        _, package_raw, labels = package_scores(validation, scores)
+        aucs[combine] = float(sklearn_metrics.roc_auc_score(labels, package_raw))
+    combine = max(aucs, key=lambda c: aucs[c])
+    log(f"package ROC AUC on validation by combination: {aucs}; using {combine}")
+    _, package_raw, labels = package_scores(validation, raw[combine])
+    platt = sklearn_linear.LogisticRegression(C=1e4)
+    platt.fit(package_raw.reshape(-1, 1).astype(np.float64), labels)
+    a, b = float(platt.coef_[0][0]), float(platt.intercept_[0])
+    calibrated = 1.0 / (1.0 + np.exp(-(a * package_raw + b)))
+    target = float(config["calibration"]["target_false_positive_rate"])
+    threshold = threshold_at(calibrated[labels == 0], target)
+    suspicious = min(threshold, threshold_at(calibrated[labels == 0], 5 * target))
+    predicted = calibrated >= threshold
+    metrics = {
+        "packages": int(len(labels)),
+        "malicious_packages": int(labels.sum()),
+        "recall": float(predicted[labels == 1].mean()),
+        "false_positive_rate": float(predicted[labels == 0].mean()),
+        "roc_auc": aucs[combine],
+    }
+    log(f"validation at threshold {threshold:.4f}: recall {metrics['recall']:.4f}, FPR {metrics['false_positive_rate']:.4f}")
+    manifest["stage2"]["combine"] = combine
+    manifest["calibration"].update(a=a, b=b)
+    manifest["threshold"] = threshold
+    manifest["suspicious_threshold"] = suspicious
+    manifest["metrics"] = {"validation": metrics, "onnx": onnx_stats}
+    record = json.loads(workspace.training_record.read_text())
+    manifest["training"] = {
+        "parameters": record["stage2"]["parameters"],
+        "epochs": record["stage2"]["epochs"],
+        "malicious_packages": record["stage2"]["malicious_packages"],
+        "seconds": record["stage2"]["seconds"] + record["stage1"]["seconds"],
+        "device": "cpu",
+    }
+    write_manifest(bundle, manifest)
+    ModelBundle.load(bundle)  # what ships must load
+    model_id = f"malwi-{manifest['version']}-{manifest['files'][ONNX_FILE][:8]}"
+    destination = bundle
+    if getattr(args, "into", None):
+        destination = Path(args.into)
+        if destination.exists():
+            shutil.rmtree(destination)
+        shutil.copytree(bundle, destination)
+        log(f"bundle copied to {destination}")
+    with Registry(args.registry) as registry:
+        registry.register_model(
+            model_id=model_id,
+            model_name="malwi",
+            model_type="ensemble",
+            version=manifest["version"],
+            file_path=str(destination.resolve()),
+            file_size=sum((bundle / f).stat().st_size for f in manifest["files"]),
+            file_sha256=manifest["files"][ONNX_FILE],
+            featurizer_id=featurizer.featurizer_id,
+            vocabulary_hash=vocabulary.hash,
+            threshold=threshold,
+            recall=metrics["recall"],
+            false_positive_rate=metrics["false_positive_rate"],
+            training_config=config,
+            metadata={"validation": metrics, "onnx": onnx_stats},
+            status="testing",
+        )
+        registry.record_training(
+            model_id=model_id,
+            started_at=record["started_at"],
+            finished_at=record["finished_at"],
+            duration_seconds=manifest["training"]["seconds"],
+            epochs=record["stage2"]["epochs"],
+            final_loss=record["stage2"]["history"][-1]["loss"],
+            device="cpu",
+            logs_path=str(workspace.training_record),
+            status="completed",
+            config=config,
+        )
+        registry.record_performance(model_id=model_id, dataset_name="validation", level="package", dataset_size=metrics["packages"],
+                                    positives=metrics["malicious_packages"], recall=metrics["recall"],
+                                    false_positive_rate=metrics["false_positive_rate"], roc_auc=metrics["roc_auc"], threshold=threshold)
+        registry.add_version("malwi", manifest["version"], model_id, change_notes="trained by malwi research")
+    (workspace.root / "model_id").write_text(model_id)
+    log(f"registered {model_id} in {registry.path}")

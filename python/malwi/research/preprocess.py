@@ -1,0 +1,216 @@
+"""`malwi research preprocess`: every file of every package turned into labelled objects.
+
+Archives (the malicious sample archive, downloaded sdists, wheels and npm tarballs) are read
+member by member. Source members are written into a temporary folder under generated names (so
+nothing in an archive can choose where it lands), compiled by the Rust batch API, and the folder
+is removed. Nothing is executed.
+
+Output: `objects.parquet` (one row per distinct object of a package) and `packages.json` (one
+entry per package with its label and split).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tarfile
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from malwi._malwi import FeaturizerConfig, compile_files
+from malwi.research import Progress, Workspace, log, need
+from malwi.research.split import assign_splits
+
+SOURCE_LANGUAGES = {".py": "python", ".pyw": "python", ".js": "javascript", ".mjs": "javascript", ".cjs": "javascript"}
+MAX_PACKAGE_BYTES = 200 * 1024 * 1024  # uncompressed source per package; beyond it the rest is skipped
+MAX_RATIO = 200  # compression ratio above which a zip member is skipped (a bomb, not source)
+
+
+def featurizer_config(config: dict[str, Any]) -> FeaturizerConfig:
+    return FeaturizerConfig(**config["featurizer"])
+
+
+def source_members(archive: Path, max_file: int) -> Iterator[tuple[str, bytes]]:
+    """`(member path, bytes)` of the source files in a tar or zip archive, bounded in size."""
+    total = 0
+    name = archive.name
+    if name.endswith((".zip", ".whl", ".egg")):
+        with zipfile.ZipFile(archive) as zipped:
+            for info in zipped.infolist():
+                suffix = Path(info.filename).suffix.lower()
+                if info.is_dir() or suffix not in SOURCE_LANGUAGES or info.file_size > max_file:
+                    continue
+                if info.compress_size and info.file_size / info.compress_size > MAX_RATIO:
+                    continue
+                total += info.file_size
+                if total > MAX_PACKAGE_BYTES:
+                    return
+                yield info.filename, zipped.read(info)
+        return
+    with tarfile.open(archive, mode="r:*") as tarred:
+        for member in tarred:
+            suffix = Path(member.name).suffix.lower()
+            if not member.isfile() or suffix not in SOURCE_LANGUAGES or member.size > max_file:
+                continue
+            total += member.size
+            if total > MAX_PACKAGE_BYTES:
+                return
+            handle = tarred.extractfile(member)
+            if handle is not None:
+                yield member.name, handle.read()
+
+
+def compile_members(members: list[tuple[str, bytes]], config: FeaturizerConfig, scratch: Path) -> list[dict[str, Any]]:
+    """Compiles in-memory files with the batch API; returns one row per object (no package fields)."""
+    if not members:
+        return []
+    folder = Path(tempfile.mkdtemp(dir=scratch))
+    try:
+        files = []
+        for i, (member, data) in enumerate(members):
+            suffix = Path(member).suffix.lower()
+            path = folder / f"{i:06d}{suffix}"
+            path.write_bytes(data)
+            files.append((str(path), SOURCE_LANGUAGES[suffix]))
+        rows = []
+        for (member, _), report in zip(members, compile_files(files, config=config)):
+            for obj in report.objects:
+                first, last = obj.location
+                rows.append(
+                    {
+                        "file_path": member,
+                        "language": obj.language,
+                        "object_name": obj.name,
+                        "object_kind": obj.kind,
+                        "start_line": first,
+                        "end_line": last,
+                        "hash": obj.to_hash(),
+                        "tokens": obj.to_token_string(),
+                        "token_count": obj.token_count,
+                    }
+                )
+        return rows
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def malicious_packages(archive: Path, max_file: int) -> Iterator[tuple[str, list[tuple[str, bytes]]]]:
+    """`(package folder, files)` from the malicious archive, read as a stream, never unpacked."""
+    current: str | None = None
+    files: list[tuple[str, bytes]] = []
+    with tarfile.open(archive, mode="r:xz") as tarred:
+        for member in tarred:
+            parts = Path(member.name).parts
+            if not member.isfile() or len(parts) < 4 or member.size > max_file:
+                continue
+            package = parts[2]  # python/malicious/<name>_<version>/...
+            if package != current:
+                if current is not None and files:
+                    yield current, files
+                current, files = package, []
+            handle = tarred.extractfile(member)
+            if handle is not None and Path(member.name).suffix.lower() in SOURCE_LANGUAGES:
+                files.append(("/".join(parts[2:]), handle.read()))
+    if current is not None and files:
+        yield current, files
+
+
+def split_name_version(folder: str) -> tuple[str, str]:
+    name, _, version = folder.rpartition("_")
+    return (name or folder).lower().replace("-", "_"), version
+
+
+def run(workspace: Workspace, args: argparse.Namespace) -> None:
+    pyarrow = need("pyarrow")
+    parquet = need("pyarrow.parquet")
+    config = featurizer_config(workspace.config)
+    max_file = int(workspace.config["data"]["max_file_size_mb"]) * 1024 * 1024
+    scratch = Path(tempfile.mkdtemp(prefix="malwi-preprocess-"))
+    rows: list[dict[str, Any]] = []
+    packages: list[dict[str, Any]] = []
+
+    def add(package: dict[str, Any], objects: list[dict[str, Any]]) -> None:
+        seen: set[str] = set()
+        kept = 0
+        for row in objects:
+            if row["hash"] in seen:
+                continue
+            seen.add(row["hash"])
+            row.update(package_id=package["id"], label=package["label"])
+            rows.append(row)
+            kept += 1
+        package["objects"] = kept
+        packages.append(package)
+
+    try:
+        archive = workspace.data_path("malicious_archive")
+        log(f"malicious samples from {archive}")
+        progress = Progress("malicious", 9400)
+        for folder, files in malicious_packages(archive, max_file):
+            name, version = split_name_version(folder)
+            package: dict[str, Any] = {"id": f"malicious/{folder}", "name": name, "version": version, "ecosystem": "pypi", "label": 1, "files": len(files)}
+            add(package, compile_members(files, config, scratch))
+            progress.step()
+        progress.close()
+
+        index_path = workspace.downloads / "index.json"
+        workspace.require(index_path)
+        index = [entry for entry in json.loads(index_path.read_text()) if entry.get("file")]
+        progress = Progress("benign", len(index))
+        for entry in index:
+            archive_path = workspace.downloads / entry["file"]
+            try:
+                files = list(source_members(archive_path, max_file))
+            except (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError) as error:
+                log(f"skipping unreadable {archive_path.name}: {error}")
+                progress.step()
+                continue
+            package = {
+                "id": f"{entry['ecosystem']}/{entry['name']}",
+                "name": entry["name"].lower().replace("-", "_"),
+                "version": entry.get("version", ""),
+                "ecosystem": entry["ecosystem"],
+                "label": 0,
+                "files": len(files),
+            }
+            add(package, compile_members(files, config, scratch))
+            progress.step()
+        progress.close()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    benign_hashes = {row["hash"] for row in rows if row["label"] == 0}
+    before = len(rows)
+    rows = [row for row in rows if row["label"] == 0 or row["hash"] not in benign_hashes]
+    log(f"dropped {before - len(rows)} malicious objects that also occur in benign packages")
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["package_id"]] = counts.get(row["package_id"], 0) + 1
+    for package in packages:
+        package["objects"] = counts.get(package["id"], 0)
+    packages = [p for p in packages if p["objects"] > 0]
+
+    splits = assign_splits(packages, rows, workspace.config["split"], int(workspace.config["seed"]))
+    for package in packages:
+        package["split"] = splits[package["id"]]
+    split_of = {p["id"]: p["split"] for p in packages}
+    kept = [row for row in rows if row["package_id"] in split_of]
+    for row in kept:
+        row["split"] = split_of[row["package_id"]]
+    table = pyarrow.Table.from_pylist(kept)
+    parquet.write_table(table, workspace.objects, compression="zstd")
+    workspace.packages.write_text(
+        json.dumps({"featurizer_id": config.featurizer_id, "featurizer": json.loads(config.to_json()), "packages": packages}, indent=1)
+    )
+    summary: dict[str, dict[str, int]] = {}
+    for package in packages:
+        key = f"{package['ecosystem']}/{'malicious' if package['label'] else 'benign'}"
+        summary.setdefault(key, {}).setdefault(package["split"], 0)
+        summary[key][package["split"]] += 1
+    log(f"{len(kept)} objects from {len(packages)} packages -> {workspace.objects}")
+    for key, by_split in sorted(summary.items()):
+        log(f"  {key}: {by_split}")

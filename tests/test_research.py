@@ -1,0 +1,172 @@
+"""The research pipeline's parts that run without torch: downloads (against a loopback HTTP
+server), the package/payload-family split, and the featurizer's agreement with `tokenizers`."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import http.server
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import malwi
+from malwi.research import download
+from malwi.research.split import assign_splits, minhash_signatures
+
+SDIST = b"fake sdist bytes: never unpacked, never run"
+
+
+class Registry(http.server.BaseHTTPRequestHandler):
+    """Serves PyPI- and npm-shaped metadata with relative and absolute file URLs."""
+
+    routes: dict[str, tuple[int, bytes]] = {}
+
+    def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+        status, body = self.routes.get(self.path, (404, b"not found"))
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Registry)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    monkeypatch.setattr(download, "PYPI_JSON", base + "/pypi/{name}/json")
+    monkeypatch.setattr(download, "NPM_JSON", base + "/npm/{name}")
+    Registry.routes = {}
+    yield base
+    httpd.shutdown()
+
+
+def pypi_metadata(url: str, digest: str) -> bytes:
+    return json.dumps(
+        {
+            "info": {"version": "1.2.3"},
+            "urls": [
+                {"packagetype": "bdist_wheel", "filename": "demo-1.2.3-py3-none-any.whl", "url": url + ".whl", "size": 10, "digests": {"sha256": "0" * 64}},
+                {"packagetype": "sdist", "filename": "demo-1.2.3.tar.gz", "url": url, "size": len(SDIST), "digests": {"sha256": digest}},
+            ],
+        }
+    ).encode()
+
+
+def test_pypi_download_verifies_and_resumes(server: str, tmp_path: Path) -> None:
+    digest = hashlib.sha256(SDIST).hexdigest()
+    # A mirror that gives file URLs relative to the metadata URL.
+    Registry.routes["/pypi/demo/json"] = (200, pypi_metadata("../../files/demo-1.2.3.tar.gz", digest))
+    Registry.routes["/files/demo-1.2.3.tar.gz"] = (200, SDIST)
+    first = download.download_pypi("demo", tmp_path, prefer_sdist=True, max_bytes=1 << 20)
+    assert first["status"] == "downloaded" and first["version"] == "1.2.3"
+    assert (tmp_path / first["file"]).read_bytes() == SDIST
+    assert not list(tmp_path.rglob("*.part"))
+    second = download.download_pypi("demo", tmp_path, prefer_sdist=True, max_bytes=1 << 20)
+    assert second["status"] == "cached"
+
+
+def test_pypi_digest_mismatch_is_refused(server: str, tmp_path: Path) -> None:
+    Registry.routes["/pypi/demo/json"] = (200, pypi_metadata(server + "/files/demo.tar.gz", "f" * 64))
+    Registry.routes["/files/demo.tar.gz"] = (200, SDIST)
+    with pytest.raises(download.DownloadError, match="sha256 does not match"):
+        download.download_pypi("demo", tmp_path, prefer_sdist=True, max_bytes=1 << 20)
+    assert not any(p.is_file() for p in tmp_path.rglob("*"))
+
+
+def test_missing_package_is_an_error(server: str, tmp_path: Path) -> None:
+    with pytest.raises(download.DownloadError, match="404"):
+        download.download_pypi("absent", tmp_path, prefer_sdist=True, max_bytes=1 << 20)
+
+
+def test_npm_integrity(server: str, tmp_path: Path) -> None:
+    integrity = "sha512-" + base64.b64encode(hashlib.sha512(SDIST).digest()).decode()
+    metadata = {"dist-tags": {"latest": "2.0.0"}, "versions": {"2.0.0": {"dist": {"tarball": "/tarballs/left-pad-2.0.0.tgz", "integrity": integrity}}}}
+    Registry.routes["/npm/left-pad"] = (200, json.dumps(metadata).encode())
+    Registry.routes["/tarballs/left-pad-2.0.0.tgz"] = (200, SDIST)
+    result = download.download_npm("left-pad", tmp_path, max_bytes=1 << 20)
+    assert result["status"] == "downloaded" and result["version"] == "2.0.0"
+    Registry.routes["/tarballs/left-pad-2.0.0.tgz"] = (200, SDIST + b"tampered")
+    (tmp_path / result["file"]).unlink()
+    with pytest.raises(download.DownloadError, match="integrity"):
+        download.download_npm("left-pad", tmp_path, max_bytes=1 << 20)
+
+
+def test_splits_keep_names_and_payload_families_together() -> None:
+    payload = "LOAD_NAME os LOAD_ATTR PROCESS_MANAGEMENT LOAD_CONST STRING_CONTAINS_URL CALL 1 POP_TOP " * 3
+    packages, rows = [], []
+    for i in range(60):
+        family = i % 6  # six payload families, each republished under ten names
+        package_id = f"malicious/pkg{i}_1.0"
+        packages.append({"id": package_id, "name": f"pkg{i}", "label": 1})
+        rows.append({"package_id": package_id, "hash": f"h{family}", "tokens": payload + f"LOAD_NAME family{family}", "token_count": 30})
+    packages.append({"id": "malicious/pkg0_2.0", "name": "pkg0", "label": 1})
+    rows.append({"package_id": "malicious/pkg0_2.0", "hash": "other", "tokens": "IMPORT_NAME x", "token_count": 2})
+    for i in range(40):
+        packages.append({"id": f"pypi/benign{i}", "name": f"benign{i}", "label": 0})
+        rows.append({"package_id": f"pypi/benign{i}", "hash": f"b{i}", "tokens": f"LOAD_NAME thing{i} CALL 0", "token_count": 4})
+    config = {
+        "fractions": {"train": 0.7, "validation": 0.15, "test": 0.15},
+        "benign_fractions": {"train": 0.6, "validation": 0.2, "test": 0.2},
+        "minhash": {"shingle": 5, "permutations": 64, "bands": 16, "min_tokens": 8},
+    }
+    splits = assign_splits(packages, rows, config, seed=7)
+    for family in range(6):
+        assert len({splits[f"malicious/pkg{i}_1.0"] for i in range(family, 60, 6)}) == 1, f"family {family} was split"
+    assert splits["malicious/pkg0_2.0"] == splits["malicious/pkg0_1.0"], "versions of one name stay together"
+    benign = [splits[f"pypi/benign{i}"] for i in range(40)]
+    assert {"train", "validation", "test"} <= set(benign)
+    assert assign_splits(packages, rows, config, seed=7) == splits, "deterministic"
+
+
+def test_minhash_sees_near_duplicates() -> None:
+    base = " ".join(f"T{i}" for i in range(200))
+    near = base.replace("T100", "X100")
+    other = " ".join(f"U{i}" for i in range(200))
+    signatures = minhash_signatures([base, near, other], shingle=5, permutations=128, seed=1)
+    agree = lambda a, b: float(np.mean(signatures[a] == signatures[b]))
+    assert agree(0, 1) > 0.8 > 0.05 > agree(0, 2)
+
+
+def test_featurizer_matches_the_tokenizers_library(tmp_path: Path) -> None:
+    tokenizers = pytest.importorskip("tokenizers", reason="the tokenizers library is a test dependency")
+    corpus = [o.to_token_string() for path in Path(__file__).parent.parent.joinpath("examples").rglob("*.py")
+              for o in malwi.compile_source(path.read_text(), "python")]
+    tokenizer = tokenizers.Tokenizer(tokenizers.models.WordLevel(unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = tokenizers.pre_tokenizers.WhitespaceSplit()
+    trainer = tokenizers.trainers.WordLevelTrainer(vocab_size=300, min_frequency=2, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]"])
+    tokenizer.train_from_iterator(corpus, trainer=trainer)
+    tokenizer.save(str(tmp_path / "tokenizer.json"))
+    vocabulary = malwi.Vocabulary((tmp_path / "tokenizer.json").read_text())
+    assert len(vocabulary) == tokenizer.get_vocab_size()
+    encoding = vocabulary.encode(corpus, max_length=10_000, stride=9_000, max_windows=1)
+    lengths = np.frombuffer(encoding.lengths(), dtype=np.int32)
+    for i, text in enumerate(corpus):
+        ids, _, _, columns = encoding.pack([i])
+        ours = np.frombuffer(ids, dtype=np.int64)[1 : lengths[i] - 1].tolist()  # without [CLS] and [SEP]
+        assert ours == tokenizer.encode(text).ids
+
+
+def test_stage1_model_scores_its_features() -> None:
+    tokens = ["LOAD_NAME os LOAD_ATTR PROCESS_MANAGEMENT", "LOAD_NAME x"]
+    indices, indptr = malwi.ngram_features(tokens, bits=10, max_order=2)
+    features = np.frombuffer(indices, dtype=np.uint32)
+    offsets = np.frombuffer(indptr, dtype=np.int64)
+    assert offsets.tolist() == [0, 4 + 3, 7 + 2 + 1]
+    weights = np.zeros(1 << 10, dtype="<f4")
+    weights[features[offsets[0] : offsets[1]]] = 0.5
+    model = malwi.LinearModel(weights.tobytes(), bias=-1.0, bits=10, max_order=2)
+    scores = np.frombuffer(model.score(tokens), dtype=np.float32)
+    distinct = len(set(features[offsets[0] : offsets[1]].tolist()))
+    assert scores[0] == pytest.approx(1 / (1 + np.exp(-(-1.0 + 0.5 * distinct))), rel=1e-5)
+    with pytest.raises(malwi.ConfigError):
+        malwi.LinearModel(b"\x00" * 12, bias=0.0, bits=10, max_order=2)
