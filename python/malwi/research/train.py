@@ -77,8 +77,7 @@ def train_stage1(workspace: Workspace, data: dict[str, list[Any]], rng: random.R
     bits, max_order = int(config["hash_bits"]), int(config["max_order"])
     malicious = [i for i, label in enumerate(data["label"]) if label == 1]
     benign = [i for i, label in enumerate(data["label"]) if label == 0]
-    cap = int(10 * workspace.config["training"]["benign_to_malicious_cap"] * len(malicious))
-    benign = per_package_sample(data, benign, cap, rng)
+    benign = per_package_sample(data, benign, int(config["benign_objects"]), rng)
     chosen = malicious + benign
     tokens = [data["tokens"][i] for i in chosen]
     labels = np.array([data["label"][i] for i in chosen], dtype=np.int8)
@@ -114,10 +113,14 @@ class WindowStore:
             tokens, max_length=int(windows["max_length"]), stride=int(windows["stride"]), max_windows=int(windows["max_windows_per_object"])
         )
         self.encoding = encoding
+        self.lengths = np.frombuffer(encoding.lengths(), dtype=np.int32)
         owners = np.frombuffer(encoding.objects(), dtype=np.int32)
         self.by_object: list[list[int]] = [[] for _ in tokens]
         for window, owner in enumerate(owners.tolist()):
             self.by_object[owner].append(window)
+
+    def length(self, window: int) -> int:
+        return int(self.lengths[window])
 
     def batch(self, windows: list[int]) -> tuple[np.ndarray, np.ndarray]:
         ids, mask, rows, columns = self.encoding.pack(windows)
@@ -125,6 +128,20 @@ class WindowStore:
             np.frombuffer(ids, dtype=np.int64).reshape(rows, columns),
             np.frombuffer(mask, dtype=np.int64).reshape(rows, columns),
         )
+
+
+def length_buckets(examples: list[Any], batch_size: int, rng: random.Random, length: Any) -> list[list[Any]]:
+    """Shuffled batches of examples of similar length: examples are shuffled, sorted by length
+    within chunks of 50 batches, cut into batches, and the batches shuffled. Padding shrinks
+    without giving up randomness."""
+    rng.shuffle(examples)
+    chunk = 50 * batch_size
+    batches = []
+    for start in range(0, len(examples), chunk):
+        part = sorted(examples[start : start + chunk], key=length)
+        batches += [part[i : i + batch_size] for i in range(0, len(part), batch_size)]
+    rng.shuffle(batches)
+    return batches
 
 
 def build_model(config: dict[str, Any], vocabulary_size: int, pad_id: int) -> Any:
@@ -190,7 +207,7 @@ def train_stage2(workspace: Workspace, data: dict[str, list[Any]], rng: random.R
         windows = store.by_object[position[i]]
         return rng.sample(windows, min(len(windows), window_cap))
 
-    model = build_model(config["model"], len(vocabulary), vocabulary.pad_id)
+    model = build_model(config["model"], vocabulary.id_space, vocabulary.pad_id)
     parameters = sum(p.numel() for p in model.parameters())
     batch_size = int(training["batch_objects"])
     steps_per_epoch = math.ceil((bags_per_epoch + benign_per_epoch) / batch_size)
@@ -207,10 +224,10 @@ def train_stage2(workspace: Workspace, data: dict[str, list[Any]], rng: random.R
         model.train()
         examples = [(bag_of_package(p), 1.0) for p in packages]
         examples += [(bag_of_object(i), 0.0) for i in pool[epoch * benign_per_epoch : (epoch + 1) * benign_per_epoch]]
-        rng.shuffle(examples)
+        batches = length_buckets(examples, batch_size, rng, lambda e: max((store.length(w) for w in e[0]), default=0))
         total_loss, count = 0.0, 0
-        for start in range(0, len(examples), batch_size):
-            batch = [e for e in examples[start : start + batch_size] if e[0]]
+        for batch in batches:
+            batch = [e for e in batch if e[0]]
             if not batch:
                 continue
             logits = bag_logits(torch, model, store, [bag for bag, _ in batch])
@@ -221,7 +238,7 @@ def train_stage2(workspace: Workspace, data: dict[str, list[Any]], rng: random.R
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             scheduler.step()
-            total_loss += float(loss) * len(batch)
+            total_loss += float(loss.detach()) * len(batch)
             count += len(batch)
         history.append({"epoch": epoch + 1, "loss": total_loss / max(1, count), "seconds": time.perf_counter() - started})
         log(f"epoch {epoch + 1}/{epochs}: loss {history[-1]['loss']:.4f} ({history[-1]['seconds']:.0f} s)")

@@ -74,6 +74,11 @@ impl Vocabulary {
         self.ids.len()
     }
 
+    /// One more than the highest id: the size an embedding table needs (ids may have gaps).
+    pub fn id_space(&self) -> usize {
+        self.ids.values().max().map_or(0, |&id| id as usize + 1)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.ids.is_empty()
     }
@@ -260,6 +265,12 @@ mod tests {
         let v = vocabulary(&["LOAD_NAME", "CALL"]);
         assert_eq!(v.id("CALL"), 5);
         assert_eq!(v.id("nonsense"), v.unk);
+        assert_eq!(v.id_space(), 6);
+        let mut gappy = FxHashMap::default();
+        for (token, id) in [(PAD, 0u32), (UNK, 1), (CLS, 2), (SEP, 3), ("x", 99)] {
+            gappy.insert(token.to_string(), id);
+        }
+        assert_eq!(Vocabulary::from_map(gappy).unwrap().id_space(), 100);
         assert_ne!(v.hash(), vocabulary(&["LOAD_NAME", "CALL_X"]).hash());
         assert_eq!(v.hash(), vocabulary(&["LOAD_NAME", "CALL"]).hash());
         assert!(Vocabulary::from_map(FxHashMap::default()).is_err());

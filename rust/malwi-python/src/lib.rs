@@ -383,6 +383,12 @@ impl Vocabulary {
         self.inner.hash()
     }
 
+    /// One more than the highest id: the rows an embedding table needs (ids may have gaps).
+    #[getter]
+    fn id_space(&self) -> usize {
+        self.inner.id_space()
+    }
+
     #[getter]
     fn pad_id(&self) -> u32 {
         self.inner.pad
