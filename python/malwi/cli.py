@@ -230,6 +230,7 @@ def run_models(args: argparse.Namespace) -> int:
     from malwi.registry import Registry
 
     with Registry(args.registry) as registry:
+        registry.register_shipped()
         if args.action == "list":
             models = registry.list_models()
             if not models:

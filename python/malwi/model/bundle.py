@@ -11,10 +11,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from malwi._malwi import FEATURIZER_VERSION, FeaturizerConfig, LinearModel, Vocabulary
 from malwi.errors import ModelError
 
 MANIFEST = "manifest.json"
+# How a package score is made from its object scores (see scoring.package_raw).
+PACKAGE_SCORES = ("max_object_score", "size_adjusted")
 FORMAT = 1
 
 
@@ -57,6 +61,14 @@ class ModelBundle:
         calibration = manifest["calibration"]
         self.calibration_a = float(calibration["a"])
         self.calibration_b = float(calibration["b"])
+        self.package_score: str = calibration.get("package_score", "max_object_score")
+        # Ascending highest object scores of the benign validation packages, out of `benign_objects`.
+        self.benign_tail = np.sort(np.asarray(calibration.get("benign_object_tail", []), dtype=np.float32))
+        self.benign_objects = int(calibration.get("benign_objects", len(self.benign_tail)))
+        if self.package_score not in PACKAGE_SCORES:
+            raise ValueError(f"unknown package score {self.package_score!r}")
+        if self.package_score == "size_adjusted" and not 0 < len(self.benign_tail) <= self.benign_objects:
+            raise ValueError("size_adjusted package scores need the benign object score tail")
 
     @classmethod
     def load(cls, directory: str | Path) -> ModelBundle:

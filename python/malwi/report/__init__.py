@@ -122,7 +122,7 @@ class MalwiReport:
         top = max(top, report._score_chunk(pending, scorer, scoring))
         for path, message in scan.discovery_errors:
             report.warnings.append(f"{path}: cannot be read: {message}")
-        report.maliciousness = scorer.package_score(np.array([top], dtype=np.float32)) if scan.statistics.objects else 0.0
+        report.maliciousness = scorer.package_score(top, scoring.unique_objects)
         report.malicious = report.maliciousness >= report.threshold
         report.verdict = (
             "malicious"
@@ -170,7 +170,7 @@ class MalwiReport:
         if not objects:
             return 0.0
         raw = scorer.score(objects, scoring)
-        calibrated = scorer.calibrate(raw)
+        calibrated = scorer.object_probability(raw)
         owner_index = np.asarray(owners, dtype=np.int64)
         file_scores = np.zeros(len(findings), dtype=np.float32)
         np.maximum.at(file_scores, owner_index, calibrated)

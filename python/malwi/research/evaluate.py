@@ -14,15 +14,17 @@ import argparse
 import json
 import time
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from malwi.model.bundle import ModelBundle
+from malwi.model.bundle import MANIFEST, ModelBundle
 from malwi.model.runtime import create_session
-from malwi.model.scoring import Scorer, ScoringStatistics
+from malwi.model.scoring import Scorer, ScoringStatistics, package_raw
 from malwi.registry import Registry
 from malwi.research import Workspace, log, need
+from malwi.research.export import write_manifest
 from malwi.research.train import load_objects
 
 
@@ -91,7 +93,7 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
     started = time.perf_counter()
     raw = scorer.score_tokens(test["tokens"], statistics)
     seconds = time.perf_counter() - started
-    calibrated = scorer.calibrate(raw)
+    calibrated = scorer.object_probability(raw)
     threshold = bundle.threshold
     labels = np.array(test["label"], dtype=np.int8)
 
@@ -100,7 +102,16 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
     file_label = {key: label for key, label in zip(file_keys, test["label"])}
     package_best = grouped_max(test["package_id"], raw)
     package_ids = sorted(package_best)
-    package_scores = scorer.calibrate(np.array([package_best[p] for p in package_ids], dtype=np.float32))
+    objects_per_package: dict[str, int] = defaultdict(int)
+    for package in test["package_id"]:
+        objects_per_package[package] += 1
+    package_scores = scorer.calibrate(
+        package_raw(
+            bundle,
+            np.array([package_best[p] for p in package_ids], dtype=np.float32),
+            np.array([objects_per_package[p] for p in package_ids]),
+        )
+    )
     package_labels = np.array([packages[p]["label"] for p in package_ids], dtype=np.int8)
     ecosystem = np.array([packages[p]["ecosystem"] for p in package_ids])
 
@@ -109,7 +120,7 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
     npm = ecosystem == "npm"
     pypi = ~npm
     results = {
-        "model": {"name": bundle.name, "version": bundle.version, "threshold": threshold},
+        "model": {"name": bundle.name, "version": bundle.version, "threshold": threshold, "package_score": bundle.package_score},
         "object": metrics(labels, calibrated, threshold),
         "file": metrics(
             np.array([file_label[k] for k in file_best], dtype=np.int8), np.array(list(file_best.values()), dtype=np.float32), threshold
@@ -145,9 +156,21 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
     log(f"npm benign packages: {results['package_npm_benign']['count']}, FPR {results['package_npm_benign']['false_positive_rate']:.4f}")
     log(f"benign setup.py: {results['benign_setup_py']}")
     log(f"throughput: {results['throughput']}")
+    # The test figures travel in the manifest, so that an installed copy can register them.
+    test_metrics = {key: results[key] for key in ("object", "file", "package", "package_pypi", "package_npm_benign", "benign_setup_py")}
+    bundles = [workspace.bundle]
     model_id_file = workspace.root / "model_id"
     if model_id_file.exists():
         model_id = model_id_file.read_text().strip()
+        with Registry(args.registry) as registry:
+            shipped = Path(registry.show(model_id)["file_path"])
+            if shipped.resolve() != workspace.bundle.resolve() and (shipped / MANIFEST).is_file():
+                bundles.append(shipped)
+    for directory in bundles:
+        manifest = json.loads((directory / MANIFEST).read_text())
+        manifest.setdefault("metrics", {})["test"] = test_metrics
+        write_manifest(directory, manifest)
+    if model_id_file.exists():
         with Registry(args.registry) as registry:
             for level in ("object", "file", "package"):
                 m = results[level]

@@ -23,14 +23,16 @@ from typing import Any
 import numpy as np
 
 from malwi._malwi import FEATURIZER_VERSION, FeaturizerConfig, Vocabulary, __version__
-from malwi.model.bundle import FORMAT, MANIFEST, ModelBundle, sha256_file
+from malwi.model.bundle import FORMAT, MANIFEST, PACKAGE_SCORES, ModelBundle, sha256_file
 from malwi.model.runtime import create_session
-from malwi.model.scoring import Scorer, ScoringStatistics
+from malwi.model.scoring import Scorer, ScoringStatistics, package_raw
 from malwi.registry import Registry
 from malwi.research import ResearchError, Workspace, log, need
 from malwi.research.train import load_objects, stage1_model
 
 ONNX_FILE = "model.int8.onnx"
+# How many of the highest benign validation object scores the manifest keeps for size_adjusted.
+TAIL_SIZE = 8192
 
 
 def export_onnx(workspace: Workspace, target: Path) -> dict[str, Any]:
@@ -71,15 +73,49 @@ def export_onnx(workspace: Workspace, target: Path) -> dict[str, Any]:
     return {"fp32_bytes": fp32.stat().st_size, "int8_bytes": target.stat().st_size, "int8_max_drift": drift}
 
 
-def package_scores(objects: dict[str, list[Any]], scores: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Highest object score per package, and the package labels."""
+def package_scores(objects: dict[str, list[Any]], scores: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """Highest object score per package, its number of objects, and the package labels."""
     best: dict[str, float] = {}
+    count: dict[str, int] = {}
     labels: dict[str, int] = {}
     for package, label, score in zip(objects["package_id"], objects["label"], scores.tolist()):
         best[package] = max(best.get(package, 0.0), score)
+        count[package] = count.get(package, 0) + 1
         labels[package] = label
     ids = sorted(best)
-    return ids, np.array([best[i] for i in ids], dtype=np.float32), np.array([labels[i] for i in ids], dtype=np.int8)
+    return (
+        ids,
+        np.array([best[i] for i in ids], dtype=np.float32),
+        np.array([count[i] for i in ids], dtype=np.int64),
+        np.array([labels[i] for i in ids], dtype=np.int8),
+    )
+
+
+def fit_package_calibration(
+    bundle: ModelBundle, top: np.ndarray, counts: np.ndarray, labels: np.ndarray, target: float
+) -> dict[str, Any]:
+    """Platt scaling of one package-score method on validation packages, the threshold at the
+    target false-positive rate, and what that threshold gives on validation."""
+    sklearn_linear = need("sklearn.linear_model")
+    sklearn_metrics = need("sklearn.metrics")
+    raw = package_raw(bundle, top, counts)
+    platt = sklearn_linear.LogisticRegression(C=1e4)
+    platt.fit(raw.reshape(-1, 1), labels)
+    a, b = float(platt.coef_[0][0]), float(platt.intercept_[0])
+    calibrated = 1.0 / (1.0 + np.exp(-(a * raw + b)))
+    threshold = threshold_at(calibrated[labels == 0], target)
+    predicted = calibrated >= threshold
+    return {
+        "a": a,
+        "b": b,
+        "threshold": threshold,
+        "suspicious_threshold": min(threshold, threshold_at(calibrated[labels == 0], 5 * target)),
+        "packages": int(len(labels)),
+        "malicious_packages": int(labels.sum()),
+        "recall": float(predicted[labels == 1].mean()),
+        "false_positive_rate": float(predicted[labels == 0].mean()),
+        "roc_auc": float(sklearn_metrics.roc_auc_score(labels, raw)),
+    }
 
 
 def threshold_at(benign_scores: np.ndarray, false_positive_rate: float) -> float:
@@ -99,7 +135,6 @@ def write_manifest(bundle: Path, manifest: dict[str, Any]) -> None:
 
 def run(workspace: Workspace, args: argparse.Namespace) -> None:
     workspace.require(workspace.stage2, workspace.tokenizer, workspace.stage1, workspace.training_record)
-    sklearn_linear = need("sklearn.linear_model")
     sklearn_metrics = need("sklearn.metrics")
     config = workspace.config
     bundle = workspace.bundle
@@ -119,7 +154,7 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
 
     # Stage-1 candidates: keep `candidate_recall` of validation malicious packages for stage 2.
     stage1 = np.frombuffer(stage1_model(workspace).score(validation["tokens"]), dtype=np.float32)
-    _, package_stage1, labels = package_scores(validation, stage1)
+    _, package_stage1, _, labels = package_scores(validation, stage1)
     malicious_top = np.sort(package_stage1[labels == 1])
     recall = float(config["stage1"]["candidate_recall"])
     candidate = float(min(0.5, malicious_top[int(np.floor((1 - recall) * len(malicious_top)))]))
@@ -161,43 +196,54 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
     log(f"validation scored: {statistics.unique_objects} objects, {statistics.stage2_objects} to stage 2, {statistics.windows} windows, {seconds:.0f} s")
     aucs = {}
     for combine, scores in raw.items():
-        _, package_raw, labels = package_scores(validation, scores)
-        aucs[combine] = float(sklearn_metrics.roc_auc_score(labels, package_raw))
+        _, top, _, labels = package_scores(validation, scores)
+        aucs[combine] = float(sklearn_metrics.roc_auc_score(labels, top))
     combine = max(aucs, key=lambda c: aucs[c])
     log(f"package ROC AUC on validation by combination: {aucs}; using {combine}")
-    _, package_raw, labels = package_scores(validation, raw[combine])
-    platt = sklearn_linear.LogisticRegression(C=1e4)
-    platt.fit(package_raw.reshape(-1, 1).astype(np.float64), labels)
-    a, b = float(platt.coef_[0][0]), float(platt.intercept_[0])
-    calibrated = 1.0 / (1.0 + np.exp(-(a * package_raw + b)))
+    # Package scores: the plain maximum, or the maximum weighed by package size; whichever
+    # reaches the higher validation recall at the target false-positive rate ships.
+    scores = raw[combine]
+    _, top, counts, labels = package_scores(validation, scores)
+    benign_objects = np.sort(scores[np.asarray(validation["label"]) == 0])
+    tail = benign_objects[-TAIL_SIZE:]
     target = float(config["calibration"]["target_false_positive_rate"])
-    threshold = threshold_at(calibrated[labels == 0], target)
-    suspicious = min(threshold, threshold_at(calibrated[labels == 0], 5 * target))
-    predicted = calibrated >= threshold
-    metrics = {
-        "packages": int(len(labels)),
-        "malicious_packages": int(labels.sum()),
-        "recall": float(predicted[labels == 1].mean()),
-        "false_positive_rate": float(predicted[labels == 0].mean()),
-        "roc_auc": aucs[combine],
-    }
-    log(f"validation at threshold {threshold:.4f}: recall {metrics['recall']:.4f}, FPR {metrics['false_positive_rate']:.4f}")
+    loaded.benign_tail, loaded.benign_objects = tail.astype(np.float32), int(len(benign_objects))
+    choices = {}
+    for method in PACKAGE_SCORES:
+        loaded.package_score = method
+        choices[method] = fit_package_calibration(loaded, top, counts, labels, target)
+        log(f"package score {method}: validation recall {choices[method]['recall']:.4f} at FPR "
+            f"{choices[method]['false_positive_rate']:.4f} (threshold {choices[method]['threshold']:.4f}), AUC {choices[method]['roc_auc']:.4f}")
+    method = max(PACKAGE_SCORES, key=lambda m: (choices[m]["recall"], -PACKAGE_SCORES.index(m)))
+    chosen = choices[method]
+    metrics = {key: chosen[key] for key in ("packages", "malicious_packages", "recall", "false_positive_rate", "roc_auc")}
+    log(f"using {method}")
     manifest["stage2"]["combine"] = combine
-    manifest["calibration"].update(a=a, b=b)
+    manifest["calibration"].update(a=chosen["a"], b=chosen["b"], package_score=method)
+    if method == "size_adjusted":
+        manifest["calibration"].update(benign_object_tail=[float(x) for x in tail], benign_objects=int(len(benign_objects)))
+    threshold = chosen["threshold"]
     manifest["threshold"] = threshold
-    manifest["suspicious_threshold"] = suspicious
-    manifest["metrics"] = {"validation": metrics, "onnx": onnx_stats}
+    manifest["suspicious_threshold"] = chosen["suspicious_threshold"]
+    manifest["metrics"] = {"validation": metrics, "validation_package_scores": choices, "onnx": onnx_stats}
     record = json.loads(workspace.training_record.read_text())
     manifest["training"] = {
         "parameters": record["stage2"]["parameters"],
         "epochs": record["stage2"]["epochs"],
         "malicious_packages": record["stage2"]["malicious_packages"],
         "seconds": record["stage2"]["seconds"] + record["stage1"]["seconds"],
+        "started_at": record["started_at"],
+        "finished_at": record["finished_at"],
+        "final_loss": record["stage2"]["history"][-1]["loss"],
         "device": "cpu",
+        "config": config,
     }
     write_manifest(bundle, manifest)
-    ModelBundle.load(bundle)  # what ships must load
     model_id = f"malwi-{manifest['version']}-{manifest['files'][ONNX_FILE][:8]}"
+    # The id travels with the bundle: a fresh install registers the shipped model under it.
+    manifest["model_id"] = model_id
+    write_manifest(bundle, manifest)
+    ModelBundle.load(bundle)  # what ships must load
     destination = bundle
     if getattr(args, "into", None):
         destination = Path(args.into)
@@ -229,7 +275,7 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
             finished_at=record["finished_at"],
             duration_seconds=manifest["training"]["seconds"],
             epochs=record["stage2"]["epochs"],
-            final_loss=record["stage2"]["history"][-1]["loss"],
+            final_loss=manifest["training"]["final_loss"],
             device="cpu",
             logs_path=str(workspace.training_record),
             status="completed",
