@@ -6,6 +6,7 @@ default model is tested separately when present.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -213,38 +214,40 @@ def test_registry_list_show_activate(tiny: Path, tmp_path: Path) -> None:
     assert json.loads(result.stdout)["model"]["name"] == "tiny-test-model"
 
 
-def size_adjusted_copy(tiny: Path, tmp_path: Path, tail: list[float], benign_objects: int) -> Path:
+def size_adjusted_copy(tiny: Path, tmp_path: Path, benign: list[float]) -> Path:
     model = broken_copy(tiny, tmp_path)
     manifest = json.loads((model / "manifest.json").read_text())
-    manifest["calibration"].update(package_score="size_adjusted", benign_object_tail=tail, benign_objects=benign_objects, a=1.0, b=-2.0)
+    np.sort(np.array(benign, dtype="<f4")).tofile(model / "benign.f32")
+    manifest["calibration"].update(package_score="size_adjusted", benign_object_scores="benign.f32", a=1.0, b=-2.0)
+    manifest["files"]["benign.f32"] = hashlib.sha256((model / "benign.f32").read_bytes()).hexdigest()
     (model / "manifest.json").write_text(json.dumps(manifest))
     return model
 
 
 def test_size_adjusted_package_scores_weigh_package_size(tiny: Path, tmp_path: Path) -> None:
-    # 1,000 benign validation objects, of which the 4 highest scored 0.5, 0.8, 0.9 and 0.99.
-    bundle = ModelBundle.load(size_adjusted_copy(tiny, tmp_path, [0.9, 0.5, 0.99, 0.8], 1000))
-    top = np.array([0.95, 0.95, 0.95, 0.999, 0.1], dtype=np.float32)
-    raw = package_raw(bundle, top, np.array([1, 10, 1000, 1, 1]))
+    # 1,000 benign validation objects: 996 scored 0.01, the other four 0.5, 0.8, 0.9 and 0.99.
+    bundle = ModelBundle.load(size_adjusted_copy(tiny, tmp_path, [0.9, 0.5, 0.99, 0.8] + [0.01] * 996))
+    top = np.array([0.95, 0.95, 0.95, 0.999, 0.6, 0.001], dtype=np.float32)
+    raw = package_raw(bundle, top, np.array([1, 10, 1000, 1, 1, 1]))
     # One benign object in 1,000 reached 0.95: a one-object package has chance 2/1001 of that.
     assert raw[0] == pytest.approx(-np.log10(2 / 1001), rel=1e-6)
     assert raw[0] > raw[1] > raw[2] > 0, "the same highest score weighs less in a bigger package"
-    assert raw[3] > raw[0] > raw[4], "and more the higher it is"
-    # Below the tail the chance is at least the tail's share; never negative, never infinite.
-    assert 0 < raw[4] <= -np.log10(5 / 1001) + 1e-9 and np.all(np.isfinite(raw))
+    assert raw[3] > raw[0] > raw[4] > raw[5], "and more the higher it is"
+    # Below every benign score the chance is 1: nothing suspicious; never negative or infinite.
+    assert raw[5] == pytest.approx(0.0, abs=1e-9) and np.all(np.isfinite(raw))
     plain = ModelBundle.load(tiny)
     assert plain.package_score == "max_object_score"
     assert np.array_equal(package_raw(plain, top, np.array([1, 10, 1000, 1, 1])), top.astype(np.float64))
 
 
-def test_size_adjusted_bundle_scans_and_rejects_a_missing_tail(tiny: Path, tmp_path: Path) -> None:
-    model = size_adjusted_copy(tiny, tmp_path / "a", [0.2, 0.3], 500)
+def test_size_adjusted_bundle_scans_and_rejects_missing_benign_scores(tiny: Path, tmp_path: Path) -> None:
+    model = size_adjusted_copy(tiny, tmp_path / "a", [0.2, 0.3] * 250)
     report = MalwiReport.create(input_path=str(EXAMPLES / "malicious-python"), silent=True, model=model)
     scorer = load(model, device="cpu")
     assert report.maliciousness == pytest.approx(scorer.package_score(report_top(report, scorer), report.statistics["objects_scored"]), abs=1e-4)
-    broken = size_adjusted_copy(tiny, tmp_path / "b", [], 500)
+    broken = size_adjusted_copy(tiny, tmp_path / "b", [])
     result = scan(str(EXAMPLES), model=broken)
-    assert result.returncode == 2 and b"benign object score tail" in result.stderr
+    assert result.returncode == 2 and b"need the benign object scores" in result.stderr
 
 
 def report_top(report: MalwiReport, scorer: Scorer) -> float:

@@ -62,13 +62,13 @@ class ModelBundle:
         self.calibration_a = float(calibration["a"])
         self.calibration_b = float(calibration["b"])
         self.package_score: str = calibration.get("package_score", "max_object_score")
-        # Ascending highest object scores of the benign validation packages, out of `benign_objects`.
-        self.benign_tail = np.sort(np.asarray(calibration.get("benign_object_tail", []), dtype=np.float32))
-        self.benign_objects = int(calibration.get("benign_objects", len(self.benign_tail)))
+        # Every object score of the benign validation packages, ascending (float32 file).
+        scores_file = calibration.get("benign_object_scores")
+        self.benign_scores = np.fromfile(directory / scores_file, dtype="<f4") if scores_file else np.zeros(0, np.float32)
         if self.package_score not in PACKAGE_SCORES:
             raise ValueError(f"unknown package score {self.package_score!r}")
-        if self.package_score == "size_adjusted" and not 0 < len(self.benign_tail) <= self.benign_objects:
-            raise ValueError("size_adjusted package scores need the benign object score tail")
+        if self.package_score == "size_adjusted" and len(self.benign_scores) == 0:
+            raise ValueError("size_adjusted package scores need the benign object scores")
 
     @classmethod
     def load(cls, directory: str | Path) -> ModelBundle:

@@ -167,9 +167,10 @@ def package_raw(bundle: ModelBundle, top: np.ndarray, objects: np.ndarray) -> np
     if bundle.package_score == "max_object_score":
         result: np.ndarray = top.astype(np.float64)
         return result
-    tail = bundle.benign_tail
-    at_or_above = len(tail) - np.searchsorted(tail, top, side="left")
-    share = (at_or_above + 1.0) / (bundle.benign_objects + 1.0)
+    benign = bundle.benign_scores
+    at_or_above = len(benign) - np.searchsorted(benign, top, side="left")
+    share = (at_or_above + 1.0) / (len(benign) + 1.0)
+    share = np.minimum(share, 1.0 - 1e-12)  # every benign object scored at least this: chance 1
     chance = -np.expm1(np.maximum(np.asarray(objects, dtype=np.float64), 1.0) * np.log1p(-share))
     adjusted: np.ndarray = -np.log10(np.maximum(chance, 1e-300))
     return adjusted

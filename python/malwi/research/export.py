@@ -31,8 +31,8 @@ from malwi.research import ResearchError, Workspace, log, need
 from malwi.research.train import load_objects, stage1_model
 
 ONNX_FILE = "model.int8.onnx"
-# How many of the highest benign validation object scores the manifest keeps for size_adjusted.
-TAIL_SIZE = 8192
+# Benign validation object scores, for size-adjusted package scores (ascending little-endian float32).
+BENIGN_SCORES_FILE = "benign_scores.f32"
 
 
 def export_onnx(workspace: Workspace, target: Path) -> dict[str, Any]:
@@ -129,6 +129,7 @@ def threshold_at(benign_scores: np.ndarray, false_positive_rate: float) -> float
 
 def write_manifest(bundle: Path, manifest: dict[str, Any]) -> None:
     files = [manifest["stage2"]["file"], manifest["vocabulary"]["file"], manifest["stage1"]["file"]]
+    files += [manifest["calibration"]["benign_object_scores"]] if "benign_object_scores" in manifest["calibration"] else []
     manifest["files"] = {name: sha256_file(bundle / name) for name in files}
     (bundle / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
 
@@ -204,10 +205,9 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
     # reaches the higher validation recall at the target false-positive rate ships.
     scores = raw[combine]
     _, top, counts, labels = package_scores(validation, scores)
-    benign_objects = np.sort(scores[np.asarray(validation["label"]) == 0])
-    tail = benign_objects[-TAIL_SIZE:]
+    benign_objects = np.sort(scores[np.asarray(validation["label"]) == 0]).astype("<f4")
     target = float(config["calibration"]["target_false_positive_rate"])
-    loaded.benign_tail, loaded.benign_objects = tail.astype(np.float32), int(len(benign_objects))
+    loaded.benign_scores = benign_objects
     choices = {}
     for method in PACKAGE_SCORES:
         loaded.package_score = method
@@ -221,7 +221,8 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
     manifest["stage2"]["combine"] = combine
     manifest["calibration"].update(a=chosen["a"], b=chosen["b"], package_score=method)
     if method == "size_adjusted":
-        manifest["calibration"].update(benign_object_tail=[float(x) for x in tail], benign_objects=int(len(benign_objects)))
+        benign_objects.tofile(bundle / BENIGN_SCORES_FILE)
+        manifest["calibration"].update(benign_object_scores=BENIGN_SCORES_FILE, benign_objects=int(len(benign_objects)))
     threshold = chosen["threshold"]
     manifest["threshold"] = threshold
     manifest["suspicious_threshold"] = chosen["suspicious_threshold"]
