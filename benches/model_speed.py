@@ -58,7 +58,7 @@ def one_window_at_a_time(scorer: Scorer, session: Any, objects: list[Any]) -> No
     bundle = scorer.bundle
     encoding = bundle.vocabulary.encode(objects, max_length=bundle.max_length, stride=bundle.stride, max_windows=bundle.max_windows)
     pad = bundle.vocabulary.pad_id
-    for window in range(encoding.window_count()):
+    for window in range(encoding.window_count):
         ids, mask, rows, columns = encoding.pack([window])
         full_ids = np.full((1, bundle.max_length), pad, dtype=np.int64)
         full_mask = np.zeros((1, bundle.max_length), dtype=np.int64)
@@ -112,7 +112,7 @@ def main() -> None:
         shipped = ScoringStatistics()
         scorer.score(objects, shipped)
         print(
-            f"objects {len(objects)}, unique {len(unique)}, windows {encoding.window_count()}, "
+            f"objects {len(objects)}, unique {len(unique)}, windows {encoding.window_count}, "
             f"stage-2 candidates {shipped.stage2_objects} (batches {shipped.batches}, windows {shipped.windows})"
         )
 

@@ -4,9 +4,10 @@
    check that the quantized model agrees with the trained one.
 2. The stage-1 candidate threshold: the stage-1 score that keeps `candidate_recall` of the
    validation malicious packages in play for stage 2.
-3. Calibration on whole validation packages (never test packages): package raw score = highest
-   object score, Platt-scaled; threshold at the target false-positive rate on benign validation
-   packages, a suspicious threshold at five times that rate.
+3. Calibration on whole validation packages (never test packages): each package score of the
+   config (the highest object score, or that maximum weighed by package size) Platt-scaled,
+   thresholded at the target false-positive rate on benign validation packages; the one with
+   the higher validation recall ships. The suspicious threshold sits at a higher rate.
 4. `manifest.json` with the sha256 of each file, featurizer id and config, vocabulary hash,
    thresholds and validation metrics; the run is recorded in the model registry.
 """
@@ -92,7 +93,7 @@ def package_scores(objects: dict[str, list[Any]], scores: np.ndarray) -> tuple[l
 
 
 def fit_package_calibration(
-    bundle: ModelBundle, top: np.ndarray, counts: np.ndarray, labels: np.ndarray, target: float
+    bundle: ModelBundle, top: np.ndarray, counts: np.ndarray, labels: np.ndarray, target: float, suspicious: float
 ) -> dict[str, Any]:
     """Platt scaling of one package-score method on validation packages, the threshold at the
     target false-positive rate, and what that threshold gives on validation."""
@@ -109,7 +110,7 @@ def fit_package_calibration(
         "a": a,
         "b": b,
         "threshold": threshold,
-        "suspicious_threshold": min(threshold, threshold_at(calibrated[labels == 0], 5 * target)),
+        "suspicious_threshold": min(threshold, threshold_at(calibrated[labels == 0], suspicious)),
         "packages": int(len(labels)),
         "malicious_packages": int(labels.sum()),
         "recall": float(predicted[labels == 1].mean()),
@@ -209,12 +210,15 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
     target = float(config["calibration"]["target_false_positive_rate"])
     loaded.benign_scores = benign_objects
     choices = {}
-    for method in PACKAGE_SCORES:
+    suspicious = float(config["calibration"]["suspicious_false_positive_rate"])
+    for method in config["calibration"]["package_scores"]:
+        if method not in PACKAGE_SCORES:
+            raise ResearchError(f"unknown package score {method!r} in the training config")
         loaded.package_score = method
-        choices[method] = fit_package_calibration(loaded, top, counts, labels, target)
+        choices[method] = fit_package_calibration(loaded, top, counts, labels, target, suspicious)
         log(f"package score {method}: validation recall {choices[method]['recall']:.4f} at FPR "
             f"{choices[method]['false_positive_rate']:.4f} (threshold {choices[method]['threshold']:.4f}), AUC {choices[method]['roc_auc']:.4f}")
-    method = max(PACKAGE_SCORES, key=lambda m: (choices[m]["recall"], -PACKAGE_SCORES.index(m)))
+    method = max(choices, key=lambda m: (choices[m]["recall"], -PACKAGE_SCORES.index(m)))
     chosen = choices[method]
     metrics = {key: chosen[key] for key in ("packages", "malicious_packages", "recall", "false_positive_rate", "roc_auc")}
     log(f"using {method}")
