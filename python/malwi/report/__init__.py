@@ -122,6 +122,7 @@ class MalwiReport:
         top = max(top, report._score_chunk(pending, scorer, scoring))
         for path, message in scan.discovery_errors:
             report.warnings.append(f"{path}: cannot be read: {message}")
+        # Objects are deduplicated per chunk, so a copy in two chunks counts twice: n is slightly high.
         report.maliciousness = scorer.package_score(top, scoring.unique_objects)
         report.malicious = report.maliciousness >= report.threshold
         report.verdict = (
