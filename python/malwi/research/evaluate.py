@@ -119,7 +119,7 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
     setup_scores = np.array([file_best[k] for k in setup_keys], dtype=np.float32)
     npm = ecosystem == "npm"
     pypi = ~npm
-    results = {
+    results: dict[str, Any] = {
         "model": {"name": bundle.name, "version": bundle.version, "threshold": threshold, "package_score": bundle.package_score},
         "object": metrics(labels, calibrated, threshold),
         "file": metrics(
@@ -144,6 +144,13 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
             "seconds": round(seconds, 2),
         },
     }
+    # Which benign packages cross the threshold, and which malicious ones stay under it: the
+    # cases to read before trusting the numbers.
+    flagged = package_scores >= threshold
+    results["benign_packages_flagged"] = [
+        {"package": p, "score": round(float(s), 4)} for p, s, f, l in zip(package_ids, package_scores, flagged, package_labels) if f and l == 0
+    ]
+    results["malicious_packages_missed"] = sorted(p for p, f, l in zip(package_ids, flagged, package_labels) if not f and l == 1)
     workspace.evaluation.mkdir(parents=True, exist_ok=True)
     (workspace.evaluation / "evaluation.json").write_text(json.dumps(results, indent=1) + "\n")
     plot_curves(package_labels, package_scores, threshold, workspace.evaluation / "curves.png")
@@ -155,6 +162,8 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
         )
     log(f"npm benign packages: {results['package_npm_benign']['count']}, FPR {results['package_npm_benign']['false_positive_rate']:.4f}")
     log(f"benign setup.py: {results['benign_setup_py']}")
+    log(f"benign packages flagged: {results['benign_packages_flagged']}")
+    log(f"malicious packages missed: {len(results['malicious_packages_missed'])}")
     log(f"throughput: {results['throughput']}")
     # The test figures travel in the manifest, so that an installed copy can register them.
     test_metrics = {key: results[key] for key in ("object", "file", "package", "package_pypi", "package_npm_benign", "benign_setup_py")}
