@@ -107,68 +107,93 @@ class Registry:
                 (model_name, version, model_id, fields.get("parent_version"), fields.get("change_notes")),
             )
 
+    def register_bundle(
+        self, directory: str | os.PathLike[str], *, status: str | None = None, change_notes: str | None = None,
+        model_name: str = "malwi", model_type: str = "ensemble", logs_path: str | None = None,
+    ) -> str:
+        """Records a model bundle from its manifest, the one source of what a model is: the model
+        row, its training run (once), its validation and test figures (replaced by the
+        manifest's current ones) and its version. `status=None` keeps a registered model's
+        status. Returns the model id."""
+        directory = Path(directory).resolve()
+        manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+        model_id: str = manifest["model_id"]
+        metrics = manifest.get("metrics", {})
+        validation = metrics.get("validation", {})
+        test = metrics.get("test", {})
+        headline = test.get("package") or validation
+        training = manifest.get("training", {})
+        files = manifest.get("files", {})
+        fields: dict[str, Any] = {
+            "model_id": model_id,
+            "model_name": model_name,
+            "model_type": model_type,
+            "version": manifest["version"],
+            "file_path": str(directory),
+            "file_size": sum((directory / name).stat().st_size for name in files),
+            "file_sha256": files.get(manifest["stage2"]["file"]),
+            "featurizer_id": manifest["featurizer"]["id"],
+            "vocabulary_hash": manifest["vocabulary"]["hash"],
+            "threshold": manifest["threshold"],
+            "precision": headline.get("precision"),
+            "recall": headline.get("recall"),
+            "f1_score": headline.get("f1"),
+            "false_positive_rate": headline.get("false_positive_rate"),
+            "training_config": training.get("config"),
+            "metadata": {"metrics": metrics},
+        }
+        if status is not None:
+            fields["status"] = status
+        self.register_model(**fields)
+        with self.connection:
+            self.connection.execute("DELETE FROM model_performance WHERE model_id = ?", (model_id,))
+        if validation:
+            self.record_performance(
+                model_id=model_id, dataset_name="validation", level="package", dataset_size=validation.get("packages"),
+                positives=validation.get("malicious_packages"), recall=validation.get("recall"),
+                false_positive_rate=validation.get("false_positive_rate"), roc_auc=validation.get("roc_auc"),
+                threshold=manifest["threshold"],
+            )
+        for level in ("object", "file", "package"):
+            if level in test:
+                figures = test[level]
+                self.record_performance(
+                    model_id=model_id, dataset_name="test", level=level, dataset_size=figures.get("count"),
+                    positives=figures.get("positives"), precision=figures.get("precision"), recall=figures.get("recall"),
+                    f1_score=figures.get("f1"), false_positive_rate=figures.get("false_positive_rate"),
+                    roc_auc=figures.get("roc_auc"), threshold=manifest["threshold"],
+                    inference_time_ms=figures.get("inference_time_ms"), test_config={"split": "test"},
+                )
+        recorded = self.connection.execute(
+            "SELECT 1 FROM training_history WHERE model_id = ? AND started_at = ?", (model_id, training.get("started_at"))
+        ).fetchone()
+        if training.get("started_at") and not recorded:
+            self.record_training(
+                model_id=model_id, started_at=training["started_at"], finished_at=training.get("finished_at"),
+                duration_seconds=training.get("seconds"), epochs=training.get("epochs"),
+                final_loss=training.get("final_loss"), device=training.get("device"), status="completed",
+                config=training.get("config"), logs_path=logs_path,
+            )
+        self.add_version(model_name, manifest["version"], model_id, change_notes=change_notes)
+        return model_id
+
     def register_shipped(self) -> None:
-        """Registers the models shipped inside the package ([initialization] in the config), once,
-        from their manifests: a fresh install lists its model, metrics and training run."""
+        """Registers the models shipped inside the package ([initialization] in the config) the
+        first time a registry meets them: a fresh install lists its model, metrics and training run."""
         package = Path(__file__).resolve().parent
         for entry in CONFIG.get("initialization", {}).get("default_models", []):
             directory = package / entry["path"]
             try:
-                manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
-            except (OSError, ValueError):
+                model_id = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))["model_id"]
+            except (OSError, ValueError, KeyError):
                 continue  # a source tree without a trained model
-            model_id = manifest.get("model_id", entry["model_id"])
             if self.connection.execute("SELECT 1 FROM model_registry WHERE model_id = ?", (model_id,)).fetchone():
                 continue
-            metrics = manifest.get("metrics", {})
-            headline = metrics.get("test", {}).get("package") or metrics.get("validation", {})
-            training = manifest.get("training", {})
             has_active = self.connection.execute("SELECT 1 FROM model_registry WHERE status = 'active'").fetchone()
-            files = manifest.get("files", {})
-            self.register_model(
-                model_id=model_id,
-                model_name=entry["model_name"],
-                model_type=entry["model_type"],
-                version=manifest.get("version", "unknown"),
-                file_path=str(directory),
-                file_size=sum((directory / name).stat().st_size for name in files if (directory / name).is_file()),
-                file_sha256=files.get(manifest.get("stage2", {}).get("file", "")),
-                featurizer_id=manifest["featurizer"]["id"],
-                vocabulary_hash=manifest["vocabulary"]["hash"],
-                threshold=manifest.get("threshold"),
-                precision=headline.get("precision"),
-                recall=headline.get("recall"),
-                f1_score=headline.get("f1"),
-                false_positive_rate=headline.get("false_positive_rate"),
-                training_config=training.get("config"),
-                metadata={"shipped": True, "metrics": metrics},
-                status="testing" if has_active else "active",
+            self.register_bundle(
+                directory, status="testing" if has_active else "active", change_notes="shipped in the package",
+                model_name=entry["model_name"], model_type=entry["model_type"],
             )
-            if "validation" in metrics:
-                validation = metrics["validation"]
-                self.record_performance(
-                    model_id=model_id, dataset_name="validation", level="package", dataset_size=validation.get("packages"),
-                    positives=validation.get("malicious_packages"), recall=validation.get("recall"),
-                    false_positive_rate=validation.get("false_positive_rate"), roc_auc=validation.get("roc_auc"),
-                    threshold=manifest.get("threshold"),
-                )
-            for level in ("object", "file", "package"):
-                figures = metrics.get("test", {}).get(level)
-                if figures:
-                    self.record_performance(
-                        model_id=model_id, dataset_name="test", level=level, dataset_size=figures.get("count"),
-                        positives=figures.get("positives"), precision=figures.get("precision"), recall=figures.get("recall"),
-                        f1_score=figures.get("f1"), false_positive_rate=figures.get("false_positive_rate"),
-                        roc_auc=figures.get("roc_auc"), threshold=manifest.get("threshold"),
-                    )
-            if training.get("started_at"):
-                self.record_training(
-                    model_id=model_id, started_at=training["started_at"], finished_at=training.get("finished_at"),
-                    duration_seconds=training.get("seconds"), epochs=training.get("epochs"),
-                    final_loss=training.get("final_loss"), device=training.get("device"), status="completed",
-                    config=training.get("config"),
-                )
-            self.add_version(entry["model_name"], manifest.get("version", "unknown"), model_id, change_notes="shipped in the package")
 
     def list_models(self) -> list[dict[str, Any]]:
         rows = self.connection.execute(

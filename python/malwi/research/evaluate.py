@@ -24,7 +24,7 @@ from malwi.model.runtime import create_session
 from malwi.model.scoring import Scorer, ScoringStatistics, package_raw
 from malwi.registry import Registry
 from malwi.research import Workspace, log, need
-from malwi.research.export import write_manifest
+from malwi.research.export import package_maxima, write_manifest
 from malwi.research.train import load_objects
 
 
@@ -100,19 +100,8 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
     file_keys = [f"{p}\0{f}" for p, f in zip(test["package_id"], test["file_path"])]
     file_best = grouped_max(file_keys, calibrated)
     file_label = {key: label for key, label in zip(file_keys, test["label"])}
-    package_best = grouped_max(test["package_id"], raw)
-    package_ids = sorted(package_best)
-    objects_per_package: dict[str, int] = defaultdict(int)
-    for package in test["package_id"]:
-        objects_per_package[package] += 1
-    package_scores = scorer.calibrate(
-        package_raw(
-            bundle,
-            np.array([package_best[p] for p in package_ids], dtype=np.float32),
-            np.array([objects_per_package[p] for p in package_ids]),
-        )
-    )
-    package_labels = np.array([packages[p]["label"] for p in package_ids], dtype=np.int8)
+    package_ids, package_top, package_objects, package_labels = package_maxima(test, raw)
+    package_scores = scorer.calibrate(package_raw(bundle, package_top, package_objects))
     ecosystem = np.array([packages[p]["ecosystem"] for p in package_ids])
 
     setup_keys = [k for k in file_best if k.endswith("setup.py") and file_label[k] == 0]
@@ -165,37 +154,22 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
     log(f"benign packages flagged: {results['benign_packages_flagged']}")
     log(f"malicious packages missed: {len(results['malicious_packages_missed'])}")
     log(f"throughput: {results['throughput']}")
-    # The test figures travel in the manifest, so that an installed copy can register them.
+    # The test figures travel in the manifest (an installed copy registers them from there), into
+    # the workspace bundle and the registered copy of it.
+    for level in ("object", "file", "package"):
+        results[level]["inference_time_ms"] = round(1000 * seconds / max(1, results[level]["count"]), 4)
     test_metrics = {key: results[key] for key in ("object", "file", "package", "package_pypi", "package_npm_benign", "benign_setup_py")}
-    bundles = [workspace.bundle]
     model_id_file = workspace.root / "model_id"
-    if model_id_file.exists():
-        model_id = model_id_file.read_text().strip()
-        with Registry(args.registry) as registry:
-            shipped = Path(registry.show(model_id)["file_path"])
+    with Registry(args.registry) as registry:
+        bundles = [workspace.bundle]
+        if model_id_file.exists():
+            shipped = Path(registry.show(model_id_file.read_text().strip())["file_path"])
             if shipped.resolve() != workspace.bundle.resolve() and (shipped / MANIFEST).is_file():
                 bundles.append(shipped)
-    for directory in bundles:
-        manifest = json.loads((directory / MANIFEST).read_text())
-        manifest.setdefault("metrics", {})["test"] = test_metrics
-        write_manifest(directory, manifest)
-    if model_id_file.exists():
-        with Registry(args.registry) as registry:
-            for level in ("object", "file", "package"):
-                m = results[level]
-                registry.record_performance(
-                    model_id=model_id,
-                    dataset_name="test",
-                    level=level,
-                    dataset_size=m["count"],
-                    positives=m["positives"],
-                    precision=m["precision"],
-                    recall=m["recall"],
-                    f1_score=m["f1"],
-                    false_positive_rate=m["false_positive_rate"],
-                    roc_auc=m["roc_auc"],
-                    threshold=threshold,
-                    inference_time_ms=1000 * seconds / max(1, m["count"]),
-                    test_config={"split": "test", "packages": int(len(package_ids))},
-                )
+        for directory in bundles:
+            manifest = json.loads((directory / MANIFEST).read_text())
+            manifest.setdefault("metrics", {})["test"] = test_metrics
+            write_manifest(directory, manifest)
+        if model_id_file.exists():
+            registry.register_bundle(bundles[-1])
     log(f"-> {workspace.evaluation}")

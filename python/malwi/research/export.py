@@ -74,7 +74,7 @@ def export_onnx(workspace: Workspace, target: Path) -> dict[str, Any]:
     return {"fp32_bytes": fp32.stat().st_size, "int8_bytes": target.stat().st_size, "int8_max_drift": drift}
 
 
-def package_scores(objects: dict[str, list[Any]], scores: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+def package_maxima(objects: dict[str, list[Any]], scores: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
     """Highest object score per package, its number of objects, and the package labels."""
     best: dict[str, float] = {}
     count: dict[str, int] = {}
@@ -156,7 +156,7 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
 
     # Stage-1 candidates: keep `candidate_recall` of validation malicious packages for stage 2.
     stage1 = np.frombuffer(stage1_model(workspace).score(validation["tokens"]), dtype=np.float32)
-    _, package_stage1, _, labels = package_scores(validation, stage1)
+    _, package_stage1, _, labels = package_maxima(validation, stage1)
     malicious_top = np.sort(package_stage1[labels == 1])
     recall = float(config["stage1"]["candidate_recall"])
     candidate = float(min(0.5, malicious_top[int(np.floor((1 - recall) * len(malicious_top)))]))
@@ -198,14 +198,14 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
     log(f"validation scored: {statistics.unique_objects} objects, {statistics.stage2_objects} to stage 2, {statistics.windows} windows, {seconds:.0f} s")
     aucs = {}
     for combine, scores in raw.items():
-        _, top, _, labels = package_scores(validation, scores)
+        _, top, _, labels = package_maxima(validation, scores)
         aucs[combine] = float(sklearn_metrics.roc_auc_score(labels, top))
     combine = max(aucs, key=lambda c: aucs[c])
     log(f"package ROC AUC on validation by combination: {aucs}; using {combine}")
     # Package scores: the plain maximum, or the maximum weighed by package size; whichever
     # reaches the higher validation recall at the target false-positive rate ships.
     scores = raw[combine]
-    _, top, counts, labels = package_scores(validation, scores)
+    _, top, counts, labels = package_maxima(validation, scores)
     benign_objects = np.sort(scores[np.asarray(validation["label"]) == 0]).astype("<f4")
     target = float(config["calibration"]["target_false_positive_rate"])
     loaded.benign_scores = benign_objects
@@ -226,9 +226,8 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
     manifest["calibration"].update(a=chosen["a"], b=chosen["b"], package_score=method)
     if method == "size_adjusted":
         benign_objects.tofile(bundle / BENIGN_SCORES_FILE)
-        manifest["calibration"].update(benign_object_scores=BENIGN_SCORES_FILE, benign_objects=int(len(benign_objects)))
-    threshold = chosen["threshold"]
-    manifest["threshold"] = threshold
+        manifest["calibration"]["benign_object_scores"] = BENIGN_SCORES_FILE
+    manifest["threshold"] = chosen["threshold"]
     manifest["suspicious_threshold"] = chosen["suspicious_threshold"]
     manifest["metrics"] = {"validation": metrics, "validation_package_scores": choices, "onnx": onnx_stats}
     record = json.loads(workspace.training_record.read_text())
@@ -243,10 +242,8 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
         "device": "cpu",
         "config": config,
     }
-    write_manifest(bundle, manifest)
-    model_id = f"malwi-{manifest['version']}-{manifest['files'][ONNX_FILE][:8]}"
-    # The id travels with the bundle: a fresh install registers the shipped model under it.
-    manifest["model_id"] = model_id
+    # The id travels with the bundle: the registry, here and on a fresh install, knows it by it.
+    manifest["model_id"] = f"malwi-{manifest['version']}-{sha256_file(bundle / ONNX_FILE)[:8]}"
     write_manifest(bundle, manifest)
     ModelBundle.load(bundle)  # what ships must load
     destination = bundle
@@ -257,38 +254,8 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
         shutil.copytree(bundle, destination)
         log(f"bundle copied to {destination}")
     with Registry(args.registry) as registry:
-        registry.register_model(
-            model_id=model_id,
-            model_name="malwi",
-            model_type="ensemble",
-            version=manifest["version"],
-            file_path=str(destination.resolve()),
-            file_size=sum((bundle / f).stat().st_size for f in manifest["files"]),
-            file_sha256=manifest["files"][ONNX_FILE],
-            featurizer_id=featurizer.featurizer_id,
-            vocabulary_hash=vocabulary.hash,
-            threshold=threshold,
-            recall=metrics["recall"],
-            false_positive_rate=metrics["false_positive_rate"],
-            training_config=config,
-            metadata={"validation": metrics, "onnx": onnx_stats},
-            status="testing",
+        model_id = registry.register_bundle(
+            destination, status="testing", change_notes="trained by malwi research", logs_path=str(workspace.training_record)
         )
-        registry.record_training(
-            model_id=model_id,
-            started_at=record["started_at"],
-            finished_at=record["finished_at"],
-            duration_seconds=manifest["training"]["seconds"],
-            epochs=record["stage2"]["epochs"],
-            final_loss=manifest["training"]["final_loss"],
-            device="cpu",
-            logs_path=str(workspace.training_record),
-            status="completed",
-            config=config,
-        )
-        registry.record_performance(model_id=model_id, dataset_name="validation", level="package", dataset_size=metrics["packages"],
-                                    positives=metrics["malicious_packages"], recall=metrics["recall"],
-                                    false_positive_rate=metrics["false_positive_rate"], roc_auc=metrics["roc_auc"], threshold=threshold)
-        registry.add_version("malwi", manifest["version"], model_id, change_notes="trained by malwi research")
     (workspace.root / "model_id").write_text(model_id)
     log(f"registered {model_id} in {registry.path}")
