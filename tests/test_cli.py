@@ -9,7 +9,7 @@ import pytest
 
 import malwi
 
-from .conftest import run_malwi
+from .conftest import EXAMPLES, ROOT, run_malwi
 
 
 def test_version() -> None:
@@ -87,7 +87,7 @@ def test_missing_path_is_one_line_and_exit_2(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["scan"], "the following arguments are required: PATH"),
+        (["scan"], "nothing to scan: give a PATH"),
         (["scan", ".", "--format", "xml"], "invalid choice: 'xml'"),
         (["scan", ".", "--threshold", "1.5"], "must be between 0 and 1"),
         (["scan", ".", "--device", "tpu"], "invalid choice: 'tpu'"),
@@ -168,3 +168,21 @@ def test_no_command_prints_help_and_exits_2() -> None:
     result = run_malwi()
     assert result.returncode == 2
     assert b"usage: malwi" in result.stderr
+
+
+def test_pre_commit_hooks_run_as_declared(tmp_path: Path) -> None:
+    """The hook file parses, and its entry with file names appended behaves as pre-commit runs it."""
+    import shlex
+
+    import yaml
+
+    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    assert {hook["id"] for hook in hooks} == {"malwi", "malwi-system"}
+    for hook in hooks:
+        assert {"id", "name", "entry", "language"} <= set(hook) and hook["language"] in ("python", "system")
+        program, *arguments = shlex.split(hook["entry"])
+        assert program == "malwi"
+        clean = run_malwi(*arguments, str(EXAMPLES / "benign" / "textstats.py"), str(EXAMPLES / "benign" / "slugify.js"))
+        assert clean.returncode == 0 and clean.stdout.startswith(b"=> good"), clean.stderr
+        dirty = run_malwi(*arguments, str(EXAMPLES / "benign" / "textstats.py"), str(EXAMPLES / "malicious-python" / "setup.py"))
+        assert dirty.returncode == 1 and dirty.stdout.startswith(b"=> malicious")

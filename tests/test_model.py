@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import yaml
 
 import malwi
@@ -31,6 +33,12 @@ from .tiny_model import build_tiny_bundle, write_manifest
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_bundle(tmp_path_factory.mktemp("model") / "tiny")
+
+
+@pytest.fixture(scope="module")
+def size_adjusted_bundle(tiny: Path, tmp_path_factory: pytest.TempPathFactory) -> ModelBundle:
+    scores = [0.9, 0.5, 0.99, 0.8, 0.3, 0.7] + [0.01] * 994 + [float(i) / 997 for i in range(997)]
+    return ModelBundle.load(size_adjusted_copy(tiny, tmp_path_factory.mktemp("adjusted"), scores))
 
 
 def scan(*args: str, model: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
@@ -98,8 +106,10 @@ def test_report_formats(tiny: Path) -> None:
     assert "slugify.js" not in flagged and "setup.py" in flagged
     obj = flagged["loader.py"]["objects"][0]
     assert {"name", "lines", "score", "activities", "source"} <= set(obj)
-    as_yaml = yaml.safe_load(scan(str(EXAMPLES), "-f", "yaml", model=tiny).stdout)
-    assert as_yaml == as_json | {"statistics": as_yaml["statistics"]}
+    as_yaml = yaml.safe_load(scan(str(EXAMPLES), "-f", "yaml", "--no-cache", model=tiny).stdout)
+    per_run = ("analysis_id", "timestamp", "statistics")
+    assert as_yaml == as_json | {key: as_yaml[key] for key in per_run}
+    assert as_yaml["analysis_id"] != as_json["analysis_id"]
     markdown = scan(str(EXAMPLES), "-f", "markdown", model=tiny).stdout.decode()
     assert markdown.startswith("# malwi report") and "**Verdict: malicious**" in markdown and "| `" in markdown
     quiet = scan(str(EXAMPLES), "--quiet", model=tiny).stdout.decode()
@@ -253,3 +263,15 @@ def test_size_adjusted_bundle_scans_and_rejects_missing_benign_scores(tiny: Path
 def report_top(report: MalwiReport, scorer: Scorer) -> float:
     objects = [o for f in malwi.compile_files([str(p) for p in sorted((EXAMPLES / "malicious-python").rglob("*.py"))]) for o in f.objects]
     return float(np.max(scorer.score(objects)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    top=st.floats(min_value=0.0, max_value=1.0, allow_nan=False, width=32),
+    objects=st.integers(min_value=1, max_value=200_000),
+)
+def test_scalar_package_probability_matches_the_vectorised_formula(size_adjusted_bundle: ModelBundle, top: float, objects: int) -> None:
+    """The cached path scores packages without numpy: it must agree with scoring.package_raw."""
+    raw = package_raw(size_adjusted_bundle, np.array([top], dtype=np.float32), np.array([objects]))
+    expected = 1.0 / (1.0 + np.exp(-(size_adjusted_bundle.calibration_a * raw[0] + size_adjusted_bundle.calibration_b)))
+    assert size_adjusted_bundle.package_probability(top, objects) == pytest.approx(float(expected), rel=1e-9, abs=1e-12)

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import http.server
 import json
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -17,37 +14,14 @@ import pytest
 import malwi
 from malwi.research import download
 from malwi.research.split import assign_splits, minhash_signatures
+from tests.conftest import FakeRegistry
 
 SDIST = b"fake sdist bytes: never unpacked, never run"
 
 
-class Registry(http.server.BaseHTTPRequestHandler):
-    """Serves PyPI- and npm-shaped metadata with relative and absolute file URLs."""
-
-    routes: dict[str, tuple[int, bytes]] = {}
-
-    def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
-        status, body = self.routes.get(self.path, (404, b"not found"))
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Registry)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{httpd.server_address[1]}"
-    monkeypatch.setattr(download, "PYPI_JSON", base + "/pypi/{name}/json")
-    monkeypatch.setattr(download, "NPM_JSON", base + "/npm/{name}")
-    Registry.routes = {}
-    yield base
-    httpd.shutdown()
+def server(registry_server: str) -> str:
+    return registry_server
 
 
 def pypi_metadata(url: str, digest: str) -> bytes:
@@ -65,8 +39,8 @@ def pypi_metadata(url: str, digest: str) -> bytes:
 def test_pypi_download_verifies_and_resumes(server: str, tmp_path: Path) -> None:
     digest = hashlib.sha256(SDIST).hexdigest()
     # A mirror that gives file URLs relative to the metadata URL.
-    Registry.routes["/pypi/demo/json"] = (200, pypi_metadata("../../files/demo-1.2.3.tar.gz", digest))
-    Registry.routes["/files/demo-1.2.3.tar.gz"] = (200, SDIST)
+    FakeRegistry.routes["/pypi/demo/json"] = (200, pypi_metadata("../../files/demo-1.2.3.tar.gz", digest))
+    FakeRegistry.routes["/files/demo-1.2.3.tar.gz"] = (200, SDIST)
     first = download.download_pypi("demo", tmp_path, prefer_sdist=True, max_bytes=1 << 20)
     assert first["status"] == "downloaded" and first["version"] == "1.2.3"
     assert (tmp_path / first["file"]).read_bytes() == SDIST
@@ -76,9 +50,9 @@ def test_pypi_download_verifies_and_resumes(server: str, tmp_path: Path) -> None
 
 
 def test_pypi_digest_mismatch_is_refused(server: str, tmp_path: Path) -> None:
-    Registry.routes["/pypi/demo/json"] = (200, pypi_metadata(server + "/files/demo.tar.gz", "f" * 64))
-    Registry.routes["/files/demo.tar.gz"] = (200, SDIST)
-    with pytest.raises(download.DownloadError, match="sha256 does not match"):
+    FakeRegistry.routes["/pypi/demo/json"] = (200, pypi_metadata(server + "/files/demo.tar.gz", "f" * 64))
+    FakeRegistry.routes["/files/demo.tar.gz"] = (200, SDIST)
+    with pytest.raises(download.DownloadError, match="does not match the registry's sha256 digest"):
         download.download_pypi("demo", tmp_path, prefer_sdist=True, max_bytes=1 << 20)
     assert not any(p.is_file() for p in tmp_path.rglob("*"))
 
@@ -91,13 +65,13 @@ def test_missing_package_is_an_error(server: str, tmp_path: Path) -> None:
 def test_npm_integrity(server: str, tmp_path: Path) -> None:
     integrity = "sha512-" + base64.b64encode(hashlib.sha512(SDIST).digest()).decode()
     metadata = {"dist-tags": {"latest": "2.0.0"}, "versions": {"2.0.0": {"dist": {"tarball": "/tarballs/left-pad-2.0.0.tgz", "integrity": integrity}}}}
-    Registry.routes["/npm/left-pad"] = (200, json.dumps(metadata).encode())
-    Registry.routes["/tarballs/left-pad-2.0.0.tgz"] = (200, SDIST)
+    FakeRegistry.routes["/npm/left-pad"] = (200, json.dumps(metadata).encode())
+    FakeRegistry.routes["/tarballs/left-pad-2.0.0.tgz"] = (200, SDIST)
     result = download.download_npm("left-pad", tmp_path, max_bytes=1 << 20)
     assert result["status"] == "downloaded" and result["version"] == "2.0.0"
-    Registry.routes["/tarballs/left-pad-2.0.0.tgz"] = (200, SDIST + b"tampered")
+    FakeRegistry.routes["/tarballs/left-pad-2.0.0.tgz"] = (200, SDIST + b"tampered")
     (tmp_path / result["file"]).unlink()
-    with pytest.raises(download.DownloadError, match="integrity"):
+    with pytest.raises(download.DownloadError, match="does not match the registry's sha512 digest"):
         download.download_npm("left-pad", tmp_path, max_bytes=1 << 20)
 
 

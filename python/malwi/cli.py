@@ -7,20 +7,26 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Sequence
-from typing import BinaryIO, NoReturn
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn
 
 from malwi import dump
 from malwi._malwi import DEFAULT_MAX_FILE_SIZE, FeaturizerConfig, FileReport, MalwiError, __version__
+from malwi.config import parse_size as size_in_bytes
 from malwi.scan import Scan, ScanOptions
+
+if TYPE_CHECKING:
+    from malwi.sources import Workspace
+    from malwi.sources.registries import Release
+    from malwi.sources.dependencies import Dependency
 
 EXIT_OK = 0
 EXIT_MALICIOUS = 1
 EXIT_ERROR = 2
-REPORT_FORMATS = ("text", "json", "yaml", "markdown")
+REPORT_FORMATS = ("text", "json", "yaml", "markdown", "sarif")
 DUMP_FORMATS = ("tokens", "code")
 FORMATS = REPORT_FORMATS + DUMP_FORMATS
-SIZE_UNITS = {"": 1, "b": 1, "kb": 1024, "k": 1024, "mb": 1024**2, "m": 1024**2, "gb": 1024**3, "g": 1024**3}
 
 
 class UsageError(Exception):
@@ -33,16 +39,12 @@ class Parser(argparse.ArgumentParser):
 
 
 def parse_size(text: str) -> int:
-    value = text.strip().lower()
-    number = value.rstrip("kmgb")
-    unit = value[len(number) :]
     try:
-        size = float(number) * SIZE_UNITS[unit]
-    except (ValueError, KeyError):
-        raise argparse.ArgumentTypeError(f"not a size: {text!r} (examples: 5000000, 10MB, 512KB)") from None
-    if size <= 0:
-        raise argparse.ArgumentTypeError(f"size must be positive: {text!r}")
-    return int(size)
+        return size_in_bytes(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a size: {text!r} (a positive number of bytes; examples: 5000000, 10MB, 512KB)"
+        ) from None
 
 
 def probability(text: str) -> float:
@@ -65,25 +67,40 @@ def positive_int(text: str) -> int:
     return value
 
 
+def add_report_options(command: argparse.ArgumentParser, formats: Sequence[str]) -> None:
+    """Options of every command that ends in a verdict: scan, pypi, npm. Defaults are None so
+    that `[tool.malwi]` in pyproject.toml can fill what the command line leaves out."""
+    command.add_argument(
+        "--format",
+        "-f",
+        choices=formats,
+        help="text/json/yaml/markdown/sarif: the verdict report (default: text)"
+        + ("; tokens/code: malwicode or source per object, without the model" if "tokens" in formats else ""),
+    )
+    command.add_argument("--output", "-o", metavar="FILE", help="write the output to FILE instead of stdout")
+    command.add_argument("--workers", "-w", type=positive_int, metavar="N", help="worker threads (default: all cores)")
+    command.add_argument("--threshold", type=probability, metavar="P", help="maliciousness at which the verdict is malicious (default: the model's)")
+    command.add_argument("--device", choices=("auto", "cpu", "cuda"), help="where the model runs (default: auto)")
+    command.add_argument("--model", metavar="DIR", help="model bundle to use (default: the active or bundled model)")
+    command.add_argument("--no-cache", dest="cache", action="store_false", default=None, help="neither read nor write the result cache")
+    command.add_argument("--max-archive-size", type=parse_size, metavar="SIZE", help="refuse archives that unpack to more (default: 1GB)")
+    command.add_argument("--max-archive-files", type=positive_int, metavar="N", help="refuse archives with more files (default: 50000)")
+    command.add_argument("--max-archive-ratio", type=float, metavar="R", help="refuse archives compressed more than R:1 (default: 200)")
+    command.add_argument("--no-config", action="store_true", help="ignore [tool.malwi] in pyproject.toml")
+    command.add_argument("--quiet", "-q", action="store_true", default=None, help="no warnings or progress; the text report is just the verdict line")
+
+
 def build_parser() -> Parser:
     parser = Parser(prog="malwi", description="AI malware scanner for Python and JavaScript packages.")
     parser.add_argument("--version", action="version", version=f"malwi {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    scan = commands.add_parser("scan", help="scan files, folders or packages; exit 1 when malicious")
-    scan.add_argument("paths", nargs="+", metavar="PATH", help="files or directories to scan")
+    scan = commands.add_parser("scan", help="scan files, folders, archives or dependency files; exit 1 when malicious")
+    scan.add_argument("paths", nargs="*", metavar="PATH", help="files, directories or archives (.tar.gz .tgz .tar.bz2 .tar .zip .whl .egg)")
+    scan.add_argument("--requirements", "-r", action="append", default=[], metavar="FILE", help="scan every pinned dependency of a pip requirements file")
     scan.add_argument(
-        "--format",
-        "-f",
-        choices=FORMATS,
-        default="text",
-        help="text/json/yaml/markdown: the verdict report (default: text); tokens/code: malwicode or "
-        "source per object, without the model",
+        "--lockfile", action="append", default=[], metavar="FILE", help="scan every pinned dependency of package-lock.json or package.json"
     )
-    scan.add_argument("--output", "-o", metavar="FILE", help="write the output to FILE instead of stdout")
-    scan.add_argument("--workers", "-w", type=positive_int, default=0, metavar="N", help="worker threads (default: all cores)")
-    scan.add_argument("--threshold", type=probability, metavar="P", help="maliciousness at which the verdict is malicious (default: the model's)")
-    scan.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where the model runs (default: auto)")
-    scan.add_argument("--model", metavar="DIR", help="model bundle to use (default: the active or bundled model)")
+    add_report_options(scan, FORMATS)
     scan.add_argument("--no-model", action="store_true", help="compile only; with --format json, a structured dump of all objects")
     scan.add_argument(
         "--extensions",
@@ -93,14 +110,20 @@ def build_parser() -> Parser:
     scan.add_argument(
         "--max-file-size",
         type=parse_size,
-        default=DEFAULT_MAX_FILE_SIZE,
         metavar="SIZE",
         help="skip larger files with a warning (default: 10MB)",
     )
     scan.add_argument("--methods", choices=("separate", "inline"), help="methods as their own objects or inside classes (without the model)")
     scan.add_argument("--lambdas", choices=("separate", "inline"), help="lambdas as their own objects or inline (without the model)")
     scan.add_argument("--featurizer-config", metavar="FILE", help="featurizer configuration, JSON (without the model)")
-    scan.add_argument("--quiet", "-q", action="store_true", help="no warnings; the text report is just the verdict line")
+
+    for ecosystem, what in (("pypi", "PyPI (the sdist, else a wheel)"), ("npm", "npm (the tarball)")):
+        fetch = commands.add_parser(ecosystem, help=f"fetch a release from {what}, verify its digest, scan it; nothing is installed")
+        fetch.add_argument("name", metavar="NAME")
+        fetch.add_argument("version", nargs="?", metavar="VERSION", help="default: the latest release" + (" (or a dist-tag)" if ecosystem == "npm" else ""))
+        fetch.add_argument("--keep", metavar="DIR", help="also keep the downloaded file in DIR")
+        fetch.add_argument("--index-url", metavar="URL", help=f"registry JSON API (default: ${'MALWI_PYPI_URL' if ecosystem == 'pypi' else 'MALWI_NPM_URL'} or the public registry)")
+        add_report_options(fetch, REPORT_FORMATS)
 
     models = commands.add_parser("models", help="the model registry: list, show, activate")
     models.add_argument("--registry", metavar="PATH", help="registry database (default: $MALWI_REGISTRY or ~/.cache/malwi)")
@@ -124,6 +147,38 @@ def build_parser() -> Parser:
     export.add_argument("--into", metavar="DIR", help="also copy the bundle here (e.g. python/malwi/models/default)")
     steps.add_parser("evaluate", help="object/file/package metrics and curves on the test packages")
     return parser
+
+
+# What a command uses when neither the command line nor [tool.malwi] says otherwise.
+DEFAULTS: dict[str, Any] = {
+    "format": "text",
+    "workers": 0,
+    "threshold": None,
+    "device": "auto",
+    "model": None,
+    "cache": True,
+    "quiet": False,
+    "extensions": None,
+    "max_file_size": DEFAULT_MAX_FILE_SIZE,
+    "exclude": [],
+}
+
+
+def apply_settings(args: argparse.Namespace) -> None:
+    """Fills what the command line left open from `[tool.malwi]` in the nearest pyproject.toml
+    above the working directory, then from DEFAULTS: the command line always wins. Never from
+    the scanned tree: a package must not configure its own scan (`exclude = ["*"]`)."""
+    from malwi.config import find_project_config, merge
+
+    project = None if getattr(args, "no_config", False) else find_project_config(os.getcwd())
+    values = project.values if project is not None else {}
+    for key, default in DEFAULTS.items():
+        setattr(args, key, merge(getattr(args, key, None), values.get(key), default))
+    if isinstance(args.extensions, str):
+        args.extensions = [e.strip() for e in args.extensions.split(",") if e.strip()]
+    args.exclude_base = str(project.path.parent) if project is not None and project.path is not None else None
+    if args.format not in (FORMATS if args.command == "scan" else REPORT_FORMATS):
+        raise UsageError(f"format {args.format!r} (from {project.path if project else 'settings'}) is not available here")
 
 
 def featurizer_config(args: argparse.Namespace) -> FeaturizerConfig:
@@ -158,21 +213,32 @@ def report_problems(report: FileReport, quiet: bool) -> None:
 
 
 def run_scan(args: argparse.Namespace, out: BinaryIO) -> int:
-    missing = [path for path in args.paths if not os.path.lexists(path)]
+    if not args.paths and not args.requirements and not args.lockfile:
+        raise UsageError("nothing to scan: give a PATH, --requirements FILE or --lockfile FILE")
+    missing = [path for path in [*args.paths, *args.requirements, *args.lockfile] if not os.path.lexists(path)]
     if missing:
         raise UsageError(f"path not found: {missing[0]}")
-    extensions = [e.strip() for e in args.extensions.split(",") if e.strip()] if args.extensions else None
+    extensions = args.extensions
     if args.format in REPORT_FORMATS and not args.no_model:
         if args.methods or args.lambdas or args.featurizer_config:
             raise UsageError("featurizer options apply without the model only (--format tokens|code or --no-model)")
-        return run_report(args, out, extensions)
-    if args.no_model and args.format in ("text", "yaml", "markdown"):
+        return run_report(args, out)
+    if args.requirements or args.lockfile:
+        raise UsageError("--requirements and --lockfile end in a verdict: use a report format, not --no-model")
+    if args.no_model and args.format in ("text", "yaml", "markdown", "sarif"):
         raise UsageError(f"--format {args.format} is a verdict and needs the model; without it use tokens, code or json")
+    from malwi.sources.archive import is_archive
+
+    archives = [path for path in args.paths if is_archive(path)]
+    if archives:
+        raise UsageError(f"{archives[0]}: archives are unpacked for verdicts only; unpack it to dump its tokens or code")
     options = ScanOptions(
         workers=args.workers,
         max_file_size=args.max_file_size,
         extensions=extensions,
         config=featurizer_config(args),
+        exclude=args.exclude,
+        exclude_base=args.exclude_base,
     )
     scan = Scan(args.paths, options)
     stream = None
@@ -207,23 +273,124 @@ def run_scan(args: argparse.Namespace, out: BinaryIO) -> int:
     return EXIT_OK
 
 
-def run_report(args: argparse.Namespace, out: BinaryIO, extensions: list[str] | None) -> int:
-    from malwi.report import MalwiReport
+def run_report(args: argparse.Namespace, out: BinaryIO) -> int:
+    """Everything that ends in a verdict: local paths, archives, registry releases, dependency
+    files. One target gives one report; dependency files give a batch, one report per package."""
+    from malwi.report import FileInfo, MalwiReport
     from malwi.report import render
+    from malwi.report.result import BatchReport
+    from malwi.errors import ArchiveError, RegistryError
+    from malwi.sources import ExtractionLimits, Prepared, Workspace, release_for
+    from malwi.sources.dependencies import Dependencies, parse_dependency_file
 
-    report = MalwiReport.create(
-        args.paths,
-        silent=args.quiet,
-        malicious_threshold=args.threshold,
-        device=args.device,
-        workers=args.workers,
-        model=args.model,
-        extensions=extensions,
-        max_file_size=args.max_file_size,
-    )
-    text = render.text(report, quiet=args.quiet) if args.format == "text" else render.RENDERERS[args.format](report)
+    limits = ExtractionLimits()
+    if args.max_archive_size:
+        limits.max_total_bytes = args.max_archive_size
+    if args.max_archive_files:
+        limits.max_files = args.max_archive_files
+    if args.max_archive_ratio:
+        limits.max_ratio = args.max_archive_ratio
+    progress = not args.quiet and sys.stderr.isatty()
+
+    def scan(prepared: Prepared) -> MalwiReport:
+        archive = prepared.archive
+        report = MalwiReport.create(
+            prepared.paths,
+            silent=args.quiet,
+            malicious_threshold=args.threshold,
+            device=args.device,
+            workers=args.workers,
+            model=args.model,
+            extensions=getattr(args, "extensions", None),
+            max_file_size=getattr(args, "max_file_size", DEFAULT_MAX_FILE_SIZE),
+            cache=args.cache,
+            exclude=args.exclude,
+            exclude_base=args.exclude_base,
+            display_names=prepared.display_names,
+            # An unpacked archive or download is not trusted to say what to skip.
+            ignore_files=not prepared.display_names,
+            label=prepared.label,
+            file_info=FileInfo.of_file(archive, archive.name if prepared.source else str(archive), "archive") if archive else None,
+            progress=progress,
+        )
+        report.source = prepared.source
+        return report
+
+    with Workspace(limits, keep=getattr(args, "keep", None), progress=progress) as workspace:
+        if args.command in ("pypi", "npm"):
+            from malwi.sources.registries import resolve_npm, resolve_pypi
+
+            resolve = resolve_pypi if args.command == "pypi" else resolve_npm
+            release = resolve(args.name, args.version, args.index_url)
+            result: MalwiReport | BatchReport = scan(workspace.release(release))
+        elif not args.requirements and not args.lockfile:
+            result = scan(workspace.local(args.paths))
+        else:
+            dependencies = Dependencies()
+            for path in [*args.requirements, *args.lockfile]:
+                parse_dependency_file(path, dependencies)
+            batch = BatchReport(", ".join([*args.paths, *args.requirements, *args.lockfile]))
+            files = [*args.requirements, *args.lockfile]
+            batch.file_info = (FileInfo.of_file(files[0]) if len(files) == 1 else FileInfo.of_manifest(batch.label, [])).to_dict()
+            batch.unresolved = [u.to_dict() for u in dependencies.unresolved]
+            for item in dependencies.unresolved:
+                warn(args.quiet, f"not scanned: {item.requirement} ({item.origin}): {item.reason}")
+            if args.paths:
+                batch.reports.append(scan(workspace.local(args.paths)))
+            for dependency, fetched in fetch_all(workspace, dependencies.pinned, release_for):
+                try:
+                    if isinstance(fetched, Exception):
+                        raise fetched
+                    prepared = workspace.unpack(fetched, shown_as=dependency.label)
+                    prepared.source = {
+                        "ecosystem": dependency.ecosystem,
+                        "name": dependency.name,
+                        "version": dependency.version,
+                        "origin": dependency.origin,
+                    }
+                    batch.reports.append(scan(prepared))
+                    workspace.discard(*prepared.folders)
+                except (RegistryError, ArchiveError) as error:
+                    batch.failed.append({"package": dependency.label, "origin": dependency.origin, "error": str(error)})
+                    warn(args.quiet, f"{dependency.label} not scanned: {error}")
+                finally:
+                    if not isinstance(fetched, Exception):
+                        workspace.discard(fetched.parent)
+            result = batch
+    text = render.text(result, quiet=args.quiet) if args.format == "text" else render.RENDERERS[args.format](result)
     out.write(text.encode())
-    return EXIT_MALICIOUS if report.malicious else EXIT_OK
+    if result.malicious:
+        return EXIT_MALICIOUS
+    if isinstance(result, BatchReport) and result.failed:
+        return EXIT_ERROR  # some dependency could not be checked: not a clean bill of health
+    return EXIT_OK
+
+
+def fetch_all(
+    workspace: Workspace, dependencies: list[Dependency], release_for: Callable[[Dependency], Release]
+) -> Iterator[tuple[Dependency, Path | MalwiError]]:
+    """Downloads a few packages ahead in parallel (network-bound) while the caller scans;
+    yields in file order: (dependency, downloaded file or the error)."""
+    from collections import deque
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    def one(dependency: Dependency) -> Path | MalwiError:
+        try:
+            return workspace.fetch(release_for(dependency))
+        except MalwiError as error:
+            return error
+
+    ahead = 6
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        pending: deque[tuple[Dependency, Future[Path | MalwiError]]] = deque()
+        for dependency in dependencies:
+            pending.append((dependency, pool.submit(one, dependency)))
+            if len(pending) >= ahead:
+                first, future = pending.popleft()
+                yield first, future.result()
+        while pending:
+            first, future = pending.popleft()
+            yield first, future.result()
 
 
 def run_models(args: argparse.Namespace) -> int:
@@ -264,14 +431,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_models(args)
         if args.command == "research":
             return run_research(args)
+        apply_settings(args)
+        run = run_scan if args.command == "scan" else run_report
         if args.output:
             try:
-                with open(args.output, "wb") as out:
-                    return run_scan(args, out)
+                out = open(args.output, "wb")  # noqa: SIM115 - closed below
             except OSError as error:
                 raise UsageError(f"cannot write {args.output}: {error.strerror}") from None
+            with out:
+                return run(args, out)
         sys.stdout.flush()
-        return run_scan(args, sys.stdout.buffer)
+        return run(args, sys.stdout.buffer)
     except UsageError as error:
         print(f"malwi: error: {error}", file=sys.stderr)
         return EXIT_ERROR

@@ -77,7 +77,7 @@ class Registry:
         updates = ", ".join(f"{c} = excluded.{c}" for c in fields if c != "model_id")
         with self.connection:
             self.connection.execute(
-                f"INSERT INTO model_registry ({columns}) VALUES ({marks}) "
+                f"INSERT INTO model_registry ({columns}) VALUES ({marks}) "  # nosec B608 - names fixed in code, values bound
                 f"ON CONFLICT (model_id) DO UPDATE SET {updates}, "
                 "updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
                 list(fields.values()),
@@ -89,7 +89,7 @@ class Registry:
                 fields[key] = json.dumps(fields[key], sort_keys=True)
         with self.connection:
             self.connection.execute(
-                f"INSERT INTO {table} ({', '.join(fields)}) VALUES ({', '.join('?' for _ in fields)})",
+                f"INSERT INTO {table} ({', '.join(fields)}) VALUES ({', '.join('?' for _ in fields)})",  # nosec B608 - names fixed in code
                 list(fields.values()),
             )
 

@@ -25,7 +25,7 @@ class ScanOptions:
     """How a scan runs. (Plain classes, not dataclasses: `dataclasses` imports `inspect`, which
     costs more start-up time than a whole scan of a small package.)"""
 
-    __slots__ = ("workers", "max_file_size", "extensions", "config")
+    __slots__ = ("workers", "max_file_size", "extensions", "config", "exclude", "exclude_base")
 
     def __init__(
         self,
@@ -33,11 +33,16 @@ class ScanOptions:
         max_file_size: int = DEFAULT_MAX_FILE_SIZE,
         extensions: list[str] | None = None,
         config: FeaturizerConfig | None = None,
+        exclude: list[str] | None = None,
+        exclude_base: str | None = None,
     ) -> None:
         self.workers = workers
         self.max_file_size = max_file_size
         self.extensions = extensions
         self.config = config if config is not None else FeaturizerConfig()
+        # gitignore patterns on top of the .malwiignore files found while walking
+        self.exclude = exclude
+        self.exclude_base = exclude_base
 
 
 class ScanStatistics:
@@ -48,6 +53,7 @@ class ScanStatistics:
         "failed",
         "skipped_by_extension",
         "skipped_links",
+        "skipped_ignored",
         "objects",
         "bytes",
         "seconds",
@@ -55,7 +61,7 @@ class ScanStatistics:
 
     def __init__(self) -> None:
         self.files = self.compiled = self.skipped = self.failed = 0
-        self.skipped_by_extension = self.skipped_links = self.objects = self.bytes = 0
+        self.skipped_by_extension = self.skipped_links = self.skipped_ignored = self.objects = self.bytes = 0
         self.seconds = 0.0
 
     def add(self, report: FileReport) -> None:
@@ -84,9 +90,15 @@ class Scan:
 
     def __iter__(self) -> Iterator[FileReport]:
         started = time.perf_counter()
-        found = discover(self.paths, extensions=self.options.extensions)
+        found = discover(
+            self.paths,
+            extensions=self.options.extensions,
+            exclude=self.options.exclude or None,
+            exclude_base=self.options.exclude_base,
+        )
         self.statistics.skipped_by_extension = found.skipped_by_extension
         self.statistics.skipped_links = found.skipped_links
+        self.statistics.skipped_ignored = found.skipped_ignored
         self.discovery_errors = found.errors
         files = found.files
         for start in range(0, len(files), CHUNK_FILES):

@@ -9,15 +9,28 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from malwi.errors import ModelError
 from malwi.model.bundle import ModelBundle
-from malwi.model.runtime import DEVICES, create_session
-from malwi.model.scoring import Scorer, ScoringStatistics
+from malwi.model.runtime import DEVICES
+
+if TYPE_CHECKING:
+    from malwi.model.scoring import Scorer, ScoringStatistics
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "default"
 
-__all__ = ["DEFAULT_MODEL", "DEVICES", "ModelBundle", "ModelError", "Scorer", "ScoringStatistics", "load", "model_path"]
+__all__ = [
+    "DEFAULT_MODEL",
+    "DEVICES",
+    "ModelBundle",
+    "ModelError",
+    "Scorer",
+    "ScoringStatistics",
+    "load",
+    "load_bundle",
+    "model_path",
+]
 
 
 def model_path(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -32,9 +45,27 @@ def model_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     return active_model_path() or DEFAULT_MODEL
 
 
+def __getattr__(name: str) -> Any:
+    # Scoring needs numpy; importing it only when asked keeps cached scans light.
+    if name in ("Scorer", "ScoringStatistics"):
+        from malwi.model import scoring
+
+        return getattr(scoring, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@lru_cache(maxsize=8)
+def load_bundle(path: Path) -> ModelBundle:
+    """The verified bundle at `path`, once per process."""
+    return ModelBundle.load(path)
+
+
 @lru_cache(maxsize=4)
 def _load(path: Path, device: str, workers: int) -> Scorer:
-    bundle = ModelBundle.load(path)
+    from malwi.model.runtime import create_session
+    from malwi.model.scoring import Scorer
+
+    bundle = load_bundle(path)
     session, used = create_session(bundle.onnx_path, device, workers)
     return Scorer(bundle, session, used, workers)
 

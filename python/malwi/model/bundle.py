@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import sys
+from array import array
+from bisect import bisect_left
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from malwi._malwi import FEATURIZER_VERSION, FeaturizerConfig, LinearModel, Vocabulary
 from malwi.errors import ModelError
@@ -62,13 +64,34 @@ class ModelBundle:
         self.calibration_a = float(calibration["a"])
         self.calibration_b = float(calibration["b"])
         self.package_score: str = calibration.get("package_score", "max_object_score")
-        # Every object score of the benign validation packages, ascending (float32 file).
+        # Every object score of the benign validation packages, ascending (little-endian float32
+        # file). An `array`, not numpy: a scan answered from the result cache never imports numpy.
         scores_file = calibration.get("benign_object_scores")
-        self.benign_scores = np.fromfile(directory / scores_file, dtype="<f4") if scores_file else np.zeros(0, np.float32)
+        self.benign_scores = array("f", (directory / scores_file).read_bytes() if scores_file else b"")
+        if sys.byteorder == "big":  # pragma: no cover - the file is little-endian
+            self.benign_scores.byteswap()
         if self.package_score not in PACKAGE_SCORES:
             raise ValueError(f"unknown package score {self.package_score!r}")
         if self.package_score == "size_adjusted" and len(self.benign_scores) == 0:
             raise ValueError("size_adjusted package scores need the benign object scores")
+
+    def package_probability(self, top: float, objects: int) -> float:
+        """Calibrated probability that a package is malicious, from its highest raw object score
+        and its number of distinct objects. The same formula as `scoring.package_raw` followed by
+        `Scorer.calibrate`, for one package and in plain Python (see `package_raw` for why
+        package size matters)."""
+        if objects == 0:
+            return 0.0
+        if self.package_score == "max_object_score":
+            raw = float(top)
+        else:
+            benign = self.benign_scores
+            top32 = array("f", [top])[0]  # compare at float32 precision, as the scores are stored
+            share = (len(benign) - bisect_left(benign, top32) + 1.0) / (len(benign) + 1.0)
+            share = min(share, 1.0 - 1e-12)
+            chance = -math.expm1(max(objects, 1) * math.log1p(-share))
+            raw = -math.log10(max(chance, 1e-300))
+        return 1.0 / (1.0 + math.exp(-(self.calibration_a * raw + self.calibration_b)))
 
     @classmethod
     def load(cls, directory: str | Path) -> ModelBundle:

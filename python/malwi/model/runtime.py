@@ -18,6 +18,19 @@ def available_providers() -> list[str]:
     return list(onnxruntime.get_available_providers())
 
 
+def require_device(device: str) -> None:
+    """Raises unless `device` can be used here (`cuda` needs the CUDA execution provider)."""
+    if device not in DEVICES:
+        raise ModelError(f"device must be one of {', '.join(DEVICES)}, not {device!r}")
+    if device == "cuda":
+        try:
+            providers = available_providers()
+        except ImportError as error:
+            raise ModelError(f"onnxruntime is not installed: {error}") from None
+        if "CUDAExecutionProvider" not in providers:
+            raise ModelError("--device cuda needs onnxruntime-gpu (pip install 'malwi[gpu]')")
+
+
 @lru_cache(maxsize=8)
 def create_session(path: Path, device: str, threads: int = 0) -> tuple[Any, str]:
     """Returns `(session, device used)`. `auto` takes CUDA when its provider is installed
@@ -34,8 +47,7 @@ def create_session(path: Path, device: str, threads: int = 0) -> tuple[Any, str]
     options.log_severity_level = 3
     providers = available_providers()
     wants_cuda = device == "cuda" or (device == "auto" and "CUDAExecutionProvider" in providers)
-    if device == "cuda" and "CUDAExecutionProvider" not in providers:
-        raise ModelError("--device cuda needs onnxruntime-gpu (pip install 'malwi[gpu]')")
+    require_device(device)
     chosen = ["CUDAExecutionProvider", "CPUExecutionProvider"] if wants_cuda else ["CPUExecutionProvider"]
     try:
         session = onnxruntime.InferenceSession(str(path), sess_options=options, providers=chosen)

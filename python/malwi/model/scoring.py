@@ -148,9 +148,7 @@ class Scorer:
 
     def package_score(self, top: float, objects: int) -> float:
         """Calibrated package probability from its highest object score and its object count."""
-        if objects == 0:
-            return 0.0
-        return float(self.calibrate(package_raw(self.bundle, np.array([top]), np.array([objects])))[0])
+        return self.bundle.package_probability(top, objects)
 
 
 def package_raw(bundle: ModelBundle, top: np.ndarray, objects: np.ndarray) -> np.ndarray:
@@ -167,7 +165,7 @@ def package_raw(bundle: ModelBundle, top: np.ndarray, objects: np.ndarray) -> np
     if bundle.package_score == "max_object_score":
         result: np.ndarray = top.astype(np.float64)
         return result
-    benign = bundle.benign_scores
+    benign = np.asarray(bundle.benign_scores, dtype=np.float32)
     at_or_above = len(benign) - np.searchsorted(benign, top, side="left")
     share = (at_or_above + 1.0) / (len(benign) + 1.0)
     share = np.minimum(share, 1.0 - 1e-12)  # every benign object scored at least this: chance 1

@@ -3,22 +3,43 @@
 `MalwiReport.create(input_path, ...)` is the API; `malwi scan` renders the same report. The model
 is loaded once per process (see `malwi.model.load`), so scanning many packages in one process
 pays for it once.
+
+Files whose content, featurizer and model are unchanged since an earlier scan come from the
+result cache (`malwi.cache`) without being compiled or scored; when every file does, neither
+numpy nor ONNX Runtime is imported at all.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
+import uuid
 from collections.abc import Sequence
-from typing import Any
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+from malwi._malwi import (
+    DEFAULT_MAX_FILE_SIZE,
+    FEATURIZER_VERSION,
+    FileReport,
+    MalwiObject,
+    __version__,
+    compile_files,
+    discover,
+)
+from malwi.model import ModelBundle, load, load_bundle, model_path
 
-from malwi._malwi import DEFAULT_MAX_FILE_SIZE, FileReport, MalwiObject, __version__
-from malwi.model import Scorer, ScoringStatistics, load
-from malwi.scan import Scan, ScanOptions
+if TYPE_CHECKING:
+    import numpy as np
+
+    from malwi.cache import ResultCache
+    from malwi.model.scoring import Scorer, ScoringStatistics
 
 VERDICTS = ("malicious", "suspicious", "good")
+CHUNK_FILES = 256
+# Object hashes are kept per file as 64-bit prefixes: enough to count distinct objects.
+HASH_PREFIX = 16
 
 
 class ObjectFinding:
@@ -26,14 +47,25 @@ class ObjectFinding:
 
     __slots__ = ("name", "kind", "lines", "score", "activities", "source", "hash")
 
-    def __init__(self, obj: MalwiObject, score: float) -> None:
-        self.name = obj.name
-        self.kind = obj.kind
-        self.lines = obj.location
+    def __init__(
+        self, name: str, kind: str, lines: tuple[int, int], score: float, activities: list[str], source: str, hash: str
+    ) -> None:
+        self.name = name
+        self.kind = kind
+        self.lines = lines
         self.score = score
-        self.activities = obj.activities()
-        self.source = obj.source_code
-        self.hash = obj.to_hash()
+        self.activities = activities
+        self.source = source
+        self.hash = hash
+
+    @classmethod
+    def of(cls, obj: MalwiObject, score: float) -> ObjectFinding:
+        return cls(obj.name, obj.kind, obj.location, score, obj.activities(), obj.source_code, obj.to_hash())
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ObjectFinding:
+        first, last = data["lines"]
+        return cls(data["name"], data["kind"], (first, last), data["score"], data["activities"], data["source"], data["hash"])
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -48,16 +80,17 @@ class ObjectFinding:
 
 
 class FileFinding:
-    __slots__ = ("path", "language", "status", "reason", "score", "objects", "object_count")
+    __slots__ = ("path", "language", "status", "reason", "score", "objects", "object_count", "cached")
 
-    def __init__(self, report: FileReport) -> None:
-        self.path = report.path
-        self.language = report.language
-        self.status = report.status
-        self.reason = report.reason
+    def __init__(self, path: str, language: str, status: str = "compiled", reason: str | None = None) -> None:
+        self.path = path
+        self.language = language
+        self.status = status
+        self.reason = reason
         self.score = 0.0
         self.objects: list[ObjectFinding] = []
-        self.object_count = len(report.objects)
+        self.object_count = 0
+        self.cached = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -70,11 +103,82 @@ class FileFinding:
         }
 
 
+class _Tally:
+    """What the scan saw, for the statistics and the package score."""
+
+    def __init__(self) -> None:
+        self.top = 0.0  # highest raw object score
+        self.hashes: set[str] = set()
+        self.objects = 0
+        self.cached = 0
+        self.bytes = 0
+
+
+class FileInfo:
+    """What was scanned, for the result's `file_info`: one file or archive is described by its
+    bytes; a folder (or several inputs) by a manifest of its files' paths and SHA-256s."""
+
+    def __init__(self, name: str, kind: str) -> None:
+        self.name = name
+        self.kind = kind
+        self.size = 0
+        self.md5 = self.sha1 = self.sha256 = ""
+        self.entropy: float | None = None
+
+    @classmethod
+    def of_file(cls, path: str | os.PathLike[str], name: str | None = None, kind: str = "file") -> FileInfo:
+        info = cls(name or os.path.basename(os.fspath(path)), kind)
+        import numpy as np
+
+        md5, sha1, sha256 = hashlib.md5(usedforsecurity=False), hashlib.sha1(usedforsecurity=False), hashlib.sha256()
+        counts = np.zeros(256, dtype=np.int64)
+        with open(path, "rb") as handle:
+            while block := handle.read(1 << 20):
+                info.size += len(block)
+                md5.update(block)
+                sha1.update(block)
+                sha256.update(block)
+                counts += np.bincount(np.frombuffer(block, dtype=np.uint8), minlength=256)
+        info.md5, info.sha1, info.sha256 = md5.hexdigest(), sha1.hexdigest(), sha256.hexdigest()
+        if info.size:
+            shares = counts[counts > 0] / info.size
+            info.entropy = max(0.0, float(-(shares * np.log2(shares)).sum()))
+        else:
+            info.entropy = 0.0
+        return info
+
+    @classmethod
+    def of_manifest(cls, name: str, entries: list[tuple[str, str, int]]) -> FileInfo:
+        info = cls(name, "directory")
+        manifest = "".join(f"{digest}  {path}\n" for path, digest, _ in sorted(entries)).encode()
+        info.size = sum(size for _, _, size in entries)
+        info.md5 = hashlib.md5(manifest, usedforsecurity=False).hexdigest()
+        info.sha1 = hashlib.sha1(manifest, usedforsecurity=False).hexdigest()
+        info.sha256 = hashlib.sha256(manifest).hexdigest()
+        return info
+
+    def to_dict(self) -> dict[str, Any]:
+        result: dict[str, Any] = {
+            "filename": self.name,
+            "size": self.size,
+            "md5": self.md5,
+            "sha1": self.sha1,
+            "sha256": self.sha256,
+            "file_type": self.kind,
+        }
+        if self.entropy is not None:
+            result["entropy"] = round(self.entropy, 4)
+        return result
+
+
 class MalwiReport:
     """The verdict on everything given as input, and why."""
 
     def __init__(self) -> None:
+        self.analysis_id = str(uuid.uuid4())
+        self.timestamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
         self.inputs: list[str] = []
+        self.label = ""
         self.malicious = False
         self.maliciousness = 0.0
         self.verdict = "good"
@@ -84,6 +188,9 @@ class MalwiReport:
         self.statistics: dict[str, Any] = {}
         self.model: dict[str, Any] = {}
         self.warnings: list[str] = []
+        self.file_info = FileInfo("", "directory")
+        self.source: dict[str, Any] = {}
+        self._partial = False
 
     @classmethod
     def create(
@@ -97,54 +204,104 @@ class MalwiReport:
         model: str | os.PathLike[str] | None = None,
         extensions: list[str] | None = None,
         max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+        cache: bool | ResultCache = False,
+        exclude: Sequence[str] = (),
+        exclude_base: str | os.PathLike[str] | None = None,
+        display_names: dict[str, str] | None = None,
+        ignore_files: bool = True,
+        label: str | None = None,
+        file_info: FileInfo | None = None,
+        progress: bool = False,
     ) -> MalwiReport:
         """Scans files, folders or a package and scores it. `silent` suppresses warnings on
-        stderr (they stay in `report.warnings`)."""
+        stderr (they stay in `report.warnings`). `cache=True` uses the result cache in the user
+        cache folder (or pass a ResultCache). `display_names` maps real path prefixes to what the
+        report shows (an unpacked archive shows as the archive's name); `exclude` adds gitignore
+        patterns (relative to `exclude_base`) to the `.malwiignore` at the root of each scanned
+        folder; `ignore_files=False` reads no `.malwiignore` (for untrusted trees)."""
         started = time.perf_counter()
-        scorer = load(model, device=device, workers=workers)
         paths = [input_path] if isinstance(input_path, str | os.PathLike) else list(input_path)
+        bundle_path = model_path(model).resolve()
+        bundle = load_bundle(bundle_path)
+        if device == "cuda":
+            # Asked for explicitly: an error even when every result would come from the cache.
+            from malwi.model.runtime import require_device
+
+            require_device(device)
         report = cls()
         report.inputs = [os.fspath(p) for p in paths]
-        bundle = scorer.bundle
+        report.label = label or ", ".join(report.inputs)
         report.threshold = bundle.threshold if malicious_threshold is None else float(malicious_threshold)
         report.suspicious_threshold = min(bundle.suspicious_threshold, report.threshold)
-        report.model = {"name": bundle.name, "version": bundle.version, "device": scorer.device}
-        options = ScanOptions(workers=workers, max_file_size=max_file_size, extensions=extensions, config=bundle.featurizer)
-        scan = Scan(paths, options)
-        scoring = ScoringStatistics()
-        top = 0.0
-        pending: list[FileReport] = []
-        for file_report in scan:
-            pending.append(file_report)
-            if len(pending) >= 256:
-                top = max(top, report._score_chunk(pending, scorer, scoring))
-                pending.clear()
-        top = max(top, report._score_chunk(pending, scorer, scoring))
-        for path, message in scan.discovery_errors:
-            report.warnings.append(f"{path}: cannot be read: {message}")
-        # Objects are deduplicated per chunk, so a copy in two chunks counts twice: n is slightly high.
-        report.maliciousness = scorer.package_score(top, scoring.unique_objects)
+        report.model = {"name": bundle.name, "version": bundle.version, "device": "cache"}
+        names = sorted((display_names or {}).items(), key=lambda item: -len(item[0]))
+
+        def shown(path: str) -> str:
+            for real, display in names:
+                if path == real or path.startswith(real + os.sep):
+                    return display + path[len(real) :].replace(os.sep, "/")
+            return path
+
+        found = discover(
+            paths, extensions=extensions, exclude=list(exclude) or None, exclude_base=exclude_base, ignore_files=ignore_files
+        )
+        for path, message in found.errors:
+            report.warnings.append(f"{shown(path)}: cannot be read: {message}")
+            report._partial = True
+        for path in found.ignored_ignore_files:
+            report.warnings.append(f"{shown(path)}: not honoured (only the .malwiignore of a scanned folder itself counts)")
+        owned = isinstance(cache, bool)
+        result_cache = _open_cache(report) if cache is True else (cache or None)
+        scorer_key = _scorer_key(bundle_path, bundle, report.suspicious_threshold)
+        scoring: list[Any] = []  # [Scorer, ScoringStatistics] once a file needs the model
+        tally = _Tally()
+        manifest: list[tuple[str, str, int]] = []
+        from malwi.progress import Progress
+
+        with Progress("scan", len(found.files), unit="files", enabled=progress) as bar:
+            for start in range(0, len(found.files), CHUNK_FILES):
+                chunk = found.files[start : start + CHUNK_FILES]
+                report._scan_chunk(
+                    chunk, shown, bundle_path, device, workers, max_file_size, result_cache, scorer_key, scoring, tally, manifest
+                )
+                bar.step(len(chunk))
+        if result_cache is not None and owned:
+            result_cache.close()
+        report.maliciousness = bundle.package_probability(tally.top, len(tally.hashes))
         report.malicious = report.maliciousness >= report.threshold
         report.verdict = (
             "malicious"
             if report.malicious
             else "suspicious" if report.maliciousness >= report.suspicious_threshold else "good"
         )
-        stats = scan.statistics
+        if scoring:
+            report.model["device"] = scoring[0].device
+        stage = scoring[1] if scoring else None
         report.statistics = {
-            "files": stats.files + stats.skipped_by_extension + stats.skipped_links,
-            "scanned": stats.compiled,
-            "skipped": stats.skipped,
-            "skipped_by_extension": stats.skipped_by_extension,
-            "skipped_links": stats.skipped_links,
-            "failed": stats.failed,
-            "objects": stats.objects,
-            "objects_scored": scoring.unique_objects,
-            "objects_stage2": scoring.stage2_objects,
-            "windows": scoring.windows,
+            "files": len(found.files) + found.skipped_by_extension + found.skipped_links + found.skipped_ignored,
+            "scanned": sum(1 for f in report.files if f.status == "compiled"),
+            "skipped": sum(1 for f in report.files if f.status == "skipped"),
+            "skipped_by_extension": found.skipped_by_extension,
+            "skipped_links": found.skipped_links,
+            "skipped_ignored": found.skipped_ignored,
+            "failed": sum(1 for f in report.files if f.status == "failed"),
+            "cached": tally.cached,
+            "objects": tally.objects,
+            "objects_scored": len(tally.hashes),
+            "objects_stage2": stage.stage2_objects if stage else 0,
+            "windows": stage.windows if stage else 0,
+            "bytes": tally.bytes,
             "seconds": round(time.perf_counter() - started, 3),
-            "device": scorer.device,
+            "device": report.model["device"],
         }
+        if report.statistics["failed"]:
+            report._partial = True
+        if file_info is not None:
+            report.file_info = file_info
+        elif len(paths) == 1 and os.path.isfile(paths[0]):
+            report.file_info = FileInfo.of_file(paths[0], shown(os.fspath(paths[0])))
+        else:
+            report.file_info = FileInfo.of_manifest(report.label, manifest)
         if not silent:
             import sys
 
@@ -152,52 +309,161 @@ class MalwiReport:
                 print(f"malwi: warning: {warning}", file=sys.stderr)
         return report
 
-    def _score_chunk(self, reports: list[FileReport], scorer: Scorer, scoring: ScoringStatistics) -> float:
-        """Scores one chunk; keeps per file its score and the objects worth showing."""
+    def _scan_chunk(
+        self,
+        chunk: list[tuple[str, str]],
+        shown: Any,
+        bundle_path: Any,
+        device: str,
+        workers: int,
+        max_file_size: int,
+        cache: ResultCache | None,
+        scorer_key: str,
+        scoring: list[Any],
+        tally: _Tally,
+        manifest: list[tuple[str, str, int]],
+    ) -> None:
+        """Answers what it can from the cache; compiles and scores the rest."""
+        digests: dict[str, str] = {}
+        for path, _ in chunk:
+            try:
+                if os.path.getsize(path) > max_file_size:
+                    continue  # compile_files skips it with the reason
+                with open(path, "rb") as handle:
+                    data = handle.read()
+            except OSError:
+                continue  # compile_files reports why
+            digests[path] = hashlib.sha256(data).hexdigest()
+            manifest.append((shown(path), digests[path], len(data)))
+            tally.bytes += len(data)
+        hits = cache.lookup([(digests[p], lang) for p, lang in chunk if p in digests], scorer_key) if cache else {}
+        misses: list[tuple[str, str]] = []
+        for path, language in chunk:
+            cached = hits.get((digests.get(path, ""), language))
+            if cached is None:
+                misses.append((path, language))
+                continue
+            finding = FileFinding(shown(path), language)
+            finding.cached = True
+            finding.score = cached["score"]
+            finding.object_count = cached["objects"]
+            finding.objects = [ObjectFinding.from_dict(o) for o in cached["findings"]]
+            self.warnings.extend(f"{finding.path}: {note}" for note in cached["warnings"])
+            self.files.append(finding)
+            tally.cached += 1
+            tally.objects += cached["objects"]
+            tally.top = max(tally.top, cached["top"])
+            tally.hashes.update(cached["hashes"])
+        if not misses:
+            return
+        if not scoring:
+            scorer = load(bundle_path, device=device, workers=workers)
+            from malwi.model.scoring import ScoringStatistics
+
+            scoring.extend([scorer, ScoringStatistics()])
+        reports = compile_files(misses, workers=workers, max_file_size=max_file_size, config=scoring[0].bundle.featurizer)
+        records = self._score_files(reports, shown, scoring[0], scoring[1], tally)
+        if cache is not None:
+            rows = [
+                (digests[report.path], report.language, record)
+                for report, record in zip(reports, records)
+                if record is not None and report.path in digests
+            ]
+            try:
+                cache.store(rows, scorer_key)
+            except Exception as error:  # noqa: BLE001 - a cache that cannot be written costs speed only
+                self.warnings.append(f"result cache not updated: {error}")
+
+    def _score_files(
+        self, reports: list[FileReport], shown: Any, scorer: Scorer, statistics: ScoringStatistics, tally: _Tally
+    ) -> list[dict[str, Any] | None]:
+        """Scores compiled files; keeps per file its score and the objects worth showing, and
+        returns what the cache should remember of each (None: not cacheable)."""
+        import numpy as np
+
         objects: list[MalwiObject] = []
+        keys: list[str] = []
         owners: list[int] = []
         findings: list[FileFinding] = []
-        for report in reports:
-            finding = FileFinding(report)
+        for index, report in enumerate(reports):
+            finding = FileFinding(shown(report.path), report.language, report.status, report.reason)
+            finding.object_count = len(report.objects)
             findings.append(finding)
             if report.status != "compiled":
-                self.warnings.append(f"{report.path}: {report.status}, {report.reason}")
+                self.warnings.append(f"{finding.path}: {report.status}, {report.reason}")
             for note in report.warnings:
-                self.warnings.append(f"{report.path}: {note}")
+                self.warnings.append(f"{finding.path}: {note}")
             for obj in report.objects:
                 objects.append(obj)
-                owners.append(len(findings) - 1)
+                keys.append(obj.to_hash())
+                owners.append(index)
         self.files.extend(findings)
-        if not objects:
-            return 0.0
-        raw = scorer.score(objects, scoring)
-        calibrated = scorer.object_probability(raw)
-        owner_index = np.asarray(owners, dtype=np.int64)
-        file_scores = np.zeros(len(findings), dtype=np.float32)
-        np.maximum.at(file_scores, owner_index, calibrated)
-        for finding, score in zip(findings, file_scores):
-            finding.score = float(score)
-        for i in np.nonzero(calibrated >= self.suspicious_threshold)[0]:
-            findings[owners[i]].objects.append(ObjectFinding(objects[i], float(calibrated[i])))
-        for finding in findings:
+        tally.objects += len(objects)
+        raw: np.ndarray = np.zeros(0, dtype=np.float32)
+        if objects:
+            raw = scorer.final(*scorer.parts(objects, keys, statistics))
+            calibrated = scorer.object_probability(raw)
+            owner_index = np.asarray(owners, dtype=np.int64)
+            file_scores = np.zeros(len(findings), dtype=np.float32)
+            np.maximum.at(file_scores, owner_index, calibrated)
+            file_top = np.zeros(len(findings), dtype=np.float32)
+            np.maximum.at(file_top, owner_index, raw)
+            for finding, score in zip(findings, file_scores):
+                finding.score = float(score)
+            for i in np.nonzero(calibrated >= self.suspicious_threshold)[0]:
+                findings[owners[i]].objects.append(ObjectFinding.of(objects[i], float(calibrated[i])))
+            tally.top = max(tally.top, float(np.max(raw)))
+        tally.hashes.update(key[:HASH_PREFIX] for key in keys)
+        per_file: list[list[str]] = [[] for _ in reports]
+        for owner, key in zip(owners, keys):
+            per_file[owner].append(key[:HASH_PREFIX])
+        records: list[dict[str, Any] | None] = []
+        for index, (report, finding) in enumerate(zip(reports, findings)):
             finding.objects.sort(key=lambda o: -o.score)
-        return float(np.max(raw))
+            if report.status != "compiled":
+                records.append(None)
+                continue
+            records.append(
+                {
+                    "score": finding.score,
+                    "objects": finding.object_count,
+                    "top": float(file_top[index]) if objects and per_file[index] else 0.0,
+                    "hashes": sorted(set(per_file[index])),
+                    "findings": [o.to_dict() for o in finding.objects],
+                    "warnings": list(report.warnings),
+                }
+            )
+        return records
 
     @property
     def flagged_files(self) -> list[FileFinding]:
         return sorted((f for f in self.files if f.objects), key=lambda f: -f.score)
 
+    @property
+    def status(self) -> str:
+        """`completed`, or `partial` when some input could not be read or parsed."""
+        return "partial" if self._partial else "completed"
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "malwi_version": __version__,
-            "input": self.inputs,
-            "malicious": self.malicious,
-            "maliciousness": round(self.maliciousness, 4),
-            "verdict": self.verdict,
-            "threshold": self.threshold,
-            "suspicious_threshold": self.suspicious_threshold,
-            "model": self.model,
-            "statistics": self.statistics,
-            "files": [f.to_dict() for f in self.flagged_files],
-            "warnings": self.warnings,
-        }
+        """The JSON result; it validates against `data/schemas/analysis_result_schema.json`."""
+        from malwi.report.result import result_document
+
+        return result_document(self)
+
+
+def _scorer_key(bundle_path: Any, bundle: ModelBundle, suspicious_threshold: float) -> str:
+    """What decides a cached file result besides its content: featurizer, model and the score
+    from which objects are listed."""
+    manifest = (bundle_path / "manifest.json").read_bytes()
+    model = hashlib.sha256(manifest).hexdigest()[:32]
+    return f"f{FEATURIZER_VERSION}:{bundle.featurizer.featurizer_id}:m{model}:s{suspicious_threshold:.6f}"
+
+
+def _open_cache(report: MalwiReport) -> ResultCache | None:
+    from malwi.cache import ResultCache
+
+    try:
+        return ResultCache()
+    except Exception as error:  # noqa: BLE001 - an unusable cache means an uncached scan, not a failed one
+        report.warnings.append(f"result cache unavailable, scanning without it: {error}")
+        return None

@@ -1,11 +1,16 @@
-"""Renderings of a MalwiReport: a text tree, JSON, YAML and Markdown."""
+"""Renderings of a MalwiReport (or a batch of them): a text tree, JSON, YAML and Markdown.
+SARIF lives in `malwi.report.sarif`."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from malwi._malwi import __version__
 from malwi.report import MalwiReport
+from malwi.report.result import BatchReport
+
+Result = MalwiReport | BatchReport
 
 
 def summary(report: MalwiReport) -> str:
@@ -18,11 +23,22 @@ def summary(report: MalwiReport) -> str:
     )
 
 
-def text(report: MalwiReport, quiet: bool = False) -> str:
+def text(report: Result, quiet: bool = False) -> str:
     """Suspicious files, their objects and activities as a tree, then the verdict line."""
+    if isinstance(report, BatchReport):
+        return batch_text(report, quiet)
     if quiet:
         return summary(report) + "\n"
-    lines = [f"malwi {report.to_dict()['malwi_version']} · model {report.model.get('name')} {report.model.get('version')}"]
+    lines = [f"malwi {__version__} · model {report.model.get('name')} {report.model.get('version')}"]
+    if report.source:
+        lines.append(f"{report.label} from {report.source['ecosystem']} ({report.source.get('filename') or report.source.get('origin', '')})")
+    lines += tree(report)
+    lines.append(summary(report))
+    return "\n".join(lines) + "\n"
+
+
+def tree(report: MalwiReport) -> list[str]:
+    lines: list[str] = []
     for finding in report.flagged_files:
         lines.append(f"{finding.path}  {finding.score:.2f}")
         for i, obj in enumerate(finding.objects):
@@ -32,11 +48,35 @@ def text(report: MalwiReport, quiet: bool = False) -> str:
             lines.append(f"{branch}{obj.name} ({obj.kind}, lines {first}-{final})  {obj.score:.2f}")
             if obj.activities:
                 lines.append(f"{stem}activities: {', '.join(obj.activities)}")
-    lines.append(summary(report))
+    return lines
+
+
+def batch_text(batch: BatchReport, quiet: bool) -> str:
+    """Per package its verdict line (and, unless quiet, the tree of what is suspicious in it),
+    then what was not scanned and the overall verdict."""
+    lines: list[str] = []
+    if not quiet and batch.reports:
+        report = batch.reports[0]
+        lines.append(f"malwi {__version__} · model {report.model.get('name')} {report.model.get('version')}")
+    for report in batch.reports:
+        if not quiet and report.verdict != "good":
+            lines += tree(report)
+        lines.append(f"{report.label}: {summary(report)[3:]}")
+    for item in batch.unresolved:
+        lines.append(f"{item['requirement']}: not scanned, {item['reason']} ({item['origin']})")
+    for item in batch.failed:
+        lines.append(f"{item['package']}: not scanned, {item['error']}")
+    flagged = [r.label for r in batch.reports if r.malicious]
+    total = len(batch.reports)
+    detail = f"{len(flagged)} of {total} packages malicious" + (f" ({', '.join(flagged)})" if flagged else "")
+    missing = len(batch.unresolved) + len(batch.failed)
+    if missing:
+        detail += f"; {missing} not scanned"
+    lines.append(f"=> {batch.verdict}: {detail}")
     return "\n".join(lines) + "\n"
 
 
-def to_json(report: MalwiReport) -> str:
+def to_json(report: Result) -> str:
     return json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
 
 
@@ -75,12 +115,21 @@ def _yaml(value: Any, indent: int) -> list[str]:
     return [pad + _yaml_scalar(value)]
 
 
-def to_yaml(report: MalwiReport) -> str:
+def to_yaml(report: Result) -> str:
     """YAML without a YAML library: strings are emitted as JSON strings, which YAML accepts."""
     return "\n".join(_yaml(report.to_dict(), 0)) + "\n"
 
 
-def to_markdown(report: MalwiReport) -> str:
+def to_markdown(report: Result) -> str:
+    if isinstance(report, BatchReport):
+        parts = [f"# malwi report: {report.label}", "", f"**Verdict: {report.verdict}**", ""]
+        for item in report.reports:
+            parts.append(to_markdown(item).replace("# malwi report", f"## {item.label}", 1).replace("\n## `", "\n### `"))
+        for unresolved in report.unresolved:
+            parts.append(f"- `{unresolved['requirement']}` not scanned: {unresolved['reason']}")
+        for failed in report.failed:
+            parts.append(f"- `{failed['package']}` not scanned: {failed['error']}")
+        return "\n".join(parts) + "\n"
     stats = report.statistics
     lines = [
         "# malwi report",
@@ -108,4 +157,10 @@ def to_markdown(report: MalwiReport) -> str:
     return "\n".join(lines) + "\n"
 
 
-RENDERERS = {"json": to_json, "yaml": to_yaml, "markdown": to_markdown}
+def to_sarif(report: Result) -> str:
+    from malwi.report.sarif import to_sarif as render_sarif
+
+    return render_sarif(report)
+
+
+RENDERERS = {"json": to_json, "yaml": to_yaml, "markdown": to_markdown, "sarif": to_sarif}

@@ -13,11 +13,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from malwi.errors import MalwiError
+from malwi.progress import Progress
+
+__all__ = ["Progress", "ResearchError", "Workspace", "log", "need", "run_step"]
 
 
 class ResearchError(MalwiError):
@@ -64,25 +66,6 @@ def need(module: str) -> Any:
         return importlib.import_module(module)
     except ImportError:
         raise ResearchError(f"the research pipeline needs {module}: pip install 'malwi[train]'") from None
-
-
-class Progress:
-    """A progress line on stderr when it is a terminal; quiet otherwise."""
-
-    def __init__(self, label: str, total: int) -> None:
-        self.label, self.total, self.done = label, total, 0
-        self.started = time.perf_counter()
-        self.live = sys.stderr.isatty()
-
-    def step(self, count: int = 1) -> None:
-        self.done += count
-        if self.live and (self.done == self.total or self.done % max(1, self.total // 200) == 0):
-            elapsed = time.perf_counter() - self.started
-            print(f"\r{self.label}: {self.done}/{self.total} ({elapsed:.0f} s)", end="", file=sys.stderr, flush=True)
-
-    def close(self) -> None:
-        if self.live:
-            print(file=sys.stderr)
 
 
 def log(message: str) -> None:

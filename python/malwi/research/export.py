@@ -18,6 +18,7 @@ import argparse
 import json
 import shutil
 import time
+from array import array
 from pathlib import Path
 from typing import Any
 
@@ -208,7 +209,7 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
     _, top, counts, labels = package_maxima(validation, scores)
     benign_objects = np.sort(scores[np.asarray(validation["label"]) == 0]).astype("<f4")
     target = float(config["calibration"]["target_false_positive_rate"])
-    loaded.benign_scores = benign_objects
+    loaded.benign_scores = array("f", benign_objects.tobytes())
     choices = {}
     suspicious = float(config["calibration"]["suspicious_false_positive_rate"])
     for method in config["calibration"]["package_scores"]:

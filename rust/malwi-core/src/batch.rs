@@ -1,16 +1,18 @@
 //! Where files are found and compiled in parallel.
 //!
-//! Discovery walks directories (sorted, no symlinks followed, VCS folders skipped) and picks
-//! files by extension or `#!` line. Compilation runs on a rayon pool with the requested number
-//! of workers; every file gets a [`FileReport`], so one unreadable, oversized, binary or
-//! crashing file never loses the others.
+//! Discovery walks directories (sorted, no symlinks followed, VCS folders skipped, `.malwiignore`
+//! and caller-given exclude patterns honoured) and picks files by extension or `#!` line.
+//! Compilation runs on a rayon pool with the requested number of workers; every file gets a
+//! [`FileReport`], so one unreadable, oversized, binary or crashing file never loses the others.
 
 use std::collections::HashMap;
 use std::io::Read;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use rayon::prelude::*;
 use rayon::ThreadPool;
 
@@ -26,6 +28,9 @@ pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
 /// Directories that never hold the code of a package or project.
 const SKIPPED_DIRECTORIES: &[&str] =
     &[".git", ".hg", ".svn", ".bzr", "__pycache__", ".mypy_cache", ".pytest_cache", ".tox", ".nox"];
+
+/// The per-directory ignore file, read with gitignore syntax and semantics.
+pub const IGNORE_FILE_NAME: &str = ".malwiignore";
 
 #[derive(Clone, Debug)]
 pub struct ScanOptions {
@@ -73,14 +78,57 @@ pub struct Discovery {
     pub skipped_by_extension: usize,
     /// Symbolic links, which are never followed.
     pub skipped_links: usize,
-    /// Entries that could not be listed or inspected.
+    /// Entries of walked directories matched by a `.malwiignore` or exclude pattern. An ignored
+    /// directory is pruned unread and counts as one entry, not as the files it holds.
+    pub skipped_ignored: usize,
+    /// `.malwiignore` files below a walked root: not read (see `DiscoverOptions::ignore_files`).
+    pub ignored_ignore_files: Vec<PathBuf>,
+    /// Entries that could not be listed or inspected, and unusable `.malwiignore` lines.
     pub errors: Vec<(PathBuf, String)>,
 }
 
-/// Finds the files to compile under `paths`. `extensions` (without dots) restricts the set;
-/// by default every supported extension counts, and extension-less scripts are recognised by
-/// their `#!` line.
+/// How [`discover_with`] chooses files.
+#[derive(Clone, Debug)]
+pub struct DiscoverOptions {
+    /// Extensions (without dots) to compile; `None` means every supported one, plus
+    /// extension-less scripts recognised by their `#!` line.
+    pub extensions: Option<Vec<String>>,
+    /// Extra patterns in gitignore syntax (from `[tool.malwi] exclude`), applied to walked
+    /// entries below `exclude_base`. They rank below every `.malwiignore`, as git ranks
+    /// `.git/info/exclude` below `.gitignore` files, so a `.malwiignore` can re-include with `!`.
+    pub exclude: Vec<String>,
+    /// The directory `exclude` patterns are relative to; `None` means the current directory.
+    pub exclude_base: Option<PathBuf>,
+    /// Read the `.malwiignore` at the root of each walked directory (it applies to the whole
+    /// tree). Only at the root: a nested one could arrive with a dependency (`node_modules/x/
+    /// .malwiignore` saying `*`) and hide that dependency; nested ones are listed in
+    /// `ignored_ignore_files` instead. Switch this off for trees that are not trusted at all
+    /// (downloaded packages, archives).
+    pub ignore_files: bool,
+}
+
+impl Default for DiscoverOptions {
+    fn default() -> Self {
+        DiscoverOptions { extensions: None, exclude: Vec::new(), exclude_base: None, ignore_files: true }
+    }
+}
+
+/// Finds the files to compile under `paths`, honouring `.malwiignore` files. `extensions`
+/// (without dots) restricts the set; by default every supported extension counts, and
+/// extension-less scripts are recognised by their `#!` line.
 pub fn discover(paths: &[PathBuf], extensions: Option<&[String]>) -> Result<Discovery, Error> {
+    discover_with(paths, &DiscoverOptions { extensions: extensions.map(<[String]>::to_vec), ..Default::default() })
+}
+
+/// Finds the files to compile under `paths` (files and directories).
+///
+/// Directory walks honour `.malwiignore` files (when `options.ignore_files`) and the exclude
+/// patterns: ignored files are passed over and ignored directories pruned. Paths named in
+/// `paths` themselves are never ignored: whoever names a file or directory wants it scanned,
+/// and only the entries found inside a named directory are matched. An invalid exclude pattern
+/// is a [`Error::Config`]; an invalid `.malwiignore` line only an entry in `errors`.
+pub fn discover_with(paths: &[PathBuf], options: &DiscoverOptions) -> Result<Discovery, Error> {
+    let extensions = options.extensions.as_deref();
     let wanted: Vec<String> = match extensions {
         Some(list) => list.iter().map(|e| e.trim_start_matches('.').to_ascii_lowercase()).collect(),
         None => Language::DEFAULT_EXTENSIONS.iter().map(|e| e.to_string()).collect(),
@@ -90,12 +138,14 @@ pub fn discover(paths: &[PathBuf], extensions: Option<&[String]>) -> Result<Disc
             return Err(Error::UnsupportedLanguage(format!(".{e}")));
         }
     }
+    let exclude = exclude_matcher(&options.exclude, options.exclude_base.as_deref())?;
     let mut discovery = Discovery::default();
     for path in paths {
         let metadata =
             std::fs::symlink_metadata(path).map_err(|e| Error::Io { path: path.clone(), message: e.to_string() })?;
         if metadata.is_dir() {
-            walk(path, &wanted, &mut discovery);
+            let ignores = Ignores { read_files: options.ignore_files, exclude: exclude.as_ref() };
+            walk(path, &wanted, &ignores, &mut discovery);
         } else {
             classify_file(path, &metadata, &wanted, extensions.is_none(), &mut discovery);
         }
@@ -103,9 +153,106 @@ pub fn discover(paths: &[PathBuf], extensions: Option<&[String]>) -> Result<Disc
     Ok(discovery)
 }
 
-fn walk(root: &Path, wanted: &[String], discovery: &mut Discovery) {
-    let mut pending = vec![root.to_path_buf()];
-    while let Some(dir) = pending.pop() {
+/// What a walk passes over besides VCS folders and symlinks.
+struct Ignores<'a> {
+    read_files: bool,
+    /// The exclude patterns, with the absolute directory they are rooted at.
+    exclude: Option<&'a (PathBuf, Gitignore)>,
+}
+
+/// The `.malwiignore` files in force in a directory, the deepest first.
+struct IgnoreLayer {
+    /// Absolute directory of the `.malwiignore`; the matcher sees paths relative to it.
+    dir: PathBuf,
+    matcher: Gitignore,
+    parent: Option<Rc<IgnoreLayer>>,
+}
+
+/// A directory waiting to be walked.
+struct PendingDir {
+    /// The path as reported (below the root the caller named).
+    path: PathBuf,
+    /// The same directory made absolute, symlinks in the named root resolved: the form ignore
+    /// patterns are matched against, so that `exclude_base` and the walk agree.
+    absolute: PathBuf,
+    layers: Option<Rc<IgnoreLayer>>,
+}
+
+fn exclude_matcher(patterns: &[String], base: Option<&Path>) -> Result<Option<(PathBuf, Gitignore)>, Error> {
+    if patterns.is_empty() {
+        return Ok(None);
+    }
+    let base = match base {
+        Some(base) => base.to_path_buf(),
+        None => std::env::current_dir().map_err(|e| Error::Io { path: ".".into(), message: e.to_string() })?,
+    };
+    let base = absolute_form(&base);
+    let mut builder = GitignoreBuilder::new(&base);
+    for pattern in patterns {
+        builder.add_line(None, pattern).map_err(|e| Error::Config(format!("exclude pattern {pattern:?}: {e}")))?;
+    }
+    let matcher = builder.build().map_err(|e| Error::Config(format!("exclude patterns: {e}")))?;
+    Ok(Some((base, matcher)))
+}
+
+/// `path` made absolute with symlinks and `..` resolved where the file system allows.
+fn absolute_form(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).or_else(|_| std::path::absolute(path)).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Reads a `.malwiignore` into a matcher rooted at `dir`. Unreadable files and bad lines become
+/// entries in `errors`; the lines that parse still count.
+fn read_ignore_file(file: &Path, dir: &Path, errors: &mut Vec<(PathBuf, String)>) -> Option<Gitignore> {
+    let bytes = match std::fs::read(file) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            errors.push((file.to_path_buf(), e.to_string()));
+            return None;
+        }
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let mut builder = GitignoreBuilder::new(dir);
+    for (number, line) in text.lines().enumerate() {
+        let line = if number == 0 { line.trim_start_matches('\u{feff}') } else { line };
+        if let Err(e) = builder.add_line(Some(file.to_path_buf()), line) {
+            errors.push((file.to_path_buf(), format!("line {}: {e}", number + 1)));
+        }
+    }
+    match builder.build() {
+        Ok(matcher) if matcher.is_empty() => None,
+        Ok(matcher) => Some(matcher),
+        Err(e) => {
+            errors.push((file.to_path_buf(), e.to_string()));
+            None
+        }
+    }
+}
+
+/// Whether the entry at `absolute` is ignored: the deepest `.malwiignore` with a matching
+/// pattern decides (a `!` pattern re-includes), then the exclude patterns.
+fn is_ignored(absolute: &Path, is_dir: bool, layers: Option<&IgnoreLayer>, ignores: &Ignores<'_>) -> bool {
+    let mut layer = layers;
+    while let Some(current) = layer {
+        if let Ok(relative) = absolute.strip_prefix(&current.dir) {
+            let matched = current.matcher.matched(relative, is_dir);
+            if !matched.is_none() {
+                return matched.is_ignore();
+            }
+        }
+        layer = current.parent.as_deref();
+    }
+    match ignores.exclude {
+        Some((base, matcher)) => match absolute.strip_prefix(base) {
+            Ok(relative) => matcher.matched(relative, is_dir).is_ignore(),
+            Err(_) => false,
+        },
+        None => false,
+    }
+}
+
+fn walk(root: &Path, wanted: &[String], ignores: &Ignores<'_>, discovery: &mut Discovery) {
+    let mut pending = vec![PendingDir { path: root.to_path_buf(), absolute: absolute_form(root), layers: None }];
+    while let Some(PendingDir { path: dir, absolute: absolute_dir, mut layers }) = pending.pop() {
         let entries = match std::fs::read_dir(&dir) {
             Ok(entries) => entries,
             Err(e) => {
@@ -115,6 +262,19 @@ fn walk(root: &Path, wanted: &[String], discovery: &mut Discovery) {
         };
         let mut entries: Vec<_> = entries.filter_map(|e| e.ok()).collect();
         entries.sort_by_key(|e| e.file_name());
+        if ignores.read_files {
+            // Found among the entries already listed: no extra system call for directories
+            // without one. A symlinked `.malwiignore` is not followed, like any other link.
+            let ignore_file =
+                entries.iter().find(|e| e.file_name() == IGNORE_FILE_NAME && e.file_type().is_ok_and(|t| t.is_file()));
+            if let Some(entry) = ignore_file {
+                if dir.as_path() != root {
+                    discovery.ignored_ignore_files.push(entry.path());
+                } else if let Some(matcher) = read_ignore_file(&entry.path(), &absolute_dir, &mut discovery.errors) {
+                    layers = Some(Rc::new(IgnoreLayer { dir: absolute_dir.clone(), matcher, parent: layers }));
+                }
+            }
+        }
         let mut subdirectories = Vec::new();
         for entry in entries {
             let path = entry.path();
@@ -125,11 +285,18 @@ fn walk(root: &Path, wanted: &[String], discovery: &mut Discovery) {
                     continue;
                 }
             };
-            if metadata.is_dir() {
-                let name = entry.file_name();
-                if !SKIPPED_DIRECTORIES.iter().any(|skip| name == *skip) {
-                    subdirectories.push(path);
-                }
+            let name = entry.file_name();
+            let is_dir = metadata.is_dir();
+            if is_dir && SKIPPED_DIRECTORIES.iter().any(|skip| name == *skip) {
+                continue;
+            }
+            let matching = layers.is_some() || ignores.exclude.is_some();
+            if matching && is_ignored(&absolute_dir.join(&name), is_dir, layers.as_deref(), ignores) {
+                discovery.skipped_ignored += 1;
+                continue;
+            }
+            if is_dir {
+                subdirectories.push(PendingDir { path, absolute: absolute_dir.join(&name), layers: layers.clone() });
             } else {
                 classify_file(&path, &metadata, wanted, wanted.len() == Language::DEFAULT_EXTENSIONS.len(), discovery);
             }
@@ -332,6 +499,175 @@ mod tests {
         assert_eq!(only_js.files.len(), 1);
         assert!(discover(&[dir.join("missing")], None).is_err());
         assert!(discover(std::slice::from_ref(&dir), Some(&["rb".to_string()])).is_err());
+    }
+
+    /// Writes `files` (path, contents) under `dir`, creating folders as needed.
+    fn write_tree(dir: &Path, files: &[(&str, &str)]) {
+        for (name, contents) in files {
+            let path = dir.join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, contents).unwrap();
+        }
+    }
+
+    /// Found files relative to `dir`, with `/` separators.
+    fn found_names(found: &Discovery, dir: &Path) -> Vec<String> {
+        found.files.iter().map(|(p, _)| p.strip_prefix(dir).unwrap().to_string_lossy().replace('\\', "/")).collect()
+    }
+
+    fn discover_in(dir: &Path, options: &DiscoverOptions) -> Discovery {
+        discover_with(&[dir.to_path_buf()], options).unwrap()
+    }
+
+    #[test]
+    fn only_the_root_malwiignore_counts_nested_ones_are_listed() {
+        let dir = temp_dir("ignore-nested");
+        write_tree(
+            &dir,
+            &[
+                (".malwiignore", "# generated code\n*.js\n\nsecret.py\n"),
+                ("a.js", "x = 1"),
+                ("a.py", "x = 1"),
+                ("sub/.malwiignore", "!keep.js\nlocal.py\n"),
+                ("sub/keep.js", "x = 1"),
+                ("sub/other.js", "x = 1"),
+                ("sub/secret.py", "x = 1"),
+                ("sub/local.py", "x = 1"),
+                ("local.py", "x = 1"),
+            ],
+        );
+        let found = discover_in(&dir, &DiscoverOptions::default());
+        // sub/.malwiignore could have come with a dependency: it neither hides nor re-includes.
+        assert_eq!(found_names(&found, &dir), ["a.py", "local.py", "sub/local.py"]);
+        // a.js, sub/keep.js, sub/other.js, sub/secret.py
+        assert_eq!(found.skipped_ignored, 4);
+        assert_eq!(found.ignored_ignore_files, [dir.join("sub/.malwiignore")]);
+        assert!(found.errors.is_empty(), "{:?}", found.errors);
+        // The shorthand reads `.malwiignore` too; switched off, everything is found.
+        assert_eq!(discover(std::slice::from_ref(&dir), None).unwrap().files.len(), 3);
+        let all = discover_in(&dir, &DiscoverOptions { ignore_files: false, ..Default::default() });
+        assert_eq!(all.files.len(), 7);
+        assert_eq!(all.skipped_ignored, 0);
+    }
+
+    #[test]
+    fn negation_re_includes_within_one_file() {
+        let dir = temp_dir("ignore-negation");
+        write_tree(
+            &dir,
+            &[(".malwiignore", "*.py\n!main.py\n"), ("main.py", "x = 1"), ("util.py", "x = 1"), ("pkg/main.py", "")],
+        );
+        let found = discover_in(&dir, &DiscoverOptions::default());
+        assert_eq!(found_names(&found, &dir), ["main.py", "pkg/main.py"]);
+        assert_eq!(found.skipped_ignored, 1);
+    }
+
+    #[test]
+    fn directory_patterns_prune_directories_only() {
+        let dir = temp_dir("ignore-dirs");
+        write_tree(
+            &dir,
+            &[
+                (".malwiignore", "build/\nnode_modules/\n"),
+                ("build/a.py", "x = 1"),
+                ("build/b.py", "x = 1"),
+                ("deep/er/node_modules/left-pad/index.js", "x = 1"),
+                ("deep/er/index.js", "x = 1"),
+                // A file called `build` is not a directory: kept.
+                ("tools/build", "#!/usr/bin/env python\nprint(1)\n"),
+            ],
+        );
+        let found = discover_in(&dir, &DiscoverOptions::default());
+        assert_eq!(found_names(&found, &dir), ["deep/er/index.js", "tools/build"]);
+        // A pruned directory counts once, whatever it holds.
+        assert_eq!(found.skipped_ignored, 2);
+    }
+
+    #[test]
+    fn anchored_and_double_star_patterns() {
+        let dir = temp_dir("ignore-anchored");
+        write_tree(
+            &dir,
+            &[
+                (".malwiignore", "/setup.py\ndocs/**/conf.py\n**/fixtures/*.js\n"),
+                ("setup.py", "x = 1"),
+                ("pkg/setup.py", "x = 1"),
+                ("docs/conf.py", "x = 1"),
+                ("docs/en/source/conf.py", "x = 1"),
+                ("pkg/docs/conf.py", "x = 1"),
+                ("a/b/fixtures/x.js", "x = 1"),
+                ("fixtures/y.js", "x = 1"),
+                ("fixtures/y.py", "x = 1"),
+            ],
+        );
+        let found = discover_in(&dir, &DiscoverOptions::default());
+        assert_eq!(found_names(&found, &dir), ["fixtures/y.py", "pkg/setup.py", "pkg/docs/conf.py"]);
+        assert_eq!(found.skipped_ignored, 5);
+    }
+
+    #[test]
+    fn exclude_patterns_are_rooted_at_their_base() {
+        let dir = temp_dir("ignore-exclude");
+        write_tree(
+            &dir,
+            &[
+                ("setup.py", "x = 1"),
+                ("vendor/lib.py", "x = 1"),
+                ("pkg/setup.py", "x = 1"),
+                ("pkg/vendor/lib.py", "x = 1"),
+                (".malwiignore", "!*.snap.py\n"),
+                ("pkg/tests/t.snap.py", "x = 1"),
+                ("pkg/tests/t.py", "x = 1"),
+            ],
+        );
+        let exclude = ["/setup.py", "vendor/", "*.snap.py"].map(String::from).to_vec();
+        // The base spelled with `..`: patterns still line up with the walked paths.
+        let options = DiscoverOptions {
+            exclude: exclude.clone(),
+            exclude_base: Some(dir.join("pkg").join("..")),
+            ..Default::default()
+        };
+        let found = discover_in(&dir, &options);
+        // `/setup.py` is anchored at the base; a `.malwiignore` outranks the exclude patterns.
+        assert_eq!(found_names(&found, &dir), ["pkg/setup.py", "pkg/tests/t.py", "pkg/tests/t.snap.py"]);
+        assert_eq!(found.skipped_ignored, 3);
+        // Walking a subdirectory of the base: paths are still matched relative to the base (and
+        // the `.malwiignore` above that root is not read).
+        let sub = discover_in(&dir.join("pkg"), &options);
+        assert_eq!(found_names(&sub, &dir), ["pkg/setup.py", "pkg/tests/t.py"]);
+        // Rooted elsewhere, the patterns anchored there do not reach this tree.
+        let other = temp_dir("ignore-exclude-other");
+        let elsewhere = DiscoverOptions { exclude, exclude_base: Some(other), ..Default::default() };
+        assert_eq!(discover_in(&dir, &elsewhere).files.len(), 6);
+    }
+
+    #[test]
+    fn named_files_and_directories_are_never_ignored() {
+        let dir = temp_dir("ignore-named");
+        write_tree(&dir, &[(".malwiignore", "*.js\nbuild/\n"), ("a.js", "x = 1"), ("build/b.py", "x = 1")]);
+        let options = DiscoverOptions {
+            exclude: vec!["*.js".into(), "build/".into()],
+            exclude_base: Some(dir.clone()),
+            ..Default::default()
+        };
+        let found = discover_with(&[dir.join("a.js"), dir.join("build")], &options).unwrap();
+        assert_eq!(found_names(&found, &dir), ["a.js", "build/b.py"]);
+        assert_eq!(found.skipped_ignored, 0);
+    }
+
+    #[test]
+    fn bad_patterns_are_reported_not_fatal() {
+        let dir = temp_dir("ignore-bad");
+        write_tree(&dir, &[(".malwiignore", "*.js\nsrc/{a,b\n"), ("a.js", "x = 1"), ("a.py", "x = 1")]);
+        let found = discover_in(&dir, &DiscoverOptions::default());
+        assert_eq!(found_names(&found, &dir), ["a.py"]);
+        assert_eq!(found.errors.len(), 1, "{:?}", found.errors);
+        let (path, message) = &found.errors[0];
+        assert_eq!(path, &dir.join(".malwiignore"));
+        assert!(message.starts_with("line 2: ") && message.contains("src/{a,b"), "{message}");
+        // A bad exclude pattern is the caller's mistake: an error, not a silent skip.
+        let options = DiscoverOptions { exclude: vec!["src/{a,b".into()], ..Default::default() };
+        assert!(matches!(discover_with(&[dir], &options), Err(Error::Config(m)) if m.contains("src/{a,b")));
     }
 
     #[test]

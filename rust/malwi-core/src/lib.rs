@@ -34,7 +34,9 @@ pub mod vocabulary;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-pub use batch::{compile_files, discover, Discovery, FileReport, Outcome, ScanOptions, SkipReason};
+pub use batch::{
+    compile_files, discover, discover_with, DiscoverOptions, Discovery, FileReport, Outcome, ScanOptions, SkipReason,
+};
 pub use config::{FeaturizerConfig, Granularity, FEATURIZER_VERSION};
 pub use emit::ops::Op;
 pub use error::Error;

@@ -307,7 +307,13 @@ struct Discovery {
     skipped_by_extension: usize,
     #[pyo3(get)]
     skipped_links: usize,
-    /// `[(path, message), ...]` for entries that could not be listed.
+    /// Entries passed over by a `.malwiignore` or exclude pattern (a pruned directory counts once).
+    #[pyo3(get)]
+    skipped_ignored: usize,
+    /// `.malwiignore` files below a scanned root, not honoured (they could hide a dependency).
+    #[pyo3(get)]
+    ignored_ignore_files: Vec<String>,
+    /// `[(path, message), ...]` for entries that could not be listed and bad `.malwiignore` lines.
     #[pyo3(get)]
     errors: Vec<(String, String)>,
 }
@@ -315,7 +321,12 @@ struct Discovery {
 #[pymethods]
 impl Discovery {
     fn __repr__(&self) -> String {
-        format!("<Discovery files={} skipped_by_extension={}>", self.files.len(), self.skipped_by_extension)
+        format!(
+            "<Discovery files={} skipped_by_extension={} skipped_ignored={}>",
+            self.files.len(),
+            self.skipped_by_extension,
+            self.skipped_ignored
+        )
     }
 }
 
@@ -554,15 +565,29 @@ fn compile_source(
     Ok(wrap_objects(objects))
 }
 
-/// Lists the files to compile under the given files and directories.
+/// Lists the files to compile under the given files and directories. Walks honour `.malwiignore`
+/// files (unless `ignore_files` is false) and `exclude`, gitignore patterns relative to
+/// `exclude_base` (default: the current directory). Named paths are never ignored. Turn
+/// `ignore_files` off for untrusted trees: their own `.malwiignore` could hide code.
 #[pyfunction]
-#[pyo3(signature = (paths, *, extensions = None))]
-fn discover(py: Python<'_>, paths: Vec<PathBuf>, extensions: Option<Vec<String>>) -> PyResult<Discovery> {
-    let found = detached(py, move || core::discover(&paths, extensions.as_deref()))?;
+#[pyo3(signature = (paths, *, extensions = None, exclude = None, exclude_base = None, ignore_files = true))]
+fn discover(
+    py: Python<'_>,
+    paths: Vec<PathBuf>,
+    extensions: Option<Vec<String>>,
+    exclude: Option<Vec<String>>,
+    exclude_base: Option<PathBuf>,
+    ignore_files: bool,
+) -> PyResult<Discovery> {
+    let options =
+        core::DiscoverOptions { extensions, exclude: exclude.unwrap_or_default(), exclude_base, ignore_files };
+    let found = detached(py, move || core::discover_with(&paths, &options))?;
     Ok(Discovery {
         files: found.files.iter().map(|(p, l)| (p.to_string_lossy().into_owned(), l.name())).collect(),
         skipped_by_extension: found.skipped_by_extension,
         skipped_links: found.skipped_links,
+        skipped_ignored: found.skipped_ignored,
+        ignored_ignore_files: found.ignored_ignore_files.iter().map(|p| p.to_string_lossy().into_owned()).collect(),
         errors: found.errors.into_iter().map(|(p, e)| (p.to_string_lossy().into_owned(), e)).collect(),
     })
 }

@@ -1,0 +1,239 @@
+"""Safe extraction of package archives: the one place where anything scanned is unpacked.
+
+Every archive malwi opens (`malwi scan pkg.tar.gz`, `malwi pypi`, `malwi npm`, dependency files)
+goes through `extract`. An archive is hostile until proven otherwise, so each member is checked
+before a byte is written:
+
+- names: no absolute paths (`/x`, `C:\\x`, `\\\\server\\x`), no `..`, no NUL;
+- types: regular files and directories only; symlinks, hard links, devices and FIFOs are refused;
+- limits: total unpacked size, compression ratio and file count (`ExtractionLimits`).
+
+A broken rule raises ArchiveError naming the archive and the rule; the CLI prints it in one line
+and exits 2. Files are created with O_EXCL|O_NOFOLLOW under a fresh folder, so even a check that
+missed something cannot write outside it or through a link.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tarfile
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+from typing import IO
+
+from malwi.errors import ArchiveError
+
+# Archive kinds `malwi scan` unpacks when it is given one as a path.
+ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar", ".zip", ".whl", ".egg")
+CHUNK = 1 << 16
+MB = 1024 * 1024
+
+
+class ExtractionLimits:
+    """Caps on what one archive may unpack to. The ratio cap applies once the unpacked total
+    passes `ratio_grace` bytes, so small, very compressible archives are fine and a bomb is
+    stopped after a few megabytes rather than at the size cap."""
+
+    __slots__ = ("max_total_bytes", "max_files", "max_ratio", "ratio_grace")
+
+    def __init__(
+        self,
+        max_total_bytes: int = 1024 * MB,
+        max_files: int = 50_000,
+        max_ratio: float = 200.0,
+        ratio_grace: int = 8 * MB,
+    ) -> None:
+        self.max_total_bytes = max_total_bytes
+        self.max_files = max_files
+        self.max_ratio = max_ratio
+        self.ratio_grace = ratio_grace
+
+
+def is_archive(path: str | os.PathLike[str]) -> bool:
+    name = os.fspath(path).lower()
+    return name.endswith(ARCHIVE_SUFFIXES) and os.path.isfile(path)
+
+
+def archive_stem(path: str | os.PathLike[str]) -> str:
+    """`requests-2.32.3.tar.gz` → `requests-2.32.3`."""
+    name = os.path.basename(os.fspath(path))
+    for suffix in ARCHIVE_SUFFIXES:
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)] or name
+    return name
+
+
+def checked_name(archive: str, name: str) -> PurePosixPath | None:
+    """The member's relative path, or None for the archive root (`./`). Raises on a hostile name."""
+    if "\x00" in name:
+        raise ArchiveError(f"{archive}: member name contains a NUL byte: {name!r}")
+    posix = name.replace("\\", "/")
+    if posix.startswith("/") or (len(posix) > 1 and posix[1] == ":"):
+        raise ArchiveError(f"{archive}: absolute path in archive: {name}")
+    parts = [p for p in posix.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise ArchiveError(f"{archive}: path escapes the archive ('..'): {name}")
+    return PurePosixPath(*parts) if parts else None
+
+
+class Extraction:
+    """What `extract` unpacked: counts for the report."""
+
+    __slots__ = ("root", "files", "bytes")
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.files = 0
+        self.bytes = 0
+
+
+class _Writer:
+    """Writes members under `root`, enforcing the limits across the whole archive."""
+
+    def __init__(self, archive: str, root: Path, compressed_size: int, limits: ExtractionLimits) -> None:
+        self.archive = archive
+        self.root = root
+        self.compressed_size = max(compressed_size, 1)
+        self.limits = limits
+        self.result = Extraction(root)
+
+    def directory(self, relative: PurePosixPath) -> Path:
+        target = self.root.joinpath(*relative.parts)
+        current = self.root
+        for part in relative.parts:
+            current = current / part
+            if current.is_symlink() or (current.exists() and not current.is_dir()):
+                raise ArchiveError(f"{self.archive}: {relative} collides with another member")
+            current.mkdir(exist_ok=True)
+        return target
+
+    def file(self, relative: PurePosixPath, source: IO[bytes]) -> None:
+        self.result.files += 1
+        if self.result.files > self.limits.max_files:
+            raise ArchiveError(f"{self.archive}: more than {self.limits.max_files:,} files (limit on file count)")
+        parent = self.directory(relative.parent) if relative.parent.parts else self.root
+        target = parent / relative.name
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+        try:
+            handle = os.open(target, flags, 0o600)
+        except FileExistsError:
+            raise ArchiveError(f"{self.archive}: two members are named {relative}") from None
+        with os.fdopen(handle, "wb") as out:
+            while block := source.read(CHUNK):
+                self.result.bytes += len(block)
+                self.check_size()
+                out.write(block)
+
+    def check_size(self) -> None:
+        limits, total = self.limits, self.result.bytes
+        if total > limits.max_total_bytes:
+            raise ArchiveError(
+                f"{self.archive}: unpacks to more than {limits.max_total_bytes / MB:,.0f} MB (limit on total size)"
+            )
+        if total > limits.ratio_grace and total / self.compressed_size > limits.max_ratio:
+            raise ArchiveError(
+                f"{self.archive}: compression ratio above {limits.max_ratio:g}:1 (limit on compression ratio; "
+                "a decompression bomb?)"
+            )
+
+
+def _tar_members(archive: str, tar: tarfile.TarFile) -> Iterator[tuple[tarfile.TarInfo, PurePosixPath | None]]:
+    for member in tar:
+        name = checked_name(archive, member.name)
+        if member.issym() or member.islnk():
+            raise ArchiveError(f"{archive}: link in archive: {member.name} -> {member.linkname}")
+        if member.isdev() or member.isfifo() or not (member.isfile() or member.isdir()):
+            raise ArchiveError(f"{archive}: device, FIFO or special file in archive: {member.name}")
+        yield member, name
+
+
+def _precheck_tar(path: Path, writer: _Writer) -> None:
+    """A first pass over the headers only: a tar declares every member's size, so too many files
+    or too many bytes are refused before anything is written (a bomb of 100,000 empty files
+    costs a header walk, not 100,000 files on disk). Extraction still counts what it writes."""
+    limits, archive = writer.limits, writer.archive
+    files = declared = 0
+    with tarfile.open(path, mode="r|*") as tar:
+        for member in tar:
+            files += 1
+            declared += max(member.size, 0)
+            if files > limits.max_files:
+                raise ArchiveError(f"{archive}: more than {limits.max_files:,} files (limit on file count)")
+            if declared > limits.max_total_bytes:
+                raise ArchiveError(
+                    f"{archive}: unpacks to more than {limits.max_total_bytes / MB:,.0f} MB (limit on total size)"
+                )
+
+
+def _extract_tar(path: Path, writer: _Writer) -> None:
+    archive = writer.archive
+    try:
+        _precheck_tar(path, writer)
+        # Streaming mode: members are read in order, one pass, no seeking back into a bomb.
+        with tarfile.open(path, mode="r|*") as tar:
+            for member, name in _tar_members(archive, tar):
+                if name is None:
+                    continue
+                if member.isdir():
+                    writer.directory(name)
+                    continue
+                source = tar.extractfile(member)
+                if source is None:  # pragma: no cover - regular files always have data
+                    raise ArchiveError(f"{archive}: unreadable member {member.name}")
+                writer.file(name, source)
+    except ArchiveError:
+        raise
+    except (tarfile.TarError, EOFError, OSError, ValueError) as error:
+        raise ArchiveError(f"{archive}: not a readable tar archive: {error}") from None
+
+
+def _extract_zip(path: Path, writer: _Writer) -> None:
+    archive = writer.archive
+    try:
+        with zipfile.ZipFile(path) as zipped:
+            infos = zipped.infolist()
+            if len(infos) > writer.limits.max_files:
+                raise ArchiveError(f"{archive}: more than {writer.limits.max_files:,} files (limit on file count)")
+            for info in infos:
+                name = checked_name(archive, info.filename)
+                # Unix type bits, when the zip has them (many writers leave them 0).
+                kind = stat.S_IFMT(info.external_attr >> 16)
+                if kind == stat.S_IFLNK:
+                    raise ArchiveError(f"{archive}: link in archive: {info.filename}")
+                if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
+                    raise ArchiveError(f"{archive}: device, FIFO or special file in archive: {info.filename}")
+                if name is None:
+                    continue
+                if info.is_dir():
+                    writer.directory(name)
+                    continue
+                with zipped.open(info) as source:
+                    writer.file(name, source)
+    except ArchiveError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, NotImplementedError) as error:
+        raise ArchiveError(f"{archive}: not a readable zip archive: {error}") from None
+
+
+def extract(path: str | os.PathLike[str], destination: str | os.PathLike[str], limits: ExtractionLimits | None = None) -> Extraction:
+    """Unpacks `path` into `destination` (an empty folder that must exist), checking every member.
+
+    On ArchiveError the folder may hold part of the archive; callers unpack into a temporary
+    folder and remove it either way."""
+    archive = Path(path)
+    root = Path(destination)
+    try:
+        compressed = archive.stat().st_size
+        with open(archive, "rb") as handle:
+            magic = handle.read(4)
+    except OSError as error:
+        raise ArchiveError(f"{archive}: cannot be read: {error.strerror}") from None
+    writer = _Writer(str(archive), root, compressed, limits or ExtractionLimits())
+    # By content, not by name: a `.whl` is a zip, a `.tgz` might be a plain tar.
+    if magic.startswith(b"PK"):
+        _extract_zip(archive, writer)
+    else:
+        _extract_tar(archive, writer)
+    return writer.result

@@ -1,0 +1,280 @@
+"""Dependency files: which exact releases a project pulls in.
+
+`requirements.txt` (pip), `package-lock.json` (npm, lockfile versions 1 to 3) and a plain
+`package.json`. Only pinned dependencies can be scanned; every other line becomes an
+`Unresolved` entry with the reason, so the report says what was not looked at instead of
+guessing a version.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from malwi.errors import DependencyFileError
+
+
+class Dependency:
+    """A pinned release to fetch. `resolved`/`integrity` come from a lockfile when it has them."""
+
+    __slots__ = ("ecosystem", "name", "version", "origin", "resolved", "integrity")
+
+    def __init__(
+        self, ecosystem: str, name: str, version: str, origin: str, resolved: str = "", integrity: str = ""
+    ) -> None:
+        self.ecosystem = ecosystem
+        self.name = name
+        self.version = version
+        self.origin = origin  # file:line, or file + lockfile key
+        self.resolved = resolved
+        self.integrity = integrity
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        name = canonical_pypi_name(self.name) if self.ecosystem == "pypi" else self.name
+        return (self.ecosystem, name, self.version)
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}=={self.version}" if self.ecosystem == "pypi" else f"{self.name}@{self.version}"
+
+
+class Unresolved:
+    """A dependency that is not scanned, and why (unpinned, a URL, a local path, ...)."""
+
+    __slots__ = ("ecosystem", "requirement", "origin", "reason")
+
+    def __init__(self, ecosystem: str, requirement: str, origin: str, reason: str) -> None:
+        self.ecosystem = ecosystem
+        self.requirement = requirement
+        self.origin = origin
+        self.reason = reason
+
+    def to_dict(self) -> dict[str, str]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+class Dependencies:
+    """Pinned dependencies (deduplicated, in file order) and the ones left out."""
+
+    def __init__(self) -> None:
+        self.pinned: list[Dependency] = []
+        self.unresolved: list[Unresolved] = []
+        self._seen: set[tuple[str, str, str]] = set()
+
+    def add(self, dependency: Dependency) -> None:
+        if dependency.key not in self._seen:
+            self._seen.add(dependency.key)
+            self.pinned.append(dependency)
+
+    def skip(self, ecosystem: str, requirement: str, origin: str, reason: str) -> None:
+        self.unresolved.append(Unresolved(ecosystem, requirement, origin, reason))
+
+
+def canonical_pypi_name(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except OSError as error:
+        raise DependencyFileError(f"cannot read {path}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise DependencyFileError(f"{path}: not UTF-8 text") from None
+
+
+# --- requirements.txt -------------------------------------------------------------------------
+
+_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
+_REQUIREMENT = re.compile(rf"^(?P<name>{_NAME})\s*(?:\[[^\]]*\])?\s*(?P<spec>[^;]*?)\s*(?:;.*)?$")
+_PIN = re.compile(r"^===?\s*(?P<version>[A-Za-z0-9][A-Za-z0-9.+!_-]*)$")
+
+
+def _option_value(words: list[str], names: tuple[str, str]) -> str | None:
+    """The value of a pip option line (`-r f`, `-rf`, `--requirement f`, `--requirement=f`),
+    or None when the line is not that option."""
+    short, long = names
+    first = words[0]
+    if first in names:
+        return words[1] if len(words) > 1 else ""
+    if first.startswith(long + "="):
+        return first[len(long) + 1 :]
+    if first.startswith(short) and not first.startswith("--") and len(first) > len(short):
+        return first[len(short) :]
+    return None
+
+
+def _logical_lines(text: str) -> list[tuple[int, str]]:
+    """Lines with `\\` continuations joined and comments removed, with their first line number."""
+    lines: list[tuple[int, str]] = []
+    pending, start = "", 0
+    for number, raw in enumerate(text.splitlines(), 1):
+        if not pending:
+            start = number
+        line = raw
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        line = pending + line
+        pending = ""
+        line = re.sub(r"(^|\s)#.*$", "", line).strip()
+        if line:
+            lines.append((start, line))
+    if pending.strip():
+        lines.append((start, pending.strip()))
+    return lines
+
+
+def parse_requirements(path: str | os.PathLike[str], into: Dependencies | None = None, _seen: set[Path] | None = None) -> Dependencies:
+    """Pins (`name==1.2`, `name===1.2`, with extras, markers and `--hash` options) are scanned;
+    ranges, bare names, URLs, local paths and editables are reported as unresolved. `-r`
+    includes are followed (relative to the including file); `-c` constraints only constrain."""
+    path = Path(path)
+    result = into if into is not None else Dependencies()
+    seen = _seen if _seen is not None else set()
+    resolved = path.resolve()
+    if resolved in seen:
+        return result
+    seen.add(resolved)
+    for number, line in _logical_lines(_read(path)):
+        origin = f"{path}:{number}"
+        words = line.split()
+        include = _option_value(words, ("-r", "--requirement"))
+        if include is not None:
+            if not include:
+                raise DependencyFileError(f"{origin}: -r needs a file name")
+            parse_requirements(path.parent / include, result, seen)
+            continue
+        editable = _option_value(words, ("-e", "--editable"))
+        if editable is not None:
+            result.skip("pypi", line, origin, "editable install: not a release on PyPI")
+            continue
+        if words[0].startswith("-"):
+            continue  # -c constraints, index options, --pre ...: they say nothing about what is installed
+        requirement = re.split(r"\s+--hash[= ]", line)[0].strip()
+        if "://" in requirement or requirement.startswith((".", "/", "~")) or " @ " in requirement or re.match(r"^[A-Za-z]:\\", requirement):
+            result.skip("pypi", requirement, origin, "URL or local path: not a release on PyPI")
+            continue
+        match = _REQUIREMENT.match(requirement)
+        if not match:
+            result.skip("pypi", requirement, origin, "not a requirement pip understands")
+            continue
+        spec = match.group("spec").replace(" ", "")
+        pin = _PIN.match(spec) if "," not in spec else None
+        if pin is None or "*" in spec:
+            reason = "no version given" if not spec else f"not pinned to one version ({spec})"
+            result.skip("pypi", requirement, origin, reason)
+            continue
+        result.add(Dependency("pypi", match.group("name"), pin.group("version"), origin))
+    return result
+
+
+# --- npm --------------------------------------------------------------------------------------
+
+_EXACT_NPM = re.compile(r"^[=v]?(?P<version>\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?)$")
+_NPM_SECTIONS = ("dependencies", "devDependencies", "optionalDependencies")
+
+
+def _load_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(_read(path))
+    except ValueError as error:
+        raise DependencyFileError(f"{path}: not valid JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise DependencyFileError(f"{path}: expected a JSON object at the top level")
+    return data
+
+
+def _npm_alias(name: str, spec: str) -> tuple[str, str]:
+    """`"alias": "npm:real-name@1.2.3"` installs real-name."""
+    if spec.startswith("npm:"):
+        real, _, version = spec[4:].rpartition("@")
+        if real:
+            return real, version
+    return name, spec
+
+
+def parse_package_json(path: str | os.PathLike[str], into: Dependencies | None = None) -> Dependencies:
+    """Exact versions (`1.2.3`, `=1.2.3`) are scanned; ranges, tags, git and file specs are
+    reported as unresolved: without a lockfile npm would pick whatever is newest."""
+    path = Path(path)
+    result = into if into is not None else Dependencies()
+    data = _load_json(path)
+    for section in _NPM_SECTIONS:
+        entries = data.get(section) or {}
+        if not isinstance(entries, dict):
+            raise DependencyFileError(f"{path}: {section} must be an object")
+        for alias, raw in entries.items():
+            name, spec = _npm_alias(alias, str(raw).strip())
+            origin = f"{path} {section}.{alias}"
+            exact = _EXACT_NPM.match(spec)
+            if exact:
+                result.add(Dependency("npm", name, exact.group("version"), origin))
+            else:
+                result.skip("npm", f"{alias}@{raw}", origin, "not pinned to one version (a lockfile pins it)")
+    return result
+
+
+def parse_package_lock(path: str | os.PathLike[str], into: Dependencies | None = None) -> Dependencies:
+    """`package-lock.json` / `npm-shrinkwrap.json`: the `packages` map (lockfile v2, v3) or the
+    nested `dependencies` (v1). The lockfile's `resolved` URL and `integrity` are used as given."""
+    path = Path(path)
+    result = into if into is not None else Dependencies()
+    data = _load_json(path)
+    packages = data.get("packages")
+    if isinstance(packages, dict):
+        for key, entry in packages.items():
+            if not key or not isinstance(entry, dict):
+                continue  # "" is the project itself
+            if "node_modules/" not in key:
+                continue  # a workspace folder: local source, scanned as part of the project
+            name = str(entry.get("name") or key.rsplit("node_modules/", 1)[-1])
+            _add_lock_entry(result, path, key, name, entry)
+        return result
+    legacy = data.get("dependencies")
+    if not isinstance(legacy, dict):
+        raise DependencyFileError(f"{path}: neither 'packages' nor 'dependencies': not an npm lockfile")
+
+    def walk(entries: dict[str, Any], trail: str) -> None:
+        for name, entry in entries.items():
+            if not isinstance(entry, dict):
+                continue
+            _add_lock_entry(result, path, f"{trail}{name}", name, entry)
+            nested = entry.get("dependencies")
+            if isinstance(nested, dict):
+                walk(nested, f"{trail}{name} > ")
+
+    walk(legacy, "")
+    return result
+
+
+def _add_lock_entry(result: Dependencies, path: Path, key: str, name: str, entry: dict[str, Any]) -> None:
+    origin = f"{path} {key}"
+    version = str(entry.get("version") or "")
+    if entry.get("link") or version.startswith("file:"):
+        result.skip("npm", f"{name}", origin, "linked local folder: scanned with the project, not fetched")
+        return
+    name, version = _npm_alias(name, version)
+    exact = _EXACT_NPM.match(version)
+    resolved = str(entry.get("resolved") or "")
+    if not exact:
+        result.skip("npm", f"{name}@{version or '?'}", origin, "not a registry version (git, URL or missing)")
+        return
+    if resolved and not resolved.startswith(("https://", "http://")):
+        result.skip("npm", f"{name}@{version}", origin, f"resolved from {resolved.split(':')[0]}, not a registry")
+        return
+    result.add(Dependency("npm", name, exact.group("version"), origin, resolved, str(entry.get("integrity") or "")))
+
+
+def parse_dependency_file(path: str | os.PathLike[str], into: Dependencies | None = None) -> Dependencies:
+    """By file name: `package-lock.json`/`npm-shrinkwrap.json`, `package.json`, else pip requirements."""
+    name = os.path.basename(os.fspath(path))
+    if name in ("package-lock.json", "npm-shrinkwrap.json"):
+        return parse_package_lock(path, into)
+    if name == "package.json":
+        return parse_package_json(path, into)
+    return parse_requirements(path, into)

@@ -1,0 +1,182 @@
+"""The result cache, and configuration from `[tool.malwi]` and `.malwiignore` as the CLI sees them."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from malwi.cache import ResultCache
+
+from .conftest import EXAMPLES, run_malwi
+from .tiny_model import build_tiny_bundle
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    target = tmp_path / "tree"
+    shutil.copytree(EXAMPLES, target)
+    return target
+
+
+def scan_json(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> dict:
+    result = subprocess.run(
+        [sys.executable, "-m", "malwi", "scan", *args, "--format", "json"],
+        capture_output=True,
+        timeout=120,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+    )
+    assert result.returncode in (0, 1), result.stderr
+    return json.loads(result.stdout)
+
+
+def comparable(document: dict) -> dict:
+    return {key: document[key] for key in ("malicious", "maliciousness", "verdict", "files", "file_info")}
+
+
+def test_second_scan_comes_from_the_cache_and_says_the_same(tree: Path, private_cache: Path) -> None:
+    first = scan_json(str(tree))
+    second = scan_json(str(tree))
+    assert first["statistics"]["cached"] == 0 and second["statistics"]["cached"] == first["statistics"]["scanned"] == 6
+    assert comparable(second) == comparable(first)
+    assert second["statistics"]["objects_scored"] == first["statistics"]["objects_scored"]
+    assert second["model"]["device"] == "cache" and first["model"]["device"] == "cpu"
+    assert (private_cache / "results.sqlite3").is_file()
+
+
+def test_a_changed_file_is_rescanned_alone(tree: Path) -> None:
+    scan_json(str(tree))
+    loader = tree / "malicious-python" / "loader.py"
+    loader.write_text(loader.read_text() + "\nVERSION = 2\n")
+    again = scan_json(str(tree))
+    assert again["statistics"]["cached"] == 5
+    assert any(f["path"].endswith("loader.py") for f in again["files"])
+
+
+def test_no_cache_neither_reads_nor_writes(tree: Path, private_cache: Path) -> None:
+    first = scan_json(str(tree), "--no-cache")
+    assert first["statistics"]["cached"] == 0 and not (private_cache / "results.sqlite3").exists()
+    scan_json(str(tree))
+    assert scan_json(str(tree), "--no-cache")["statistics"]["cached"] == 0
+
+
+def test_another_model_misses(tree: Path, tmp_path: Path) -> None:
+    scan_json(str(tree))
+    tiny = build_tiny_bundle(tmp_path / "tiny")
+    other = scan_json(str(tree), "--model", str(tiny))
+    assert other["statistics"]["cached"] == 0 and other["model"]["name"] == "tiny-test-model"
+    assert scan_json(str(tree), "--model", str(tiny))["statistics"]["cached"] == 6
+
+
+def test_a_threshold_below_the_listing_score_misses(tree: Path) -> None:
+    """Which objects a cached file lists depends on the suspicious threshold: part of the key."""
+    scan_json(str(tree))
+    low = scan_json(str(tree), "--threshold", "0.05")
+    assert low["statistics"]["cached"] == 0
+
+
+def test_a_fully_cached_scan_imports_neither_numpy_nor_onnxruntime(tree: Path) -> None:
+    scan_json(str(tree))
+    probe = (
+        "import sys; from malwi.cli import main; "
+        f"code = main(['scan', {str(tree)!r}, '--quiet']); "
+        "print(code, 'numpy' in sys.modules, 'onnxruntime' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=120)
+    assert result.stdout.decode().split()[-3:] == ["1", "False", "False"], result.stderr
+
+
+def test_concurrent_scans_share_the_cache(tree: Path) -> None:
+    command = [sys.executable, "-m", "malwi", "scan", str(tree), "--format", "json", "--quiet"]
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(3)]
+    outputs = [run.communicate(timeout=180) for run in runs]
+    assert [run.returncode for run in runs] == [1, 1, 1], [err for _, err in outputs]
+    verdicts = {json.loads(out)["maliciousness"] for out, _ in outputs}
+    assert len(verdicts) == 1
+    assert scan_json(str(tree))["statistics"]["cached"] == 6
+
+
+def test_an_unusable_cache_is_a_warning_not_a_failure(tree: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    result = run_malwi("scan", str(tree), env={"MALWI_CACHE_DIR": str(blocker)})
+    assert result.returncode == 1
+    assert b"result cache unavailable, scanning without it" in result.stderr
+
+
+def test_prune_drops_the_least_recently_used(tmp_path: Path) -> None:
+    with ResultCache(tmp_path / "c.sqlite3") as cache:
+        for i in range(5):
+            cache.store([(f"{i:064x}", "python", {"n": i})], "scorer")
+            time.sleep(0.01)
+        assert cache.prune(max_rows=3) == 2
+        kept = cache.lookup([(f"{i:064x}", "python") for i in range(5)], "scorer")
+        assert sorted(v["n"] for v in kept.values()) == [2, 3, 4]
+        assert cache.lookup([(f"{4:064x}", "python")], "other scorer") == {}
+
+
+# --- configuration ------------------------------------------------------------------------------
+
+
+def test_tool_malwi_settings_apply_and_the_command_line_wins(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    tree = project / "src"
+    shutil.copytree(EXAMPLES, tree)
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "p"\n\n[tool.malwi]\nthreshold = 1.0\nformat = "json"\nexclude = ["malicious-javascript/"]\n'
+    )
+    result = subprocess.run([sys.executable, "-m", "malwi", "scan", str(tree)], capture_output=True, cwd=project, timeout=120)
+    document = json.loads(result.stdout)  # format from the config
+    assert document["threshold"] == 1.0 and result.returncode == 0
+    assert not any("malicious-javascript" in f["path"] for f in document["files"])
+    assert document["statistics"]["skipped_ignored"] == 1
+    overridden = subprocess.run(
+        [sys.executable, "-m", "malwi", "scan", str(tree), "--threshold", "0.5", "-f", "text"], capture_output=True, cwd=project, timeout=120
+    )
+    assert overridden.returncode == 1 and overridden.stdout.decode().splitlines()[-1].startswith("=> malicious")
+    ignored = subprocess.run(
+        [sys.executable, "-m", "malwi", "scan", str(tree), "--no-config", "-q"], capture_output=True, cwd=project, timeout=120
+    )
+    assert ignored.returncode == 1
+
+
+def test_a_bad_setting_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.malwi]\nthreshold = 'high'\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "malwi", "scan", str(EXAMPLES)], capture_output=True, cwd=tmp_path, timeout=120
+    )
+    stderr = result.stderr.decode()
+    assert result.returncode == 2 and len(stderr.strip().splitlines()) == 1 and "threshold" in stderr, stderr
+
+
+def test_malwiignore_of_a_scanned_folder_but_not_of_a_package_inside(tree: Path) -> None:
+    (tree / ".malwiignore").write_text("malicious-javascript/\n")
+    (tree / "malicious-python" / ".malwiignore").write_text("*\n")  # as if it came with the package
+    result = subprocess.run([sys.executable, "-m", "malwi", "scan", str(tree), "-f", "json"], capture_output=True, timeout=120)
+    document = json.loads(result.stdout)
+    paths = [f["path"] for f in document["files"]]
+    assert not any("malicious-javascript" in p for p in paths)
+    assert any(p.endswith("malicious-python/setup.py") for p in paths), "a nested .malwiignore hides nothing"
+    assert any("malicious-python/.malwiignore: not honoured" in w for w in document["warnings"])
+    assert b"not honoured" in result.stderr
+
+
+def test_malwiignore_inside_an_archive_is_not_honoured(tmp_path: Path) -> None:
+    import tarfile
+
+    archive = tmp_path / "pkg-1.0.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(EXAMPLES / "malicious-python" / "setup.py", "pkg-1.0/setup.py")
+        ignore = tmp_path / ".malwiignore"
+        ignore.write_text("*\n")
+        tar.add(ignore, "pkg-1.0/.malwiignore")
+        tar.add(ignore, ".malwiignore")
+    result = run_malwi("scan", str(archive), "-q")
+    assert result.returncode == 1, result.stdout

@@ -1,0 +1,388 @@
+"""Package sources: safe extraction, registry downloads (a real HTTP server on loopback),
+dependency files. Hostile archives are built here, in memory; nothing is ever executed."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import os
+import stat
+import tarfile
+import time
+import zipfile
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from malwi.errors import ArchiveError
+from malwi.sources.archive import ExtractionLimits, extract
+from malwi.sources.dependencies import parse_package_json, parse_package_lock, parse_requirements
+from tests.conftest import ROOT, FakeRegistry, run_malwi
+
+SCHEMA = json.loads((ROOT / "data" / "schemas" / "analysis_result_schema.json").read_text())
+BENIGN = b'def slug(text):\n    return "-".join(text.lower().split())\n'
+MALICIOUS = (ROOT / "examples" / "malicious-python" / "setup.py").read_bytes()
+
+
+def tar_bytes(members: list[tarfile.TarInfo | tuple[str, bytes]], mode: str = "w:gz") -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode=mode) as tar:
+        for member in members:
+            if isinstance(member, tarfile.TarInfo):
+                tar.addfile(member)
+            else:
+                name, data = member
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def zip_bytes(members: list[tuple[str, bytes]], symlink: str | None = None) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zipped:
+        for name, data in members:
+            zipped.writestr(name, data)
+        if symlink:
+            info = zipfile.ZipInfo(symlink)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            zipped.writestr(info, "/etc/passwd")
+    return buffer.getvalue()
+
+
+def special(name: str, kind: bytes, target: str = "") -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.linkname = target
+    return info
+
+
+class Zeros(io.RawIOBase):
+    """A file of `size` zero bytes that never exists in memory at once."""
+
+    def __init__(self, size: int) -> None:
+        self.left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
+        count = min(len(buffer), self.left)
+        buffer[:count] = bytes(count)
+        self.left -= count
+        return count
+
+
+def ratio_bomb(size: int = 64 * 1024 * 1024) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=1) as tar:
+        info = tarfile.TarInfo("bomb/data.py")
+        info.size = size
+        tar.addfile(info, io.BufferedReader(Zeros(size)))
+    return buffer.getvalue()
+
+
+def many_files(count: int = 100_000) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=1) as tar:
+        for i in range(count):
+            tar.addfile(tarfile.TarInfo(f"pkg/f{i}.py"), io.BytesIO(b""))
+    return buffer.getvalue()
+
+
+HOSTILE = {
+    "zip-slip": ("evil.zip", lambda: zip_bytes([("pkg/ok.py", BENIGN), ("../../evil.py", b"print(1)\n")]), "path escapes the archive"),
+    "absolute-path": ("evil.tar.gz", lambda: tar_bytes([("/tmp/malwi-evil.py", b"x = 1\n")]), "absolute path in archive"),
+    "windows-absolute": ("evil.zip", lambda: zip_bytes([("C:\\evil.py", b"x = 1\n")]), "absolute path in archive"),
+    "symlink": ("evil.tar.gz", lambda: tar_bytes([("pkg/a.py", BENIGN), special("pkg/link", tarfile.SYMTYPE, "/etc/passwd")]), "link in archive"),
+    "zip-symlink": ("evil.zip", lambda: zip_bytes([("pkg/a.py", BENIGN)], symlink="pkg/link"), "link in archive"),
+    "hardlink": ("evil.tar", lambda: tar_bytes([special("pkg/hard", tarfile.LNKTYPE, "/etc/shadow")], mode="w"), "link in archive"),
+    "device": ("evil.tgz", lambda: tar_bytes([special("pkg/dev", tarfile.CHRTYPE)]), "device, FIFO or special file"),
+    "ratio-bomb": ("bomb.tar.gz", ratio_bomb, "compression ratio above 200:1"),
+    "many-files": ("many.tar.gz", many_files, "more than 50,000 files"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_hostile_archive_exits_2_and_writes_nothing_outside(case: str, tmp_path: Path) -> None:
+    name, build, message = HOSTILE[case]
+    archive = tmp_path / "in" / name
+    archive.parent.mkdir()
+    archive.write_bytes(build())
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    before = sorted(p.name for p in tmp_path.iterdir())
+    result = run_malwi("scan", str(archive), "--no-cache", env={"TMPDIR": str(scratch)}, timeout=300)
+    stderr = result.stderr.decode()
+    assert result.returncode == 2, stderr
+    assert message in stderr and name in stderr, stderr
+    assert len(stderr.strip().splitlines()) == 1 and "Traceback" not in stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert list(scratch.iterdir()) == [], "the temporary folder is removed after the error"
+    assert not Path("/tmp/malwi-evil.py").exists()
+
+
+def test_extract_refuses_to_follow_a_planted_link(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    target.mkdir()
+    (target / "pkg").symlink_to(tmp_path)  # as if an earlier member had planted it
+    archive = tmp_path / "a.tar"
+    archive.write_bytes(tar_bytes([("pkg/x.py", b"x = 1\n")], mode="w"))
+    with pytest.raises(ArchiveError, match="collides"):
+        extract(archive, target)
+    assert not (tmp_path / "x.py").exists()
+
+
+def test_limits_are_configurable(tmp_path: Path) -> None:
+    archive = tmp_path / "three.zip"
+    archive.write_bytes(zip_bytes([(f"p/{i}.py", BENIGN) for i in range(3)]))
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    with pytest.raises(ArchiveError, match="more than 2 files"):
+        extract(archive, tmp_path / "a", ExtractionLimits(max_files=2))
+    with pytest.raises(ArchiveError, match="limit on total size"):
+        extract(archive, tmp_path / "b", ExtractionLimits(max_total_bytes=100))
+    result = run_malwi("scan", str(archive), "--no-cache", "--max-archive-files", "2")
+    assert result.returncode == 2 and b"more than 2 files" in result.stderr
+
+
+@pytest.mark.parametrize("suffix", [".tar.gz", ".tgz", ".tar.bz2", ".tar", ".zip", ".whl", ".egg"])
+def test_archives_are_scanned_like_folders(suffix: str, tmp_path: Path) -> None:
+    members = [("demo-1.0/setup.py", MALICIOUS), ("demo-1.0/demo/__init__.py", BENIGN)]
+    if suffix in (".zip", ".whl", ".egg"):
+        data = zip_bytes(members)
+    else:
+        data = tar_bytes(members, mode={".tar.gz": "w:gz", ".tgz": "w:gz", ".tar.bz2": "w:bz2", ".tar": "w"}[suffix])
+    archive = tmp_path / f"demo-1.0{suffix}"
+    archive.write_bytes(data)
+    result = run_malwi("scan", str(archive), "--no-cache", "--format", "json")
+    assert result.returncode == 1, result.stderr
+    document = json.loads(result.stdout)
+    jsonschema.validate(document, SCHEMA, format_checker=jsonschema.FormatChecker())
+    paths = [f["path"] for f in document["files"]]
+    assert f"{archive}/demo-1.0/setup.py" in paths, paths
+    assert document["file_info"]["sha256"] == hashlib.sha256(data).hexdigest()
+    assert document["file_info"]["file_type"] == "archive" and 0 <= document["file_info"]["entropy"] <= 8
+
+
+# --- registries ---------------------------------------------------------------------------------
+
+
+def sdist(name: str = "demo", version: str = "1.0", body: bytes = BENIGN) -> bytes:
+    return tar_bytes([(f"{name}-{version}/{name}/__init__.py", body), (f"{name}-{version}/PKG-INFO", b"Name: demo\n")])
+
+
+def serve_pypi(
+    name: str, version: str, data: bytes, digest: str | None = None, latest: bool = True, versioned: bool = True
+) -> None:
+    filename = f"{name}-{version}.tar.gz"
+    metadata = {
+        "info": {"name": name, "version": version},
+        "urls": [
+            {
+                "packagetype": "sdist",
+                "filename": filename,
+                "url": f"../../../files/{filename}",
+                "size": len(data),
+                "digests": {"sha256": digest or hashlib.sha256(data).hexdigest()},
+            }
+        ],
+    }
+    body = json.dumps(metadata).encode()
+    if versioned:
+        FakeRegistry.routes[f"/pypi/{name}/{version}/json"] = (200, body)
+    if latest:
+        project = dict(metadata, releases={version: metadata["urls"], "0.0.1": []})
+        FakeRegistry.routes[f"/pypi/{name}/json"] = (200, json.dumps(project).encode())
+    FakeRegistry.routes[f"/files/{filename}"] = (200, data)
+
+
+def serve_npm(name: str, version: str, data: bytes) -> str:
+    integrity = "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
+    tarball = f"/tarballs/{name}-{version}.tgz"
+    metadata = {"dist-tags": {"latest": version}, "versions": {version: {"dist": {"tarball": tarball, "integrity": integrity}}}}
+    FakeRegistry.routes[f"/npm/{name}"] = (200, json.dumps(metadata).encode())
+    FakeRegistry.routes[tarball] = (200, data)
+    return integrity
+
+
+def test_pypi_download_scan_and_keep(registry_server: str, tmp_path: Path) -> None:
+    release = sdist()
+    serve_pypi("demo", "1.0", release)
+    keep = tmp_path / "kept"
+    result = run_malwi("pypi", "demo", "--no-cache", "--keep", str(keep), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    jsonschema.validate(document, SCHEMA, format_checker=jsonschema.FormatChecker())
+    assert document["verdict"] == "good" and document["label"] == "demo==1.0"
+    assert document["source"]["ecosystem"] == "pypi" and document["source"]["digest"].startswith("sha256:")
+    assert (keep / "demo-1.0.tar.gz").read_bytes() == release
+    assert "/pypi/demo/json" in FakeRegistry.requests
+
+
+def test_pypi_version_from_the_project_document_when_a_mirror_lacks_version_pages(registry_server: str) -> None:
+    serve_pypi("demo", "1.0", sdist(), versioned=False)
+    result = run_malwi("pypi", "demo", "1.0", "--no-cache", "--quiet")
+    assert result.returncode == 0 and result.stdout.startswith(b"=> good"), result.stderr
+    assert FakeRegistry.requests[:2] == ["/pypi/demo/1.0/json", "/pypi/demo/json"]
+    missing = run_malwi("pypi", "demo", "2.0", "--no-cache")
+    assert missing.returncode == 2 and b"demo 2.0 is not on PyPI" in missing.stderr
+
+
+def test_pypi_malicious_release_exits_1(registry_server: str) -> None:
+    serve_pypi("evil", "0.1", sdist("evil", "0.1", MALICIOUS))
+    result = run_malwi("pypi", "evil", "0.1", "--no-cache")
+    assert result.returncode == 1, result.stderr
+    assert b"evil-0.1/evil/__init__.py" in result.stdout and b"=> malicious" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("setup", "args", "message"),
+    [
+        ("none", ["pypi", "absent"], "absent is not on PyPI"),
+        ("none", ["pypi", "absent", "1.0"], "absent 1.0 is not on PyPI"),
+        ("digest", ["pypi", "demo"], "does not match the registry's sha256 digest"),
+        ("network", ["pypi", "demo"], "network error"),
+        ("hostile", ["pypi", "demo"], "path escapes the archive"),
+        ("none", ["npm", "left-pad"], "left-pad is not on npm"),
+        ("npm-tampered", ["npm", "left-pad"], "does not match the registry's sha512 digest"),
+        ("npm-version", ["npm", "left-pad", "9.9.9"], "left-pad@9.9.9: no such version on npm"),
+    ],
+)
+def test_registry_failures_exit_2_with_one_line(registry_server: str, setup: str, args: list[str], message: str, tmp_path: Path) -> None:
+    if setup == "digest":
+        serve_pypi("demo", "1.0", sdist(), digest="0" * 64)
+    elif setup == "network":
+        serve_pypi("demo", "1.0", sdist())
+        FakeRegistry.routes["/files/demo-1.0.tar.gz"] = (0, b"")
+    elif setup == "hostile":
+        serve_pypi("demo", "1.0", tar_bytes([("demo-1.0/ok.py", BENIGN), ("../escape.py", b"x = 1\n")]))
+    elif setup == "npm-tampered":
+        serve_npm("left-pad", "1.3.0", sdist())
+        FakeRegistry.routes["/tarballs/left-pad-1.3.0.tgz"] = (200, sdist() + b"tampered")
+    elif setup == "npm-version":
+        serve_npm("left-pad", "1.3.0", sdist())
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    result = run_malwi(*args, "--no-cache", env={"TMPDIR": str(scratch)})
+    stderr = result.stderr.decode()
+    assert result.returncode == 2, stderr
+    assert message in stderr and len(stderr.strip().splitlines()) == 1, stderr
+    assert list(scratch.iterdir()) == []
+
+
+def test_npm_release_by_integrity(registry_server: str) -> None:
+    package = tar_bytes([("package/index.js", b"module.exports = (s, n) => s.padStart(n);\n"), ("package/package.json", b"{}")])
+    serve_npm("left-pad", "1.3.0", package)
+    result = run_malwi("npm", "left-pad", "--no-cache", "--format", "sarif")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["version"] == "2.1.0"
+
+
+# --- dependency files ---------------------------------------------------------------------------
+
+
+def test_requirements_parsing(tmp_path: Path) -> None:
+    (tmp_path / "base.txt").write_text("six==1.16.0\n")
+    (tmp_path / "requirements.txt").write_text(
+        "# pinned and not\n-r base.txt\nrequests==2.32.3 \\\n    --hash=sha256:abc\nDjango[argon2] == 4.2.1 ; python_version >= '3.8'\n"
+        "flask>=2\nnumpy\n-e .\ngit+https://example.org/x.git\npkg @ https://example.org/p.whl\n--index-url https://pypi.org/simple\n"
+        "six==1.16.0\nfoo==1.*\n-r requirements.txt\n"
+    )
+    found = parse_requirements(tmp_path / "requirements.txt")
+    assert [d.label for d in found.pinned] == ["six==1.16.0", "requests==2.32.3", "Django==4.2.1"]
+    reasons = {u.requirement: u.reason for u in found.unresolved}
+    assert reasons["flask>=2"].startswith("not pinned") and reasons["numpy"] == "no version given"
+    assert "editable" in reasons["-e ."] and "URL" in reasons["git+https://example.org/x.git"]
+    assert "foo==1.*" in reasons and "pkg @ https://example.org/p.whl" in reasons
+    assert found.unresolved[0].origin.endswith("requirements.txt:6")
+
+
+def test_npm_dependency_files(tmp_path: Path) -> None:
+    (tmp_path / "package.json").write_text(
+        json.dumps({"dependencies": {"left-pad": "1.3.0", "lodash": "^4.17.21", "alias": "npm:real@2.0.0"}, "devDependencies": {"x": "git+https://e/x"}})
+    )
+    found = parse_package_json(tmp_path / "package.json")
+    assert [d.label for d in found.pinned] == ["left-pad@1.3.0", "real@2.0.0"]
+    assert sorted(u.requirement for u in found.unresolved) == ["lodash@^4.17.21", "x@git+https://e/x"]
+    lock = {
+        "lockfileVersion": 3,
+        "packages": {
+            "": {"name": "app"},
+            "node_modules/a": {"version": "1.0.0", "resolved": "https://r/a-1.0.0.tgz", "integrity": "sha512-x"},
+            "node_modules/a/node_modules/b": {"version": "2.0.0"},
+            "node_modules/local": {"link": True},
+            "node_modules/g": {"version": "git+ssh://git@github.com/x/g.git#abc"},
+            "packages/workspace": {"version": "0.0.1"},
+        },
+    }
+    (tmp_path / "package-lock.json").write_text(json.dumps(lock))
+    found = parse_package_lock(tmp_path / "package-lock.json")
+    assert [(d.label, d.resolved) for d in found.pinned] == [("a@1.0.0", "https://r/a-1.0.0.tgz"), ("b@2.0.0", "")]
+    assert len(found.unresolved) == 2
+    legacy = {"lockfileVersion": 1, "dependencies": {"a": {"version": "1.0.0", "dependencies": {"b": {"version": "2.0.0"}}}}}
+    (tmp_path / "v1" / "package-lock.json").parent.mkdir()
+    (tmp_path / "v1" / "package-lock.json").write_text(json.dumps(legacy))
+    assert [d.label for d in parse_package_lock(tmp_path / "v1" / "package-lock.json").pinned] == ["a@1.0.0", "b@2.0.0"]
+
+
+def test_requirements_scan_is_a_batch(registry_server: str, tmp_path: Path) -> None:
+    serve_pypi("demo", "1.0", sdist())
+    serve_pypi("evil", "0.1", sdist("evil", "0.1", MALICIOUS))
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("demo==1.0\nevil==0.1\nflask>=2\nmissing==3.0\n")
+    result = run_malwi("scan", "--requirements", str(requirements), "--no-cache", "--format", "json")
+    assert result.returncode == 1, result.stderr
+    document = json.loads(result.stdout)
+    jsonschema.validate(document, SCHEMA, format_checker=jsonschema.FormatChecker())
+    assert document["analysis_type"] == "batch" and document["verdict"] == "malicious"
+    verdicts = {p["label"]: p["verdict"] for p in document["results"]["packages"]}
+    assert verdicts == {"demo==1.0": "good", "evil==0.1": "malicious"}
+    assert [u["requirement"] for u in document["results"]["unresolved"]] == ["flask>=2"]
+    assert [f["package"] for f in document["results"]["failed"]] == ["missing==3.0"]
+    assert b"flask>=2" in result.stderr and b"missing==3.0 not scanned" in result.stderr
+    text = run_malwi("scan", "-r", str(requirements), "--no-cache")
+    assert b"=> malicious: 1 of 2 packages malicious (evil==0.1); 2 not scanned" in text.stdout
+
+
+def test_clean_requirements_with_a_failed_download_exits_2(registry_server: str, tmp_path: Path) -> None:
+    serve_pypi("demo", "1.0", sdist())
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("demo==1.0\n")
+    assert run_malwi("scan", "-r", str(requirements), "--no-cache").returncode == 0
+    requirements.write_text("demo==1.0\nmissing==3.0\n")
+    assert run_malwi("scan", "-r", str(requirements), "--no-cache").returncode == 2
+
+
+def test_lockfile_uses_its_own_resolved_url_and_integrity(registry_server: str, tmp_path: Path) -> None:
+    package = tar_bytes([("package/index.js", b"module.exports = 1;\n")])
+    integrity = serve_npm("tiny", "1.0.0", package)
+    lock = {
+        "lockfileVersion": 3,
+        "packages": {
+            "": {"name": "app"},
+            "node_modules/tiny": {"version": "1.0.0", "resolved": registry_server + "/tarballs/tiny-1.0.0.tgz", "integrity": integrity},
+        },
+    }
+    (tmp_path / "package-lock.json").write_text(json.dumps(lock))
+    result = run_malwi("scan", "--lockfile", str(tmp_path / "package-lock.json"), "--no-cache")
+    assert result.returncode == 0, result.stderr
+    assert b"tiny@1.0.0: good" in result.stdout
+    assert "/npm/tiny" not in FakeRegistry.requests, "the lockfile's URL and integrity suffice"
+    lock["packages"]["node_modules/tiny"]["integrity"] = "sha512-" + base64.b64encode(b"x" * 64).decode()
+    (tmp_path / "package-lock.json").write_text(json.dumps(lock))
+    result = run_malwi("scan", "--lockfile", str(tmp_path / "package-lock.json"), "--no-cache")
+    assert result.returncode == 2 and b"does not match" in result.stderr
+
+
+@pytest.mark.skipif(not os.environ.get("MALWI_TEST_REAL_REGISTRIES"), reason="opt-in: set MALWI_TEST_REAL_REGISTRIES=1 to hit pypi.org and npmjs.org")
+@pytest.mark.parametrize("args", [["pypi", "requests"], ["npm", "left-pad"]])
+def test_real_registries_say_good(args: list[str]) -> None:
+    started = time.perf_counter()
+    result = run_malwi(*args, "--no-cache", timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert b"=> good" in result.stdout, result.stdout
+    assert time.perf_counter() - started < 300
