@@ -5,7 +5,7 @@ Reads coverage.py's JSON report (`pytest --cov=malwi --cov-report=json:evidence/
 which `make test` writes). Exit 0: at or above the floor; 1: below; 2: unreadable or malformed
 evidence.
 
-    python tools/coverage_gate.py                       # evidence/coverage.json, --min 50
+    python tools/coverage_gate.py                       # evidence/coverage.json, --min 65
     python tools/coverage_gate.py --min 60 --min-file 30 --exclude 'python/malwi/research/*'
 """
 
@@ -26,7 +26,7 @@ TOOL = "coverage gate"
 # test-python`: CLI subprocesses included via tools/coveragerc; 37% without them). The floor sits
 # below that so that landing a module a little ahead of its tests does not fail CI, while losing
 # a test file's worth of coverage does. Raise it as the suite grows.
-DEFAULT_MIN = 50.0
+DEFAULT_MIN = 65.0  # measured 71.7 % on the commit that set it; a floor, not a target
 
 
 class Parser(argparse.ArgumentParser):

@@ -17,7 +17,9 @@ from malwi.config import parse_size as size_in_bytes
 from malwi.scan import Scan, ScanOptions
 
 if TYPE_CHECKING:
-    from malwi.sources import Workspace
+    from malwi.report import MalwiReport
+    from malwi.report.result import BatchReport
+    from malwi.sources import Prepared, Workspace
     from malwi.sources.registries import Release
     from malwi.sources.dependencies import Dependency
 
@@ -276,12 +278,9 @@ def run_scan(args: argparse.Namespace, out: BinaryIO) -> int:
 def run_report(args: argparse.Namespace, out: BinaryIO) -> int:
     """Everything that ends in a verdict: local paths, archives, registry releases, dependency
     files. One target gives one report; dependency files give a batch, one report per package."""
-    from malwi.report import FileInfo, MalwiReport
-    from malwi.report import render
+    from malwi.report import FileInfo, MalwiReport, render
     from malwi.report.result import BatchReport
-    from malwi.errors import ArchiveError, RegistryError
-    from malwi.sources import ExtractionLimits, Prepared, Workspace, release_for
-    from malwi.sources.dependencies import Dependencies, parse_dependency_file
+    from malwi.sources import ExtractionLimits, Prepared, Workspace
 
     limits = ExtractionLimits()
     if args.max_archive_size:
@@ -301,8 +300,8 @@ def run_report(args: argparse.Namespace, out: BinaryIO) -> int:
             device=args.device,
             workers=args.workers,
             model=args.model,
-            extensions=getattr(args, "extensions", None),
-            max_file_size=getattr(args, "max_file_size", DEFAULT_MAX_FILE_SIZE),
+            extensions=args.extensions,
+            max_file_size=args.max_file_size,
             cache=args.cache,
             exclude=args.exclude,
             exclude_base=args.exclude_base,
@@ -326,37 +325,7 @@ def run_report(args: argparse.Namespace, out: BinaryIO) -> int:
         elif not args.requirements and not args.lockfile:
             result = scan(workspace.local(args.paths))
         else:
-            dependencies = Dependencies()
-            for path in [*args.requirements, *args.lockfile]:
-                parse_dependency_file(path, dependencies)
-            batch = BatchReport(", ".join([*args.paths, *args.requirements, *args.lockfile]))
-            files = [*args.requirements, *args.lockfile]
-            batch.file_info = (FileInfo.of_file(files[0]) if len(files) == 1 else FileInfo.of_manifest(batch.label, [])).to_dict()
-            batch.unresolved = [u.to_dict() for u in dependencies.unresolved]
-            for item in dependencies.unresolved:
-                warn(args.quiet, f"not scanned: {item.requirement} ({item.origin}): {item.reason}")
-            if args.paths:
-                batch.reports.append(scan(workspace.local(args.paths)))
-            for dependency, fetched in fetch_all(workspace, dependencies.pinned, release_for):
-                try:
-                    if isinstance(fetched, Exception):
-                        raise fetched
-                    prepared = workspace.unpack(fetched, shown_as=dependency.label)
-                    prepared.source = {
-                        "ecosystem": dependency.ecosystem,
-                        "name": dependency.name,
-                        "version": dependency.version,
-                        "origin": dependency.origin,
-                    }
-                    batch.reports.append(scan(prepared))
-                    workspace.discard(*prepared.folders)
-                except (RegistryError, ArchiveError) as error:
-                    batch.failed.append({"package": dependency.label, "origin": dependency.origin, "error": str(error)})
-                    warn(args.quiet, f"{dependency.label} not scanned: {error}")
-                finally:
-                    if not isinstance(fetched, Exception):
-                        workspace.discard(fetched.parent)
-            result = batch
+            result = scan_dependencies(args, workspace, scan)
     text = render.text(result, quiet=args.quiet) if args.format == "text" else render.RENDERERS[args.format](result)
     out.write(text.encode())
     if result.malicious:
@@ -364,6 +333,55 @@ def run_report(args: argparse.Namespace, out: BinaryIO) -> int:
     if isinstance(result, BatchReport) and result.failed:
         return EXIT_ERROR  # some dependency could not be checked: not a clean bill of health
     return EXIT_OK
+
+
+def scan_dependencies(
+    args: argparse.Namespace, workspace: Workspace, scan: Callable[[Prepared], MalwiReport]
+) -> BatchReport:
+    """Dependency files (and any PATHs given with them): one report per pinned package, the
+    unpinned ones listed, the ones that cannot be fetched or unpacked recorded as failed."""
+    from malwi.errors import ArchiveError, RegistryError
+    from malwi.report import FileInfo
+    from malwi.report.result import BatchReport
+    from malwi.sources import release_for
+    from malwi.sources.dependencies import Dependencies, parse_dependency_file
+
+    files = [*args.requirements, *args.lockfile]
+    dependencies = Dependencies()
+    for path in files:
+        parse_dependency_file(path, dependencies)
+    batch = BatchReport(", ".join([*args.paths, *files]))
+    if len(files) == 1:
+        batch.file_info = FileInfo.of_file(files[0]).to_dict()
+    else:
+        listed = [(path, FileInfo.of_file(path).sha256, os.path.getsize(path)) for path in files]
+        batch.file_info = FileInfo.of_manifest(batch.label, listed).to_dict()
+    batch.unresolved = [u.to_dict() for u in dependencies.unresolved]
+    for item in dependencies.unresolved:
+        warn(args.quiet, f"not scanned: {item.requirement} ({item.origin}): {item.reason}")
+    if args.paths:
+        batch.reports.append(scan(workspace.local(args.paths)))
+    workspace.progress = False  # downloads run in parallel: one bar each would garble stderr
+    for dependency, fetched in fetch_all(workspace, dependencies.pinned, release_for):
+        try:
+            if isinstance(fetched, Exception):
+                raise fetched
+            prepared = workspace.unpack(fetched, shown_as=dependency.label)
+            prepared.source = {
+                "ecosystem": dependency.ecosystem,
+                "name": dependency.name,
+                "version": dependency.version,
+                "origin": dependency.origin,
+            }
+            batch.reports.append(scan(prepared))
+            workspace.discard(*prepared.folders)
+        except (RegistryError, ArchiveError) as error:
+            batch.failed.append({"package": dependency.label, "origin": dependency.origin, "error": str(error)})
+            warn(args.quiet, f"{dependency.label} not scanned: {error}")
+        finally:
+            if not isinstance(fetched, Exception):
+                workspace.discard(fetched.parent)
+    return batch
 
 
 def fetch_all(

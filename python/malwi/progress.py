@@ -33,7 +33,9 @@ class Progress:
         self.done = 0
         self.started = time.perf_counter()
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
-        self._drawn_at = 0.0
+        # The first draw waits a quarter of a second: work that finishes sooner shows no bar.
+        self._drawn_at = self.started + 0.15
+        self._drawn = False
 
     def _amount(self, value: int) -> str:
         return _size(value) if self.unit == "bytes" else f"{value:,}"
@@ -53,12 +55,13 @@ class Progress:
             return
         now = time.perf_counter()
         # At most ten redraws a second: drawing must never cost more than the work.
-        if now - self._drawn_at >= 0.1 or (self.total and self.done >= self.total):
+        if now - self._drawn_at >= 0.1 or (self._drawn and self.total and self.done >= self.total):
             self._drawn_at = now
+            self._drawn = True
             print(f"\r\x1b[2K{self.line()}", end="", file=sys.stderr, flush=True)
 
     def close(self) -> None:
-        if self.enabled and self._drawn_at:
+        if self.enabled and self._drawn:
             print(f"\r\x1b[2K{self.line()}", file=sys.stderr, flush=True)
 
     def __enter__(self) -> Progress:
