@@ -180,3 +180,30 @@ def test_malwiignore_inside_an_archive_is_not_honoured(tmp_path: Path) -> None:
         tar.add(ignore, ".malwiignore")
     result = run_malwi("scan", str(archive), "-q")
     assert result.returncode == 1, result.stdout
+
+
+def test_settings_from_inside_the_scanned_tree_are_announced(tree: Path) -> None:
+    (tree / "pyproject.toml").write_text('[tool.malwi]\nexclude = ["*"]\n')
+    result = subprocess.run([sys.executable, "-m", "malwi", "scan", ".", "-f", "json"], capture_output=True, cwd=tree, timeout=120)
+    document = json.loads(result.stdout)
+    assert document["verdict"] == "good" and document["statistics"]["scanned"] == 0
+    assert "inside the scanned tree; its [tool.malwi] set exclude" in document["warnings"][0]
+    assert any("nothing was scanned" in w for w in document["warnings"])
+    assert b"inside the scanned tree" in result.stderr and b"nothing was scanned" in result.stderr
+    honest = subprocess.run([sys.executable, "-m", "malwi", "scan", ".", "--no-config", "-q"], capture_output=True, cwd=tree, timeout=120)
+    assert honest.returncode == 1
+
+
+def test_project_extensions_do_not_filter_unpacked_packages(tmp_path: Path) -> None:
+    import tarfile
+
+    (tmp_path / "pyproject.toml").write_text('[tool.malwi]\nextensions = ["py"]\n')
+    archive = tmp_path / "pkg-1.0.tgz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(EXAMPLES / "malicious-javascript" / "index.js", "package/index.js")
+    result = subprocess.run([sys.executable, "-m", "malwi", "scan", str(archive), "-q"], capture_output=True, cwd=tmp_path, timeout=120)
+    assert result.returncode == 1, result.stdout
+    asked = subprocess.run(
+        [sys.executable, "-m", "malwi", "scan", str(archive), "-q", "--extensions", "py"], capture_output=True, cwd=tmp_path, timeout=120
+    )
+    assert asked.returncode == 0, "an explicit --extensions still applies"

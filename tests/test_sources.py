@@ -386,3 +386,88 @@ def test_real_registries_say_good(args: list[str]) -> None:
     assert result.returncode == 0, result.stderr
     assert b"=> good" in result.stdout, result.stdout
     assert time.perf_counter() - started < 300
+
+
+# --- regressions found in review ----------------------------------------------------------------
+
+
+def test_every_part_of_a_multi_part_gzip_is_scanned(tmp_path: Path) -> None:
+    import gzip
+
+    header = tarfile.TarInfo("p/ok.py")
+    header.size = len(BENIGN)
+    padding = b"\0" * (-len(BENIGN) % 512)
+    first = header.tobuf() + BENIGN + padding  # one member, no end-of-archive blocks
+    second = tar_bytes([("p/setup.py", MALICIOUS)], mode="w")
+    archive = tmp_path / "multi.tar.gz"
+    archive.write_bytes(gzip.compress(first) + gzip.compress(second))
+    result = run_malwi("scan", str(archive), "--no-cache", "--format", "json")
+    document = json.loads(result.stdout)
+    assert result.returncode == 1 and document["statistics"]["scanned"] == 2, result.stderr
+
+
+def test_a_tar_with_a_zip_appended_is_refused(tmp_path: Path) -> None:
+    archive = tmp_path / "poly-1.0.tar.gz"
+    archive.write_bytes(tar_bytes([("p/ok.py", BENIGN)]) + zip_bytes([("evil-1.0/setup.py", MALICIOUS)]))
+    result = run_malwi("scan", str(archive), "--no-cache")
+    assert result.returncode == 2 and b"both a tar and a zip archive (a polyglot)" in result.stderr
+
+
+def test_encrypted_or_corrupt_zip_members_are_one_line_errors(tmp_path: Path) -> None:
+    data = bytearray(zip_bytes([("p/a.py", BENIGN * 50)]))
+    encrypted = tmp_path / "encrypted.zip"
+    flagged = bytearray(data)
+    flagged[6] |= 0x01  # general-purpose flag bit 0: encrypted (local header)
+    central = flagged.rfind(b"PK\x01\x02")
+    flagged[central + 8] |= 0x01  # and in the central directory
+    encrypted.write_bytes(bytes(flagged))
+    corrupt = tmp_path / "corrupt.zip"
+    start = data.find(b"p/a.py") + len("p/a.py")
+    data[start : start + 8] = b"\xff" * 8  # garbage where the deflate stream starts
+    corrupt.write_bytes(bytes(data))
+    for archive, message in ((encrypted, b"encrypted"), (corrupt, b"not a readable zip archive")):
+        result = run_malwi("scan", str(archive), "--no-cache")
+        assert result.returncode == 2 and message in result.stderr and b"internal error" not in result.stderr, result.stderr
+
+
+def test_a_lockfile_url_without_integrity_is_fetched_from_that_url(registry_server: str, tmp_path: Path) -> None:
+    evil = tar_bytes([("package/index.js", (ROOT / "examples" / "malicious-javascript" / "index.js").read_bytes())])
+    serve_npm("a", "1.0.0", tar_bytes([("package/index.js", b"module.exports = 1;\n")]))
+    FakeRegistry.routes["/elsewhere/evil.tgz"] = (200, evil)
+    lock = {"lockfileVersion": 3, "packages": {"node_modules/a": {"version": "1.0.0", "resolved": registry_server + "/elsewhere/evil.tgz"}}}
+    (tmp_path / "package-lock.json").write_text(json.dumps(lock))
+    result = run_malwi("scan", "--lockfile", str(tmp_path / "package-lock.json"), "--no-cache", "--format", "json")
+    document = json.loads(result.stdout)
+    assert result.returncode == 1 and document["verdict"] == "malicious", result.stderr
+    assert "/elsewhere/evil.tgz" in FakeRegistry.requests and "/npm/a" not in FakeRegistry.requests
+    assert document["results"]["packages"][0]["source"]["verified"] is False
+    assert b"without a digest check" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("route", "message"),
+    [
+        ((200, b'{"info": '), "did not answer with JSON"),
+        ((200, b"[1, 2]"), "not an object"),
+        ((200, json.dumps({"info": {"version": "1.0"}, "urls": [{"packagetype": "sdist", "size": "12kB"}]}).encode()), "unexpected registry metadata"),
+    ],
+)
+def test_broken_registry_answers_are_one_line_errors(registry_server: str, route: tuple[int, bytes], message: str) -> None:
+    FakeRegistry.routes["/pypi/demo/json"] = route
+    result = run_malwi("pypi", "demo", "--no-cache")
+    stderr = result.stderr.decode()
+    assert result.returncode == 2 and message in stderr and "internal error" not in stderr, stderr
+
+
+def test_requirements_index_options_are_reported(registry_server: str, tmp_path: Path) -> None:
+    serve_pypi("demo", "1.0", sdist())
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("--index-url https://internal.example/simple\ndemo==1.0\n")
+    result = run_malwi("scan", "-r", str(requirements), "--no-cache")
+    assert result.returncode == 0 and b"--index-url https://internal.example/simple is not used" in result.stderr
+
+
+@pytest.mark.parametrize(("flag", "value"), [("--max-archive-ratio", "nan"), ("--max-archive-ratio", "-5"), ("--max-archive-files", "0")])
+def test_archive_limits_must_make_sense(flag: str, value: str) -> None:
+    result = run_malwi("scan", str(ROOT / "examples"), flag, value)
+    assert result.returncode == 2 and result.stderr.startswith(b"malwi: error: argument " + flag.encode())

@@ -69,6 +69,26 @@ def positive_int(text: str) -> int:
     return value
 
 
+def count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more: {text!r}")
+    return value
+
+
+def ratio(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 1.0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite ratio of 1 or more: {text!r}")
+    return value
+
+
 def add_report_options(command: argparse.ArgumentParser, formats: Sequence[str]) -> None:
     """Options of every command that ends in a verdict: scan, pypi, npm. Defaults are None so
     that `[tool.malwi]` in pyproject.toml can fill what the command line leaves out."""
@@ -86,8 +106,8 @@ def add_report_options(command: argparse.ArgumentParser, formats: Sequence[str])
     command.add_argument("--model", metavar="DIR", help="model bundle to use (default: the active or bundled model)")
     command.add_argument("--no-cache", dest="cache", action="store_false", default=None, help="neither read nor write the result cache")
     command.add_argument("--max-archive-size", type=parse_size, metavar="SIZE", help="refuse archives that unpack to more (default: 1GB)")
-    command.add_argument("--max-archive-files", type=positive_int, metavar="N", help="refuse archives with more files (default: 50000)")
-    command.add_argument("--max-archive-ratio", type=float, metavar="R", help="refuse archives compressed more than R:1 (default: 200)")
+    command.add_argument("--max-archive-files", type=count, metavar="N", help="refuse archives with more files (default: 50000)")
+    command.add_argument("--max-archive-ratio", type=ratio, metavar="R", help="refuse archives compressed more than R:1 (default: 200)")
     command.add_argument("--no-config", action="store_true", help="ignore [tool.malwi] in pyproject.toml")
     command.add_argument("--quiet", "-q", action="store_true", default=None, help="no warnings or progress; the text report is just the verdict line")
 
@@ -174,8 +194,21 @@ def apply_settings(args: argparse.Namespace) -> None:
 
     project = None if getattr(args, "no_config", False) else find_project_config(os.getcwd())
     values = project.values if project is not None else {}
+    args.from_config = {key for key in values if getattr(args, key, None) is None}
     for key, default in DEFAULTS.items():
         setattr(args, key, merge(getattr(args, key, None), values.get(key), default))
+    args.config_notice = ""
+    if project is not None and project.path is not None and args.from_config:
+        # Scanning from inside the tree being scanned: its pyproject.toml may belong to the
+        # package under inspection. Used (it is usually the user's own repository), but said.
+        folder = project.path.parent.resolve()
+        for path in getattr(args, "paths", None) or []:
+            scanned = Path(path).resolve()
+            if folder == scanned or scanned in folder.parents:
+                settings = ", ".join(sorted(args.from_config))
+                args.config_notice = f"{project.path}: inside the scanned tree; its [tool.malwi] set {settings} (--no-config ignores it)"
+                warn(args.quiet, args.config_notice)
+                break
     if isinstance(args.extensions, str):
         args.extensions = [e.strip() for e in args.extensions.split(",") if e.strip()]
     args.exclude_base = str(project.path.parent) if project is not None and project.path is not None else None
@@ -293,6 +326,8 @@ def run_report(args: argparse.Namespace, out: BinaryIO) -> int:
 
     def scan(prepared: Prepared) -> MalwiReport:
         archive = prepared.archive
+        untrusted = bool(prepared.display_names)  # unpacked or downloaded: not the user's tree
+        extensions = None if untrusted and "extensions" in args.from_config else args.extensions
         report = MalwiReport.create(
             prepared.paths,
             silent=args.quiet,
@@ -300,19 +335,21 @@ def run_report(args: argparse.Namespace, out: BinaryIO) -> int:
             device=args.device,
             workers=args.workers,
             model=args.model,
-            extensions=args.extensions,
+            extensions=extensions,
             max_file_size=args.max_file_size,
             cache=args.cache,
             exclude=args.exclude,
             exclude_base=args.exclude_base,
             display_names=prepared.display_names,
             # An unpacked archive or download is not trusted to say what to skip.
-            ignore_files=not prepared.display_names,
+            ignore_files=not untrusted,
             label=prepared.label,
             file_info=FileInfo.of_file(archive, archive.name if prepared.source else str(archive), "archive") if archive else None,
             progress=progress,
         )
         report.source = prepared.source
+        if args.config_notice and not untrusted:
+            report.warnings.insert(0, args.config_notice)
         return report
 
     with Workspace(limits, keep=getattr(args, "keep", None), progress=progress) as workspace:
@@ -359,6 +396,8 @@ def scan_dependencies(
     batch.unresolved = [u.to_dict() for u in dependencies.unresolved]
     for item in dependencies.unresolved:
         warn(args.quiet, f"not scanned: {item.requirement} ({item.origin}): {item.reason}")
+    for note in dependencies.notes:
+        warn(args.quiet, note)
     if args.paths:
         batch.reports.append(scan(workspace.local(args.paths)))
     workspace.progress = False  # downloads run in parallel: one bar each would garble stderr
@@ -367,13 +406,22 @@ def scan_dependencies(
             if isinstance(fetched, Exception):
                 raise fetched
             prepared = workspace.unpack(fetched, shown_as=dependency.label)
+            verified = not (dependency.resolved and not dependency.integrity)
             prepared.source = {
                 "ecosystem": dependency.ecosystem,
                 "name": dependency.name,
                 "version": dependency.version,
                 "origin": dependency.origin,
+                "verified": verified,
             }
-            batch.reports.append(scan(prepared))
+            report = scan(prepared)
+            if not verified:
+                report.warnings.append(
+                    f"{dependency.label}: the lockfile gives no integrity; fetched from its resolved URL "
+                    f"{dependency.resolved} without a digest check"
+                )
+                warn(args.quiet, report.warnings[-1])
+            batch.reports.append(report)
             workspace.discard(*prepared.folders)
         except (RegistryError, ArchiveError) as error:
             batch.failed.append({"package": dependency.label, "origin": dependency.origin, "error": str(error)})

@@ -229,8 +229,6 @@ class MalwiReport:
 
             require_device(device)
         report = cls()
-        report.inputs = [os.fspath(p) for p in paths]
-        report.label = label or ", ".join(report.inputs)
         report.threshold = bundle.threshold if malicious_threshold is None else float(malicious_threshold)
         report.suspicious_threshold = min(bundle.suspicious_threshold, report.threshold)
         report.model = {"name": bundle.name, "version": bundle.version, "device": "cache"}
@@ -242,6 +240,8 @@ class MalwiReport:
                     return display + path[len(real) :].replace(os.sep, "/")
             return path
 
+        report.inputs = [shown(os.fspath(p)) for p in paths]
+        report.label = label or ", ".join(report.inputs)
         found = discover(
             paths, extensions=extensions, exclude=list(exclude) or None, exclude_base=exclude_base, ignore_files=ignore_files
         )
@@ -296,6 +296,11 @@ class MalwiReport:
         }
         if report.statistics["failed"]:
             report._partial = True
+        if report.statistics["scanned"] == 0:
+            report.warnings.append(
+                f"nothing was scanned ({report.statistics['files']} files seen, {found.skipped_ignored} ignored, "
+                f"{found.skipped_by_extension} of other types): a good verdict here means nothing"
+            )
         if file_info is not None:
             report.file_info = file_info
         elif len(paths) == 1 and os.path.isfile(paths[0]):

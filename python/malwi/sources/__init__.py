@@ -145,11 +145,13 @@ class Workspace:
 
 
 def release_for(dependency: Dependency) -> Release:
-    """The file to fetch for a pinned dependency: a lockfile's own `resolved` URL and integrity
-    when it has both, else whatever the registry lists for that version."""
+    """The file to fetch for a pinned dependency. A lockfile's own `resolved` URL is what npm
+    installs, so it is what gets scanned: verified by the lockfile's `integrity`, or fetched
+    unverified when the lockfile has none (the report says so). Without a URL, whatever the
+    registry lists for that version."""
     from malwi.sources.registries import Release, resolve_npm, resolve_pypi
 
-    if dependency.resolved and dependency.integrity:
+    if dependency.resolved:
         filename = dependency.resolved.rsplit("/", 1)[-1].split("?")[0] or f"{dependency.name}-{dependency.version}.tgz"
         return Release(dependency.ecosystem, dependency.name, dependency.version, filename, dependency.resolved, dependency.integrity)
     if dependency.ecosystem == "pypi":

@@ -15,10 +15,12 @@ missed something cannot write outside it or through a link.
 
 from __future__ import annotations
 
+import lzma
 import os
 import stat
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import IO
@@ -155,7 +157,7 @@ def _precheck_tar(path: Path, writer: _Writer) -> None:
     costs a header walk, not 100,000 files on disk). Extraction still counts what it writes."""
     limits, archive = writer.limits, writer.archive
     files = declared = 0
-    with tarfile.open(path, mode="r|*") as tar:
+    with tarfile.open(path, mode="r:*") as tar:
         for member in tar:
             files += 1
             declared += max(member.size, 0)
@@ -171,8 +173,9 @@ def _extract_tar(path: Path, writer: _Writer) -> None:
     archive = writer.archive
     try:
         _precheck_tar(path, writer)
-        # Streaming mode: members are read in order, one pass, no seeking back into a bomb.
-        with tarfile.open(path, mode="r|*") as tar:
+        # Not the streaming mode (`r|*`): it stops after the first part of a gzip file made of
+        # several, which tar and pip read to the end; members are still read in one pass.
+        with tarfile.open(path, mode="r:*") as tar:
             for member, name in _tar_members(archive, tar):
                 if name is None:
                     continue
@@ -185,7 +188,7 @@ def _extract_tar(path: Path, writer: _Writer) -> None:
                 writer.file(name, source)
     except ArchiveError:
         raise
-    except (tarfile.TarError, EOFError, OSError, ValueError) as error:
+    except (tarfile.TarError, EOFError, OSError, ValueError, zlib.error, lzma.LZMAError) as error:
         raise ArchiveError(f"{archive}: not a readable tar archive: {error}") from None
 
 
@@ -213,7 +216,9 @@ def _extract_zip(path: Path, writer: _Writer) -> None:
                     writer.file(name, source)
     except ArchiveError:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, NotImplementedError) as error:
+    except RuntimeError as error:  # zipfile's way of saying a member is encrypted
+        raise ArchiveError(f"{archive}: encrypted or unreadable zip member: {error}") from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, NotImplementedError, zlib.error) as error:
         raise ArchiveError(f"{archive}: not a readable zip archive: {error}") from None
 
 
@@ -234,6 +239,10 @@ def extract(path: str | os.PathLike[str], destination: str | os.PathLike[str], l
     # By content, not by name: a `.whl` is a zip, a `.tgz` might be a plain tar.
     if magic.startswith(b"PK"):
         _extract_zip(archive, writer)
-    else:
-        _extract_tar(archive, writer)
+        return writer.result
+    # zipfile (and pip) find a zip directory at the end of any file: a tar with a zip appended
+    # would show one package to malwi and another to an installer.
+    if zipfile.is_zipfile(archive):
+        raise ArchiveError(f"{archive}: both a tar and a zip archive (a polyglot): refused")
+    _extract_tar(archive, writer)
     return writer.result

@@ -33,9 +33,11 @@ class Dependency:
         self.integrity = integrity
 
     @property
-    def key(self) -> tuple[str, str, str]:
+    def key(self) -> tuple[str, str, str, str]:
+        """Two entries are the same download only with the same source: a lockfile may pin one
+        version from two different URLs."""
         name = canonical_pypi_name(self.name) if self.ecosystem == "pypi" else self.name
-        return (self.ecosystem, name, self.version)
+        return (self.ecosystem, name, self.version, self.resolved)
 
     @property
     def label(self) -> str:
@@ -63,7 +65,8 @@ class Dependencies:
     def __init__(self) -> None:
         self.pinned: list[Dependency] = []
         self.unresolved: list[Unresolved] = []
-        self._seen: set[tuple[str, str, str]] = set()
+        self._seen: set[tuple[str, str, str, str]] = set()
+        self.notes: list[str] = []  # things the user should know, e.g. an index URL malwi does not use
 
     def add(self, dependency: Dependency) -> None:
         if dependency.key not in self._seen:
@@ -153,8 +156,14 @@ def parse_requirements(path: str | os.PathLike[str], into: Dependencies | None =
         if editable is not None:
             result.skip("pypi", line, origin, "editable install: not a release on PyPI")
             continue
+        if words[0].startswith(("-i", "--index-url", "--extra-index-url", "-f", "--find-links")):
+            result.notes.append(
+                f"{origin}: {line} is not used: pinned packages are fetched from PyPI "
+                "(or $MALWI_PYPI_URL), which may not be where pip installs them from"
+            )
+            continue
         if words[0].startswith("-"):
-            continue  # -c constraints, index options, --pre ...: they say nothing about what is installed
+            continue  # -c constraints, --pre ...: they say nothing about where packages come from
         requirement = re.split(r"\s+--hash[= ]", line)[0].strip()
         if "://" in requirement or requirement.startswith((".", "/", "~")) or " @ " in requirement or re.match(r"^[A-Za-z]:\\", requirement):
             result.skip("pypi", requirement, origin, "URL or local path: not a release on PyPI")

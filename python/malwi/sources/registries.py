@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http.client
 import json
 import os
 import time
@@ -44,7 +45,11 @@ def npm_url() -> str:
 
 def _open(url: str, accept: str) -> Any:
     """An HTTP response, retried on network errors and 5xx; 4xx is final."""
-    if urllib.parse.urlparse(url).scheme not in ("http", "https"):
+    try:
+        scheme = urllib.parse.urlparse(url).scheme
+    except ValueError as error:
+        raise RegistryError(f"not a URL: {url!r} ({error})") from None
+    if scheme not in ("http", "https"):
         raise RegistryError(f"refusing to fetch {url}: only http and https URLs")
     last = ""
     for attempt in range(RETRIES):
@@ -55,20 +60,33 @@ def _open(url: str, accept: str) -> Any:
             if error.code < 500:
                 raise RegistryError(f"{url}: HTTP {error.code} {error.reason}") from None
             last = f"HTTP {error.code} {error.reason}"
-        except (urllib.error.URLError, TimeoutError, OSError) as error:
-            last = str(getattr(error, "reason", error))
+        except (urllib.error.URLError, TimeoutError, OSError, http.client.HTTPException) as error:
+            last = str(getattr(error, "reason", error)) or type(error).__name__
+        except ValueError as error:  # a URL that urllib cannot even send (bad host, spaces)
+            raise RegistryError(f"not a usable URL: {url!r} ({error})") from None
         if attempt + 1 < RETRIES:
             time.sleep(0.5 * (attempt + 1))
     raise RegistryError(f"{url}: network error: {last}")
 
 
-def fetch_json(url: str) -> Any:
-    with _open(url, "application/json") as response:
-        body = response.read()
+def fetch_json(url: str) -> dict[str, Any]:
+    """A registry document: a JSON object, or RegistryError."""
     try:
-        return json.loads(body)
+        with _open(url, "application/json") as response:
+            body = response.read()
+    except (OSError, http.client.HTTPException) as error:
+        raise RegistryError(f"{url}: network error while reading: {type(error).__name__}: {error}") from None
+    try:
+        document = json.loads(body)
     except ValueError:
         raise RegistryError(f"{url}: the registry did not answer with JSON") from None
+    if not isinstance(document, dict):
+        raise RegistryError(f"{url}: the registry answered with JSON that is not an object")
+    return document
+
+
+def _metadata_error(what: str, error: Exception) -> RegistryError:
+    return RegistryError(f"{what}: unexpected registry metadata ({type(error).__name__}: {error})")
 
 
 class Release:
@@ -118,6 +136,14 @@ def resolve_pypi(
     prefer_sdist: bool = True,
     max_bytes: int = MAX_DOWNLOAD_BYTES,
 ) -> Release:
+    """The file to fetch for a PyPI release (the latest when `version` is None)."""
+    try:
+        return _resolve_pypi(name, version, base, prefer_sdist, max_bytes)
+    except (AttributeError, TypeError, ValueError, KeyError) as error:
+        raise _metadata_error(f"{name} {version or ''}".strip(), error) from None
+
+
+def _resolve_pypi(name: str, version: str | None, base: str | None, prefer_sdist: bool, max_bytes: int) -> Release:
     base = (base or pypi_url()).rstrip("/")
     quoted = urllib.parse.quote(name, safe="")
     url = f"{base}/{quoted}/json"
@@ -163,11 +189,22 @@ def npm_sri(dist: dict[str, Any]) -> str:
     if dist.get("integrity"):
         return str(dist["integrity"])
     if dist.get("shasum"):
-        return "sha1-" + base64.b64encode(bytes.fromhex(str(dist["shasum"]))).decode()
+        try:
+            return "sha1-" + base64.b64encode(bytes.fromhex(str(dist["shasum"]))).decode()
+        except ValueError:
+            return ""
     return ""
 
 
 def resolve_npm(name: str, version: str | None = None, base: str | None = None) -> Release:
+    """The tarball of an npm release (the `latest` tag when `version` is None; tags work too)."""
+    try:
+        return _resolve_npm(name, version, base)
+    except (AttributeError, TypeError, ValueError, KeyError) as error:
+        raise _metadata_error(f"{name}@{version or 'latest'}", error) from None
+
+
+def _resolve_npm(name: str, version: str | None, base: str | None) -> Release:
     base = (base or npm_url()).rstrip("/")
     url = f"{base}/{urllib.parse.quote(name, safe='@')}"
     try:
@@ -230,12 +267,16 @@ def verify_file(path: Path, expected: str) -> bool:
 
 def download(release: Release, directory: str | os.PathLike[str], *, progress: bool = False) -> Path:
     """Fetches the release file into `directory`, checking size and digest while it streams.
-    Returns the file's path; a file that does not match its digest is deleted and raises."""
-    digest = _Digest(release.digest)
-    target = Path(directory) / (Path(release.filename).name or "package")
+    Returns the file's path; a file that does not match its digest is deleted and raises. A
+    release without a digest (a lockfile entry that names a URL but no integrity) is fetched
+    unverified: the caller says so in the report."""
+    digest = _Digest(release.digest) if release.digest else None
+    name = Path(release.filename.replace("\\", "/")).name
+    target = Path(directory) / (name if name not in ("", ".", "..") else "package")
     partial = target.with_name(target.name + ".part")
     with _open(release.url, "application/octet-stream") as response:
-        total = int(response.headers.get("Content-Length") or 0)
+        length = str(response.headers.get("Content-Length") or "0")
+        total = int(length) if length.isdigit() else 0
         if total > MAX_DOWNLOAD_BYTES:
             raise RegistryError(f"{release.label}: {release.filename} is {total:,} bytes, more than malwi downloads")
         received = 0
@@ -245,10 +286,11 @@ def download(release: Release, directory: str | os.PathLike[str], *, progress: b
                     received += len(block)
                     if received > MAX_DOWNLOAD_BYTES:
                         raise RegistryError(f"{release.label}: download exceeds {MAX_DOWNLOAD_BYTES:,} bytes")
-                    digest.hasher.update(block)
+                    if digest is not None:
+                        digest.hasher.update(block)
                     out.write(block)
                     bar.step(len(block))
-        except (OSError, TimeoutError) as error:
+        except (OSError, TimeoutError, http.client.HTTPException) as error:
             partial.unlink(missing_ok=True)
             raise RegistryError(f"{release.url}: download interrupted: {error}") from None
         except RegistryError:
@@ -257,7 +299,7 @@ def download(release: Release, directory: str | os.PathLike[str], *, progress: b
     if total and received != total:
         partial.unlink(missing_ok=True)
         raise RegistryError(f"{release.url}: download incomplete ({received:,} of {total:,} bytes)")
-    if not digest.matches():
+    if digest is not None and not digest.matches():
         partial.unlink(missing_ok=True)
         raise RegistryError(
             f"{release.label}: {release.filename} does not match the registry's {digest.algorithm} digest "
