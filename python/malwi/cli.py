@@ -9,7 +9,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn
+from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn, TypeVar
 
 from malwi import dump
 from malwi._malwi import DEFAULT_MAX_FILE_SIZE, FeaturizerConfig, FileReport, MalwiError, __version__
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from malwi.sources.registries import Release
     from malwi.sources.dependencies import Dependency
 
+N = TypeVar("N", int, float)
 EXIT_OK = 0
 EXIT_MALICIOUS = 1
 EXIT_ERROR = 2
@@ -49,44 +50,25 @@ def parse_size(text: str) -> int:
         ) from None
 
 
-def probability(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1: {text!r}")
-    return value
+def bounded(convert: Callable[[str], N], low: N, high: N, rule: str) -> Callable[[str], N]:
+    """An argparse type: a number from `convert` within [low, high] (NaN never is)."""
+
+    def parse(text: str) -> N:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{rule}: {text!r}")
+        return value
+
+    return parse
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 (all cores) or more: {text!r}")
-    return value
-
-
-def count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more: {text!r}")
-    return value
-
-
-def ratio(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 1.0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a finite ratio of 1 or more: {text!r}")
-    return value
+probability = bounded(float, 0.0, 1.0, "must be between 0 and 1")
+positive_int = bounded(int, 0, sys.maxsize, "must be 0 (all cores) or more")
+count = bounded(int, 1, sys.maxsize, "must be 1 or more")
+ratio = bounded(float, 1.0, sys.float_info.max, "must be a finite ratio of 1 or more")
 
 
 def add_report_options(command: argparse.ArgumentParser, formats: Sequence[str]) -> None:
