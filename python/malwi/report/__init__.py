@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from malwi import _malwi
 from malwi._malwi import (
     DEFAULT_MAX_FILE_SIZE,
     FEATURIZER_VERSION,
@@ -45,10 +46,18 @@ HASH_PREFIX = 16
 class ObjectFinding:
     """An object scored at or above the suspicious threshold."""
 
-    __slots__ = ("name", "kind", "lines", "score", "activities", "source", "hash")
+    __slots__ = ("name", "kind", "lines", "score", "activities", "source", "hash", "decoded_from")
 
     def __init__(
-        self, name: str, kind: str, lines: tuple[int, int], score: float, activities: list[str], source: str, hash: str
+        self,
+        name: str,
+        kind: str,
+        lines: tuple[int, int],
+        score: float,
+        activities: list[str],
+        source: str,
+        hash: str,
+        decoded_from: str | None = None,
     ) -> None:
         self.name = name
         self.kind = kind
@@ -57,18 +66,30 @@ class ObjectFinding:
         self.activities = activities
         self.source = source
         self.hash = hash
+        self.decoded_from = decoded_from  # `base64 > zlib` for code decoded from a string literal
 
     @classmethod
     def of(cls, obj: MalwiObject, score: float) -> ObjectFinding:
-        return cls(obj.name, obj.kind, obj.location, score, obj.activities(), obj.source_code, obj.to_hash())
+        return cls(
+            obj.name, obj.kind, obj.location, score, obj.activities(), obj.source_code, obj.to_hash(), obj.decoded_from
+        )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ObjectFinding:
         first, last = data["lines"]
-        return cls(data["name"], data["kind"], (first, last), data["score"], data["activities"], data["source"], data["hash"])
+        return cls(
+            data["name"],
+            data["kind"],
+            (first, last),
+            data["score"],
+            data["activities"],
+            data["source"],
+            data["hash"],
+            data.get("decoded_from"),
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        result = {
             "name": self.name,
             "kind": self.kind,
             "lines": list(self.lines),
@@ -77,6 +98,9 @@ class ObjectFinding:
             "hash": self.hash,
             "source": self.source,
         }
+        if self.decoded_from:
+            result["decoded_from"] = self.decoded_from
+        return result
 
 
 class FileFinding:
@@ -461,7 +485,11 @@ def _scorer_key(bundle_path: Any, bundle: ModelBundle, suspicious_threshold: flo
     from which objects are listed."""
     manifest = (bundle_path / "manifest.json").read_bytes()
     model = hashlib.sha256(manifest).hexdigest()[:32]
-    return f"f{FEATURIZER_VERSION}:{bundle.featurizer.featurizer_id}:m{model}:s{suspicious_threshold:.6f}"
+    # The compiler itself: a new malwi (or a rebuilt extension) may emit other objects, e.g.
+    # decode payloads it did not decode before, with the same featurizer version.
+    extension = os.stat(_malwi.__file__)
+    compiler = f"{__version__}:{extension.st_size}:{extension.st_mtime_ns}"
+    return f"c{compiler}:f{FEATURIZER_VERSION}:{bundle.featurizer.featurizer_id}:m{model}:s{suspicious_threshold:.6f}"
 
 
 def _open_cache(report: MalwiReport) -> ResultCache | None:

@@ -46,6 +46,8 @@ def tree(report: MalwiReport) -> list[str]:
             branch, stem = ("└── ", "    ") if last else ("├── ", "│   ")
             first, final = obj.lines
             lines.append(f"{branch}{obj.name} ({obj.kind}, lines {first}-{final})  {obj.score:.2f}")
+            if obj.decoded_from:
+                lines.append(f"{stem}decoded payload ({obj.decoded_from})")
             if obj.activities:
                 lines.append(f"{stem}activities: {', '.join(obj.activities)}")
     return lines

@@ -10,6 +10,7 @@
 //! - [`parse`]: tree-sitter parsers, one per language per thread;
 //! - `emit`: parse trees to malwicode (`emit/python.rs`, `emit/javascript.rs`);
 //! - [`patterns`]: qualified API names to categories;
+//! - [`payloads`]: encoded code in string literals, decoded into child objects;
 //! - [`strings`]: string literals to classes and size buckets;
 //! - [`config`]: the featurizer switches and their version;
 //! - [`featurize`]: token strings to vocabulary ids, windows and padded batches (model input);
@@ -28,6 +29,7 @@ pub mod literals;
 pub mod object;
 pub mod parse;
 pub mod patterns;
+pub mod payloads;
 pub mod source;
 pub mod strings;
 pub mod vocabulary;

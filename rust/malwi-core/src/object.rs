@@ -46,6 +46,8 @@ pub struct MalwiObject {
     span: Range<usize>,
     tokens: String,
     hash: OnceLock<String>,
+    /// For code decoded from a string literal: how (`base64 > zlib`); see [`crate::payloads`].
+    decoded_from: Option<Arc<str>>,
 }
 
 impl MalwiObject {
@@ -60,7 +62,27 @@ impl MalwiObject {
         span: Range<usize>,
         tokens: String,
     ) -> Self {
-        MalwiObject { name, kind, language, file_path, lines, source, span, tokens, hash: OnceLock::new() }
+        MalwiObject {
+            name,
+            kind,
+            language,
+            file_path,
+            lines,
+            source,
+            span,
+            tokens,
+            hash: OnceLock::new(),
+            decoded_from: None,
+        }
+    }
+
+    /// How this object's code was decoded from a string literal of its file, if it was.
+    pub fn decoded_from(&self) -> Option<&str> {
+        self.decoded_from.as_deref()
+    }
+
+    pub(crate) fn set_decoded_from(&mut self, chain: String) {
+        self.decoded_from = Some(Arc::from(chain));
     }
 
     /// The object's source text (the whole file for `<module>`).

@@ -15,7 +15,11 @@ fn render(path: &Path) -> String {
     let objects = compile_source(&bytes, language, "fixture", &FeaturizerConfig::default()).expect("fixture compiles");
     let mut out = String::new();
     for object in objects {
-        writeln!(out, "## {} {} lines {}-{}", object.kind.name(), object.name, object.lines.0, object.lines.1).unwrap();
+        write!(out, "## {} {} lines {}-{}", object.kind.name(), object.name, object.lines.0, object.lines.1).unwrap();
+        match object.decoded_from() {
+            Some(chain) => writeln!(out, " decoded from {chain}").unwrap(),
+            None => writeln!(out).unwrap(),
+        }
         for (op, args) in object.instructions() {
             writeln!(out, "{op}{}{}", if args.is_empty() { "" } else { " " }, args.join(" ")).unwrap();
         }

@@ -193,6 +193,12 @@ impl MalwiObject {
         self.inner.source_code()
     }
 
+    /// For code decoded from a string literal: the decodings applied (`base64 > zlib`), else None.
+    #[getter]
+    fn decoded_from(&self) -> Option<&str> {
+        self.inner.decoded_from()
+    }
+
     #[getter]
     fn token_count(&self) -> usize {
         self.inner.token_count()

@@ -947,6 +947,7 @@ impl<'c, 's> JsEmitter<'c, 's> {
             }
             JsKind::String => {
                 let value = self.string_value(node);
+                self.core.note_payload(node, &value);
                 self.core.load_string(&value);
                 if value.len() <= 256 {
                     Value::Str(value)

