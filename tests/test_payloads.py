@@ -55,3 +55,22 @@ def test_javascript_atob_and_ordinary_strings() -> None:
     assert "PROCESS_MANAGEMENT" in decoded[0].activities()
     # The base64 key decodes to a word, not code: no object for it.
     assert all(o.name != "<decoded:L2>" for o in objects)
+
+
+def test_payloads_built_from_literals_are_folded_then_decoded() -> None:
+    code = "import os; os.system('id')"
+    codes = ", ".join(str(ord(c)) for c in code)
+    source = (
+        f"exec(''.join(chr(c) for c in [{codes}]))\n"
+        f"exec(bytes.fromhex('{code.encode().hex()}').decode())\n"
+        f"exec({code[::-1]!r}[::-1])\n"
+        "message = 'def f():\\n' + '    return 1\\n'\n"  # code merely concatenated: not a payload
+    )
+    decoded = [o for o in malwi.compile_source(source, "python") if o.decoded_from]
+    assert [(o.name, o.decoded_from) for o in decoded] == [(f"<decoded:L{n}>", "folded") for n in (1, 2, 3)]
+    assert all("PROCESS_MANAGEMENT" in o.activities() for o in decoded)
+    js = "require('child_process').exec('id')"
+    source = f"eval(String.fromCharCode({', '.join(str(ord(c)) for c in js)}));\neval(unescape('{''.join('%%%02x' % ord(c) for c in js)}'));\n"
+    decoded = [o for o in malwi.compile_source(source, "javascript") if o.decoded_from]
+    assert [o.name for o in decoded] == ["<decoded:L1>", "<decoded:L2>"]
+    assert all("PROCESS_MANAGEMENT" in o.activities() for o in decoded)

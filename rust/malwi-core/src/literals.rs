@@ -64,6 +64,23 @@ pub fn decode_python(body: &str, raw: bool, bytes: bool) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// The value of a whole Python string literal (prefix and quotes included) that cannot hold
+/// interpolations. `None` for f-strings, t-strings and malformed literals.
+pub fn python_literal(text: &str) -> Option<Cow<'_, str>> {
+    let quote = text.find(['\'', '"'])?;
+    let prefix = text[..quote].to_ascii_lowercase();
+    if prefix.contains('f') || prefix.contains('t') {
+        return None;
+    }
+    let rest = &text[quote..];
+    let delimiter = if rest.starts_with("\"\"\"") || rest.starts_with("'''") { &rest[..3] } else { &rest[..1] };
+    if rest.len() < 2 * delimiter.len() || !rest.ends_with(delimiter) {
+        return None;
+    }
+    let body = &rest[delimiter.len()..rest.len() - delimiter.len()];
+    Some(decode_python(body, prefix.contains('r'), prefix.contains('b')))
+}
+
 /// Decodes the body of a JavaScript string or template chunk.
 pub fn decode_javascript(body: &str) -> Cow<'_, str> {
     if !body.contains('\\') {

@@ -40,15 +40,24 @@ pub fn is_candidate(value: &str) -> bool {
     value.len() >= MIN_CANDIDATE_LEN && !value.contains(' ')
 }
 
+/// Folded expressions shorter than this are not worth decoding.
+pub const MIN_FOLDED_LEN: usize = 8;
+
 /// Decodes layer after layer until the result is code in either language (`preferred` first).
 pub fn decode(value: &str, preferred: Language) -> Option<Decoded> {
+    decode_from(value, preferred, false)
+}
+
+/// The same for a value that constant folding built (`folded`): it may be code as it is, and
+/// its chain starts with `folded`.
+pub fn decode_from(value: &str, preferred: Language, folded: bool) -> Option<Decoded> {
     // A bytes literal (`b"x\x9c..."`) arrives as characters up to U+00FF: its bytes are those.
     let mut data: Vec<u8> = if value.chars().all(|c| (c as u32) < 256) {
         value.chars().map(|c| c as u8).collect()
     } else {
         value.as_bytes().to_vec()
     };
-    let mut chain = Vec::new();
+    let mut chain = if folded { vec!["folded"] } else { Vec::new() };
     let mut truncated = false;
     for _ in 0..MAX_LAYERS {
         if !chain.is_empty() {

@@ -850,7 +850,10 @@ impl<'c, 's> JsEmitter<'c, 's> {
             JsKind::This => self.load_keyword("this"),
             JsKind::Super => self.load_keyword("super"),
             JsKind::ImportKeyword => self.core.load_name("import", callee),
-            JsKind::Member | JsKind::Subscript | JsKind::Call => self.chain(node, callee),
+            JsKind::Member | JsKind::Subscript | JsKind::Call => {
+                self.core.fold_payload(node, Language::JavaScript);
+                self.chain(node, callee)
+            }
             JsKind::New => {
                 let constructor = match self.field(node, f.constructor) {
                     Some(constructor) => self.expr_callee(constructor),
@@ -872,6 +875,7 @@ impl<'c, 's> JsEmitter<'c, 's> {
                 Value::Unknown
             }
             JsKind::Binary => {
+                self.core.fold_payload(node, Language::JavaScript);
                 self.binary_chain(node);
                 Value::Unknown
             }

@@ -4,6 +4,7 @@
 //! scopes and name resolution, string constants. `python.rs` and `javascript.rs` walk their
 //! grammar's nodes and call into it.
 
+mod fold;
 pub(crate) mod grammar;
 mod javascript;
 pub mod ops;
@@ -78,8 +79,8 @@ fn emit_tree_at(
     let candidates = std::mem::take(&mut core.payload_candidates);
     let mut objects = core.finish(text, file_path, language);
     if depth < payloads::MAX_CODE_DEPTH {
-        for (first, last, value) in candidates {
-            if let Some(decoded) = payloads::decode(&value, language) {
+        for (first, last, value, folded) in candidates {
+            if let Some(decoded) = payloads::decode_from(&value, language, folded) {
                 objects.extend(decoded_objects(&decoded, (first, last), file_path, config, depth));
             }
         }
@@ -212,8 +213,10 @@ pub(crate) struct Core<'s> {
     pub depth: u32,
     cursor: TreeCursor<'s>,
     reserved: &'static FxHashSet<&'static str>,
-    /// Long string literals that may hide encoded code: (first line, last line, value).
-    pub payload_candidates: Vec<(u32, u32, String)>,
+    /// String values that may hide code: (first line, last line, value, built by folding).
+    pub payload_candidates: Vec<(u32, u32, String, bool)>,
+    /// End of the last expression folded into a candidate: its parts are not folded again.
+    pub folded_until: usize,
 }
 
 fn reserved_set() -> &'static FxHashSet<&'static str> {
@@ -235,6 +238,7 @@ impl<'s> Core<'s> {
             cursor,
             reserved: reserved_set(),
             payload_candidates: Vec::new(),
+            folded_until: 0,
         }
     }
 
@@ -435,9 +439,34 @@ impl<'s> Core<'s> {
 
     /// Remembers a string literal for payload decoding (see [`crate::payloads`]).
     pub fn note_payload(&mut self, node: Node<'_>, value: &str) {
-        if self.payload_candidates.len() < payloads::MAX_PAYLOADS_PER_FILE && payloads::is_candidate(value) {
+        // Inside an expression already folded into a candidate, the literal is part of it.
+        let folded = node.start_byte() < self.folded_until;
+        if !folded && self.payload_candidates.len() < payloads::MAX_PAYLOADS_PER_FILE && payloads::is_candidate(value) {
             let (first, last) = Self::line_span(node);
-            self.payload_candidates.push((first, last, value.to_string()));
+            self.payload_candidates.push((first, last, value.to_string(), false));
+        }
+    }
+
+    /// Folds a string expression built from literals (see [`fold`]) and remembers its value for
+    /// payload decoding: it may be code itself, or encoded code.
+    pub fn fold_payload(&mut self, node: Node<'_>, language: Language) {
+        if node.start_byte() < self.folded_until || self.payload_candidates.len() >= payloads::MAX_PAYLOADS_PER_FILE {
+            return;
+        }
+        if !fold::worth_folding(node, self.src, language) {
+            return;
+        }
+        let folded = match language {
+            Language::Python => fold::python(node, self.src),
+            _ => fold::javascript(node, self.src),
+        };
+        let Some((value, obfuscated)) = folded else { return };
+        // Code that is merely concatenated (tests build snippets that way) is not a payload;
+        // concatenated *encoded* text is, like any literal.
+        if (obfuscated && value.len() >= payloads::MIN_FOLDED_LEN) || payloads::is_candidate(&value) {
+            self.folded_until = node.end_byte();
+            let (first, last) = Self::line_span(node);
+            self.payload_candidates.push((first, last, value, obfuscated));
         }
     }
 

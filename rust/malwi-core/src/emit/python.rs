@@ -6,7 +6,8 @@ use tree_sitter::Node;
 use super::grammar::{self, PyGrammar, PyKind};
 use super::ops::Op;
 use super::{in_definition, nested, Context, Core, Emit, Placement, Qual, Value};
-use crate::literals::decode_python;
+use crate::language::Language;
+use crate::literals::{decode_python, python_literal};
 
 pub(crate) struct PythonEmitter<'c, 's> {
     core: &'c mut Core<'s>,
@@ -935,8 +936,12 @@ impl<'c, 's> PythonEmitter<'c, 's> {
                 let attr = self.field(node, f.attribute).map_or("", |a| self.text(a));
                 self.core.load_attr(object, attr, callee)
             }
-            PyKind::Call => self.call(node),
+            PyKind::Call => {
+                self.core.fold_payload(node, Language::Python);
+                self.call(node)
+            }
             PyKind::Subscript => {
+                self.core.fold_payload(node, Language::Python);
                 self.subscript_operands(node);
                 self.core.op(Op::BinarySubscr);
                 Value::Unknown
@@ -946,6 +951,7 @@ impl<'c, 's> PythonEmitter<'c, 's> {
                 Value::Unknown
             }
             PyKind::BinaryOperator => {
+                self.core.fold_payload(node, Language::Python);
                 self.binary_chain(node);
                 Value::Unknown
             }
@@ -1401,19 +1407,7 @@ impl<'c, 's> PythonEmitter<'c, 's> {
     /// The value of a string literal that cannot hold interpolations, read from its text alone
     /// (no walk over its child nodes). `None` for f-strings and malformed literals.
     fn plain_string(&self, node: Node<'s>) -> Option<std::borrow::Cow<'s, str>> {
-        let text = self.text(node);
-        let quote = text.find(['\'', '"'])?;
-        let prefix = text[..quote].to_ascii_lowercase();
-        if prefix.contains('f') || prefix.contains('t') {
-            return None;
-        }
-        let rest = &text[quote..];
-        let delimiter = if rest.starts_with("\"\"\"") || rest.starts_with("'''") { &rest[..3] } else { &rest[..1] };
-        if rest.len() < 2 * delimiter.len() || !rest.ends_with(delimiter) {
-            return None;
-        }
-        let body = &rest[delimiter.len()..rest.len() - delimiter.len()];
-        Some(decode_python(body, prefix.contains('r'), prefix.contains('b')))
+        python_literal(self.text(node))
     }
 
     fn interpolation(&mut self, node: Node<'s>) {
