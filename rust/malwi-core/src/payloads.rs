@@ -18,6 +18,11 @@ pub const MIN_CANDIDATE_LEN: usize = 24;
 pub const MAX_LAYERS: usize = 160;
 /// No layer may grow past this: a decompression bomb stops here.
 pub const MAX_OUTPUT: usize = 4 << 20;
+/// Bytes one literal's layers may add up to (160 layers of 4 MB would be a slow way to fail).
+pub const MAX_WORK: usize = 64 << 20;
+/// Decoded code one file may produce, all levels together: each level could otherwise hold
+/// `MAX_PAYLOADS_PER_FILE` payloads of its own, a bomb that grows with every level.
+pub const MAX_DECODED_PER_FILE: usize = 2 << 20;
 /// Decoded code that itself holds encoded code: this many levels of child objects.
 pub const MAX_CODE_DEPTH: u32 = 4;
 /// Literals decoded per file (the longest first would be better; the first ones suffice).
@@ -59,6 +64,7 @@ pub fn decode_from(value: &str, preferred: Language, folded: bool) -> Option<Dec
     };
     let mut chain = if folded { vec!["folded"] } else { Vec::new() };
     let mut truncated = false;
+    let mut work = data.len();
     for _ in 0..MAX_LAYERS {
         if !chain.is_empty() {
             if let Some(language) = code_language(&data, preferred) {
@@ -67,6 +73,10 @@ pub fn decode_from(value: &str, preferred: Language, folded: bool) -> Option<Dec
         }
         let (next, name, cut) = peel(&data)?;
         truncated |= cut;
+        work += next.len();
+        if work > MAX_WORK {
+            return None;
+        }
         data = next;
         chain.push(name);
     }
@@ -247,7 +257,7 @@ mod tests {
     use super::*;
     use std::io::Write;
 
-    fn b64(data: &[u8]) -> String {
+    pub(super) fn b64(data: &[u8]) -> String {
         const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
         let mut out = String::new();
         for chunk in data.chunks(3) {
@@ -259,7 +269,7 @@ mod tests {
         out
     }
 
-    fn zlib(data: &[u8]) -> Vec<u8> {
+    pub(super) fn zlib(data: &[u8]) -> Vec<u8> {
         let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
         encoder.write_all(data).unwrap();
         encoder.finish().unwrap()
@@ -352,5 +362,35 @@ mod tests {
         assert!(is_candidate(&"A".repeat(MIN_CANDIDATE_LEN)));
         assert!(!is_candidate("short"));
         assert!(!is_candidate("a sentence that is long enough but has spaces"));
+    }
+}
+
+#[cfg(test)]
+mod bomb_tests {
+    use super::tests::{b64, zlib};
+    use super::MAX_DECODED_PER_FILE;
+    use crate::{compile_source, FeaturizerConfig, Language};
+
+    /// Code holding 32 compressed copies of the level below, three levels deep: a small file
+    /// that would decode to 32^3 copies of 30 KB (1 GB) without the per-file budget.
+    #[test]
+    fn nested_payload_fan_out_stays_within_the_file_budget() {
+        let mut level = format!("import os\nos.system('id')\n{}", "x = 1\n".repeat(5_000));
+        for _ in 0..3 {
+            let literal = b64(&zlib(level.as_bytes()));
+            level = (0..32).map(|i| format!("exec(decompress(b64decode('{literal}')))  # {i}\n")).collect();
+        }
+        assert!(level.len() < 1 << 20, "the bomb itself is small: {}", level.len());
+        let started = std::time::Instant::now();
+        let objects =
+            compile_source(level.as_bytes(), Language::Python, "bomb.py", &FeaturizerConfig::default()).unwrap();
+        let decoded: usize = objects
+            .iter()
+            .filter(|o| o.decoded_from().is_some() && o.name.ends_with('>'))
+            .map(|o| o.source_code().len())
+            .sum();
+        assert!(decoded <= MAX_DECODED_PER_FILE, "{decoded}");
+        assert!(objects.iter().any(|o| o.decoded_from().is_some()));
+        assert!(started.elapsed().as_secs() < 120, "{:?}", started.elapsed());
     }
 }

@@ -55,7 +55,8 @@ pub fn emit_tree(
     file_path: &str,
     config: &FeaturizerConfig,
 ) -> Vec<MalwiObject> {
-    emit_tree_at(tree, &source.text, language, &Arc::from(file_path), config, 0)
+    let mut budget = payloads::MAX_DECODED_PER_FILE;
+    emit_tree_at(tree, &source.text, language, &Arc::from(file_path), config, 0, &mut budget)
 }
 
 fn emit_tree_at(
@@ -65,6 +66,7 @@ fn emit_tree_at(
     file_path: &Arc<str>,
     config: &FeaturizerConfig,
     depth: u32,
+    budget: &mut usize,
 ) -> Vec<MalwiObject> {
     let mut core = Core::new(text, language, config, tree.walk());
     let root = tree.root_node();
@@ -81,7 +83,11 @@ fn emit_tree_at(
     if depth < payloads::MAX_CODE_DEPTH {
         for (first, last, value, folded) in candidates {
             if let Some(decoded) = payloads::decode_from(&value, language, folded) {
-                objects.extend(decoded_objects(&decoded, (first, last), file_path, config, depth));
+                if decoded.text.len() > *budget {
+                    break; // the file's decoding budget is spent
+                }
+                *budget -= decoded.text.len();
+                objects.extend(decoded_objects(&decoded, (first, last), file_path, config, depth, budget));
             }
         }
     }
@@ -96,6 +102,7 @@ fn decoded_objects(
     file_path: &Arc<str>,
     config: &FeaturizerConfig,
     depth: u32,
+    budget: &mut usize,
 ) -> Vec<MalwiObject> {
     let Ok(tree) = crate::parse::parse(&decoded.text, decoded.language) else {
         return Vec::new();
@@ -106,7 +113,7 @@ fn decoded_objects(
     if decoded.truncated {
         chain.push_str(" (truncated)");
     }
-    let mut objects = emit_tree_at(&tree, &text, decoded.language, file_path, config, depth + 1);
+    let mut objects = emit_tree_at(&tree, &text, decoded.language, file_path, config, depth + 1, budget);
     for object in &mut objects {
         object.name = if object.name == "<module>" {
             prefix.clone()
