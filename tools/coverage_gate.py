@@ -19,7 +19,17 @@ from typing import Any, NoReturn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _evidence import EVIDENCE, EXIT_FAILED, EXIT_OK, UsageError, die, display, load_json, resolve_input  # noqa: E402
+from _evidence import (  # noqa: E402
+    EVIDENCE,
+    EXIT_FAILED,
+    EXIT_OK,
+    UsageError,
+    bounded_float,
+    die,
+    display,
+    load_json,
+    resolve_input,
+)
 
 TOOL = "coverage gate"
 # Measured when this floor was set: 56.7% of the package's 1793 lines (commit 4683840, `make
@@ -34,14 +44,7 @@ class Parser(argparse.ArgumentParser):
         die(TOOL, f"{message} (see --help)")
 
 
-def percentage(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 <= value <= 100.0:
-        raise argparse.ArgumentTypeError(f"must be a percentage between 0 and 100: {text!r}")
-    return value
+percentage = bounded_float(0.0, 100.0, "must be a percentage between 0 and 100")
 
 
 def build_parser() -> Parser:

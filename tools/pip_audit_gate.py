@@ -26,6 +26,7 @@ from typing import Any, NoReturn
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _evidence import (  # noqa: E402
+    bounded_float,
     allow_entries,
     EVIDENCE,
     EXIT_FAILED,
@@ -80,14 +81,7 @@ def iso_date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
-def share(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1: {text!r}")
-    return value
+share = bounded_float(0.0, 1.0, "must be between 0 and 1")
 
 
 def build_parser() -> Parser:

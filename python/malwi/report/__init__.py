@@ -290,6 +290,11 @@ class MalwiReport:
                 )
                 bar.step(len(chunk))
         if result_cache is not None and owned:
+            if tally.cached < len(found.files):  # rows were written: keep the cache bounded
+                try:
+                    result_cache.prune()
+                except Exception as error:  # noqa: BLE001 - as for writes: speed only
+                    report.warnings.append(f"result cache not pruned: {error}")
             result_cache.close()
         report.maliciousness = bundle.package_probability(tally.top, len(tally.hashes))
         report.malicious = report.maliciousness >= report.threshold

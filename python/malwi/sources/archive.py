@@ -58,15 +58,6 @@ def is_archive(path: str | os.PathLike[str]) -> bool:
     return name.endswith(ARCHIVE_SUFFIXES) and os.path.isfile(path)
 
 
-def archive_stem(path: str | os.PathLike[str]) -> str:
-    """`requests-2.32.3.tar.gz` → `requests-2.32.3`."""
-    name = os.path.basename(os.fspath(path))
-    for suffix in ARCHIVE_SUFFIXES:
-        if name.lower().endswith(suffix):
-            return name[: -len(suffix)] or name
-    return name
-
-
 def checked_name(archive: str, name: str) -> PurePosixPath | None:
     """The member's relative path, or None for the archive root (`./`). Raises on a hostile name."""
     if "\x00" in name:
