@@ -2,11 +2,12 @@
 
 from collections.abc import Iterable, Sequence
 from os import PathLike
-from typing import Literal, final
+from typing import Any, Literal, final
 
 __all__ = [
     "ConfigError",
     "DEFAULT_EXTENSIONS",
+    "DEFAULT_MAX_ARCHIVE_SIZE",
     "DEFAULT_MAX_FILE_SIZE",
     "Discovery",
     "Encoding",
@@ -38,6 +39,8 @@ __version__: str
 FEATURIZER_VERSION: int
 PATTERN_DATABASE_VERSION: str
 DEFAULT_MAX_FILE_SIZE: int
+# Files skipped by extension up to this size are sniffed for archive magic by `discover`.
+DEFAULT_MAX_ARCHIVE_SIZE: int
 DEFAULT_EXTENSIONS: list[str]
 REGISTRY_CONFIG: str
 
@@ -59,6 +62,8 @@ class FeaturizerConfig:
         size_buckets: bool = True,
         short_string_max: int = 20,
         max_nesting: int | None = None,
+        flow_tokens: bool = False,
+        protector_tokens: bool = False,
     ) -> FeaturizerConfig: ...
     @staticmethod
     def from_json(json: str) -> FeaturizerConfig: ...
@@ -79,6 +84,10 @@ class FeaturizerConfig:
     def short_string_max(self) -> int: ...
     @property
     def max_nesting(self) -> int: ...
+    @property
+    def flow_tokens(self) -> bool: ...
+    @property
+    def protector_tokens(self) -> bool: ...
     def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
 
@@ -99,6 +108,8 @@ class MalwiObject:
     # For code decoded from a string literal of the file: how (`base64 > zlib`), else None.
     @property
     def decoded_from(self) -> str | None: ...
+    @property
+    def flows(self) -> list[dict[str, str | int | None]]: ...
     @property
     def token_count(self) -> int: ...
     def tokens(self) -> list[str]: ...
@@ -123,6 +134,10 @@ class FileReport:
     def warnings(self) -> list[str]: ...
     @property
     def objects(self) -> list[MalwiObject]: ...
+    @property
+    def notes(self) -> list[dict[str, Any]]: ...
+    @property
+    def protection(self) -> dict[str, Any] | None: ...
 
 @final
 class Discovery:
@@ -140,6 +155,10 @@ class Discovery:
     def ignored_ignore_files(self) -> list[str]: ...
     @property
     def errors(self) -> list[tuple[str, str]]: ...
+    # Files skipped by extension whose content is an archive: (path, kind, disguised), kind one of
+    # zip, gzip, bzip2, xz, tar; disguised when the name does not say archive (`cert.crt`).
+    @property
+    def archives(self) -> list[tuple[str, str, bool]]: ...
 
 @final
 class Vocabulary:
@@ -196,6 +215,7 @@ def discover(
     exclude: list[str] | None = None,
     exclude_base: _Path | None = None,
     ignore_files: bool = True,
+    max_archive_size: int = ...,
 ) -> Discovery: ...
 def parse_files(files: Iterable[_Path | tuple[_Path, str]], *, workers: int = 0) -> int: ...
 def render(reports: list[FileReport], format: Literal["tokens", "code"]) -> bytes: ...

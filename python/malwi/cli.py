@@ -328,6 +328,7 @@ def run_report(args: argparse.Namespace, out: BinaryIO) -> int:
             label=prepared.label,
             file_info=FileInfo.of_file(archive, archive.name if prepared.source else str(archive), "archive") if archive else None,
             progress=progress,
+            archive_limits=limits,
         )
         report.source = prepared.source
         if args.config_notice and not untrusted:

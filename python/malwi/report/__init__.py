@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import tempfile
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from malwi import _malwi
 from malwi._malwi import (
+    DEFAULT_MAX_ARCHIVE_SIZE,
     DEFAULT_MAX_FILE_SIZE,
     FEATURIZER_VERSION,
     FileReport,
@@ -36,6 +39,7 @@ if TYPE_CHECKING:
 
     from malwi.cache import ResultCache
     from malwi.model.scoring import Scorer, ScoringStatistics
+    from malwi.sources.archive import ExtractionLimits
 
 VERDICTS = ("malicious", "suspicious", "good")
 CHUNK_FILES = 256
@@ -46,7 +50,7 @@ HASH_PREFIX = 16
 class ObjectFinding:
     """An object scored at or above the suspicious threshold."""
 
-    __slots__ = ("name", "kind", "lines", "score", "activities", "source", "hash", "decoded_from")
+    __slots__ = ("name", "kind", "lines", "score", "activities", "source", "hash", "decoded_from", "flows")
 
     def __init__(
         self,
@@ -58,6 +62,7 @@ class ObjectFinding:
         source: str,
         hash: str,
         decoded_from: str | None = None,
+        flows: list[dict[str, Any]] | None = None,
     ) -> None:
         self.name = name
         self.kind = kind
@@ -67,11 +72,20 @@ class ObjectFinding:
         self.source = source
         self.hash = hash
         self.decoded_from = decoded_from  # `base64 > zlib` for code decoded from a string literal
+        self.flows = flows or []  # data flows inside the object: source, sink, lines, details
 
     @classmethod
     def of(cls, obj: MalwiObject, score: float) -> ObjectFinding:
         return cls(
-            obj.name, obj.kind, obj.location, score, obj.activities(), obj.source_code, obj.to_hash(), obj.decoded_from
+            obj.name,
+            obj.kind,
+            obj.location,
+            score,
+            obj.activities(),
+            obj.source_code,
+            obj.to_hash(),
+            obj.decoded_from,
+            [dict(flow) for flow in obj.flows],
         )
 
     @classmethod
@@ -86,6 +100,7 @@ class ObjectFinding:
             data["source"],
             data["hash"],
             data.get("decoded_from"),
+            data.get("flows"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -100,11 +115,29 @@ class ObjectFinding:
         }
         if self.decoded_from:
             result["decoded_from"] = self.decoded_from
+        if self.flows:
+            result["flows"] = self.flows
         return result
 
 
 class FileFinding:
-    __slots__ = ("path", "language", "status", "reason", "score", "objects", "object_count", "cached")
+    """One file's score, its flagged objects, and what the static engines found in it whatever
+    the model says: data flows, decoded payloads, protectors and decoding notes."""
+
+    __slots__ = (
+        "path",
+        "language",
+        "status",
+        "reason",
+        "score",
+        "objects",
+        "object_count",
+        "cached",
+        "flows",
+        "payloads",
+        "protection",
+        "notes",
+    )
 
     def __init__(self, path: str, language: str, status: str = "compiled", reason: str | None = None) -> None:
         self.path = path
@@ -115,9 +148,50 @@ class FileFinding:
         self.objects: list[ObjectFinding] = []
         self.object_count = 0
         self.cached = False
+        # Every object's flows, with the object's name (`object`).
+        self.flows: list[dict[str, Any]] = []
+        # Every decoded payload object: object, lines, chain, activities.
+        self.payloads: list[dict[str, Any]] = []
+        # The protector detection when it found any evidence: protector, confidence, evidence.
+        self.protection: dict[str, Any] | None = None
+        # Payloads reported but not decoded (marshalled code) and decoding limits reached.
+        self.notes: list[dict[str, Any]] = []
+
+    def analyse(self, report: FileReport) -> None:
+        """Keeps what the static engines found in a compiled file."""
+        for obj in report.objects:
+            for flow in obj.flows:
+                self.flows.append({"object": obj.name, **flow})
+            if obj.decoded_from:
+                first, last = obj.location
+                self.payloads.append(
+                    {
+                        "object": obj.name,
+                        "lines": [first, last],
+                        "chain": obj.decoded_from,
+                        "language": obj.language,
+                        "activities": obj.activities(),
+                    }
+                )
+        self.protection = report.protection
+        self.notes = list(report.notes)
+
+    @property
+    def analysed(self) -> bool:
+        """Whether the static engines found anything worth reporting here."""
+        return bool(self.flows or self.payloads or self.notes or (self.protection and self.protection["is_protected"]))
+
+    def engine_record(self) -> dict[str, Any]:
+        return {"flows": self.flows, "payloads": self.payloads, "protection": self.protection, "notes": self.notes}
+
+    def restore_engines(self, record: dict[str, Any]) -> None:
+        self.flows = record.get("flows", [])
+        self.payloads = record.get("payloads", [])
+        self.protection = record.get("protection")
+        self.notes = record.get("notes", [])
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        result = {
             "path": self.path,
             "language": self.language,
             "status": self.status,
@@ -125,6 +199,10 @@ class FileFinding:
             "score": round(self.score, 4),
             "objects": [o.to_dict() for o in self.objects],
         }
+        for key, value in self.engine_record().items():
+            if value:
+                result[key] = value
+        return result
 
 
 class _Tally:
@@ -236,13 +314,20 @@ class MalwiReport:
         label: str | None = None,
         file_info: FileInfo | None = None,
         progress: bool = False,
+        archive_limits: ExtractionLimits | None = None,
     ) -> MalwiReport:
         """Scans files, folders or a package and scores it. `silent` suppresses warnings on
         stderr (they stay in `report.warnings`). `cache=True` uses the result cache in the user
         cache folder (or pass a ResultCache). `display_names` maps real path prefixes to what the
         report shows (an unpacked archive shows as the archive's name); `exclude` adds gitignore
         patterns (relative to `exclude_base`) to the `.malwiignore` at the root of each scanned
-        folder; `ignore_files=False` reads no `.malwiignore` (for untrusted trees)."""
+        folder; `ignore_files=False` reads no `.malwiignore` (for untrusted trees).
+
+        Archives found among the other files by their content (a zip renamed `cert.crt`, a
+        gzipped script renamed `data.pyc`, a nested wheel) are unpacked one level deep within
+        `archive_limits` (default `ExtractionLimits()`) into a temporary folder and scanned with
+        the rest, shown as `<archive>!/<member>`; one that cannot be unpacked safely is a
+        warning, not an error."""
         started = time.perf_counter()
         paths = [input_path] if isinstance(input_path, str | os.PathLike) else list(input_path)
         bundle_path = model_path(model).resolve()
@@ -264,10 +349,19 @@ class MalwiReport:
                     return display + path[len(real) :].replace(os.sep, "/")
             return path
 
+        def show_as(real: str, display: str) -> None:
+            names.append((real, display))
+            names.sort(key=lambda item: -len(item[0]))
+
         report.inputs = [shown(os.fspath(p)) for p in paths]
         report.label = label or ", ".join(report.inputs)
         found = discover(
-            paths, extensions=extensions, exclude=list(exclude) or None, exclude_base=exclude_base, ignore_files=ignore_files
+            paths,
+            extensions=extensions,
+            exclude=list(exclude) or None,
+            exclude_base=exclude_base,
+            ignore_files=ignore_files,
+            max_archive_size=archive_limits.max_total_bytes if archive_limits else DEFAULT_MAX_ARCHIVE_SIZE,
         )
         for path, message in found.errors:
             report.warnings.append(f"{shown(path)}: cannot be read: {message}")
@@ -282,15 +376,23 @@ class MalwiReport:
         manifest: list[tuple[str, str, int]] = []
         from malwi.progress import Progress
 
-        with Progress("scan", len(found.files), unit="files", enabled=progress) as bar:
-            for start in range(0, len(found.files), CHUNK_FILES):
-                chunk = found.files[start : start + CHUNK_FILES]
-                report._scan_chunk(
-                    chunk, shown, bundle_path, device, workers, max_file_size, result_cache, scorer_key, scoring, tally, manifest
-                )
-                bar.step(len(chunk))
+        inside = _Inside()
+        try:
+            inside.unpack(report, found.archives, shown, show_as, extensions, archive_limits)
+            files = found.files + inside.files
+            with Progress("scan", len(files), unit="files", enabled=progress) as bar:
+                for start in range(0, len(files), CHUNK_FILES):
+                    chunk = files[start : start + CHUNK_FILES]
+                    report._scan_chunk(
+                        chunk, shown, bundle_path, device, workers, max_file_size, result_cache, scorer_key, scoring, tally, manifest
+                    )
+                    bar.step(len(chunk))
+        finally:
+            inside.cleanup()
+        other_types = found.skipped_by_extension + inside.skipped_by_extension
+        links = found.skipped_links + inside.skipped_links
         if result_cache is not None and owned:
-            if tally.cached < len(found.files):  # rows were written: keep the cache bounded
+            if tally.cached < len(files):  # rows were written: keep the cache bounded
                 try:
                     result_cache.prune()
                 except Exception as error:  # noqa: BLE001 - as for writes: speed only
@@ -307,11 +409,11 @@ class MalwiReport:
             report.model["device"] = scoring[0].device
         stage = scoring[1] if scoring else None
         report.statistics = {
-            "files": len(found.files) + found.skipped_by_extension + found.skipped_links + found.skipped_ignored,
+            "files": len(files) + other_types + links + found.skipped_ignored,
             "scanned": sum(1 for f in report.files if f.status == "compiled"),
             "skipped": sum(1 for f in report.files if f.status == "skipped"),
-            "skipped_by_extension": found.skipped_by_extension,
-            "skipped_links": found.skipped_links,
+            "skipped_by_extension": other_types,
+            "skipped_links": links,
             "skipped_ignored": found.skipped_ignored,
             "failed": sum(1 for f in report.files if f.status == "failed"),
             "cached": tally.cached,
@@ -328,7 +430,7 @@ class MalwiReport:
         if report.statistics["scanned"] == 0:
             report.warnings.append(
                 f"nothing was scanned ({report.statistics['files']} files seen, {found.skipped_ignored} ignored, "
-                f"{found.skipped_by_extension} of other types): a good verdict here means nothing"
+                f"{other_types} of other types): a good verdict here means nothing"
             )
         if file_info is not None:
             report.file_info = file_info
@@ -382,6 +484,7 @@ class MalwiReport:
             finding.score = cached["score"]
             finding.object_count = cached["objects"]
             finding.objects = [ObjectFinding.from_dict(o) for o in cached["findings"]]
+            finding.restore_engines(cached)
             self.warnings.extend(f"{finding.path}: {note}" for note in cached["warnings"])
             self.files.append(finding)
             tally.cached += 1
@@ -422,6 +525,8 @@ class MalwiReport:
         for index, report in enumerate(reports):
             finding = FileFinding(shown(report.path), report.language, report.status, report.reason)
             finding.object_count = len(report.objects)
+            if report.status == "compiled":
+                finding.analyse(report)
             findings.append(finding)
             if report.status != "compiled":
                 self.warnings.append(f"{finding.path}: {report.status}, {report.reason}")
@@ -465,6 +570,7 @@ class MalwiReport:
                     "hashes": sorted(set(per_file[index])),
                     "findings": [o.to_dict() for o in finding.objects],
                     "warnings": list(report.warnings),
+                    **finding.engine_record(),
                 }
             )
         return records
@@ -472,6 +578,11 @@ class MalwiReport:
     @property
     def flagged_files(self) -> list[FileFinding]:
         return sorted((f for f in self.files if f.objects), key=lambda f: -f.score)
+
+    @property
+    def analysed_files(self) -> list[FileFinding]:
+        """Files where the static engines found flows, payloads, protectors or notes."""
+        return [f for f in self.files if f.analysed]
 
     @property
     def status(self) -> str:
@@ -505,3 +616,94 @@ def _open_cache(report: MalwiReport) -> ResultCache | None:
     except Exception as error:  # noqa: BLE001 - an unusable cache means an uncached scan, not a failed one
         report.warnings.append(f"result cache unavailable, scanning without it: {error}")
         return None
+
+
+class _Inside:
+    """Archives found among a scan's files by their content (`discover`'s `archives`: a zip
+    renamed `cert.crt`, a tar.gz renamed `py.typed`, a nested wheel), unpacked one level deep
+    into a temporary folder that lives as long as the scan. Nothing unpacked is ever imported
+    or run: its files are only compiled like the others."""
+
+    def __init__(self) -> None:
+        self.files: list[tuple[str, str]] = []
+        self.skipped_by_extension = 0
+        self.skipped_links = 0
+        self._temporary: tempfile.TemporaryDirectory[str] | None = None
+        self._count = 0
+
+    def _folder(self) -> str:
+        if self._temporary is None:
+            self._temporary = tempfile.TemporaryDirectory(prefix="malwi-inside-")
+        self._count += 1
+        folder = os.path.join(self._temporary.name, str(self._count))
+        os.mkdir(folder)
+        return folder
+
+    def unpack(
+        self,
+        report: MalwiReport,
+        archives: list[tuple[str, str, bool]],
+        shown: Callable[[str], str],
+        show_as: Callable[[str, str], None],
+        extensions: list[str] | None,
+        limits: ExtractionLimits | None,
+    ) -> None:
+        """Unpacks each archive (all of them together within `limits`), lists the files found
+        inside, and tells in `report.warnings` what was unpacked and what was not. An archive
+        that cannot be unpacked safely leaves the report partial when it was disguised."""
+        if not archives:
+            return
+        from malwi.errors import ArchiveError
+        from malwi.sources.archive import ExtractionLimits, unpack_found
+
+        limits = limits or ExtractionLimits()
+        used_bytes = used_files = 0
+        for path, kind, disguised in archives:
+            name = shown(path)
+            left = ExtractionLimits(
+                limits.max_total_bytes - used_bytes, limits.max_files - used_files, limits.max_ratio, limits.ratio_grace
+            )
+            if left.max_total_bytes <= 0 or left.max_files <= 0:
+                report.warnings.append(
+                    f"{name}: {_archive_words(path, kind, disguised)} not unpacked: the archives found in this scan "
+                    "already reach the limit on unpacked size or file count"
+                )
+                report._partial = report._partial or disguised
+                continue
+            folder = self._folder()
+            try:
+                extraction, kind = unpack_found(path, folder, kind, left)
+            except Exception as error:  # noqa: BLE001 - hostile bytes: whatever breaks, the package is still scanned
+                shutil.rmtree(folder, ignore_errors=True)
+                reason = str(error).removeprefix(f"{path}: ") if isinstance(error, ArchiveError) else repr(error)
+                report.warnings.append(f"{name}: {_archive_words(path, kind, disguised)} not unpacked: {reason}")
+                report._partial = report._partial or disguised
+                continue
+            used_bytes += extraction.bytes
+            used_files += extraction.files
+            show_as(folder, name + "!")
+            report.warnings.append(f"{name}: {_archive_words(path, kind, disguised)}, scanned inside")
+            inner = discover([folder], extensions=extensions, ignore_files=False)
+            self.files += inner.files
+            self.skipped_by_extension += inner.skipped_by_extension
+            self.skipped_links += inner.skipped_links
+            for inner_path, message in inner.errors:
+                report.warnings.append(f"{shown(inner_path)}: cannot be read: {message}")
+            for nested, nested_kind, _ in inner.archives:
+                report.warnings.append(
+                    f"{shown(nested)}: {nested_kind} archive inside an archive not unpacked (one level deep only)"
+                )
+
+    def cleanup(self) -> None:
+        if self._temporary is not None:
+            self._temporary.cleanup()
+            self._temporary = None
+
+
+def _archive_words(path: str, kind: str, disguised: bool) -> str:
+    """`zip archive disguised as .crt`, or `nested zip archive` for one named as an archive."""
+    if not disguised:
+        return f"nested {kind} archive"
+    base = os.path.basename(path)
+    suffix = os.path.splitext(base)[1]
+    return f"{kind} archive disguised as {suffix or base}"

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from malwi._malwi import __version__
-from malwi.report import MalwiReport
+from malwi.report import FileFinding, MalwiReport
 from malwi.report.result import BatchReport
 
 Result = MalwiReport | BatchReport
@@ -37,7 +37,42 @@ def text(report: Result, quiet: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _humane(activities: list[str]) -> str:
+    return ", ".join(a.lower().replace("_", " ") for a in activities)
+
+
+def _flow(flow: dict[str, Any]) -> str:
+    """`environment → network (lines 3 → 4, to https://host/x)`."""
+    lines = f"line {flow['sink_line']}"
+    if flow["source_line"] != flow["sink_line"]:
+        lines = f"lines {flow['source_line']} → {flow['sink_line']}"
+    details = [d for d in (flow.get("source_detail") and f"from {flow['source_detail']}",
+                           flow.get("sink_detail") and f"to {flow['sink_detail']}") if d]
+    return f"{flow['source']} → {flow['sink']} ({', '.join([lines, *details])})"
+
+
+def _file_engines(finding: FileFinding, shown_objects: set[str]) -> list[str]:
+    """What the static engines found in a file, beyond the objects already shown."""
+    lines: list[str] = []
+    protection = finding.protection
+    if protection and protection["is_protected"]:
+        where = ", ".join(f"line {e['line']}: {e['signal']}" for e in protection["evidence"][:3])
+        lines.append(f"    protected: {protection['protector']} ({protection['confidence']:.2f}; {where})")
+    for payload in finding.payloads:
+        if payload["object"] not in shown_objects:
+            activities = _humane(payload["activities"]) or "no listed activity"
+            lines.append(f"    decoded payload at line {payload['lines'][0]} ({payload['chain']}): {activities}")
+    for flow in finding.flows:
+        if flow["object"] not in shown_objects:
+            lines.append(f"    flow in {flow['object']}: {_flow(flow)}")
+    for note in finding.notes:
+        lines.append(f"    note at line {note['lines'][0]}: {note['detail']}")
+    return lines
+
+
 def tree(report: MalwiReport) -> list[str]:
+    """Flagged files with their objects, then other files where the static engines found
+    flows, payloads or protectors."""
     lines: list[str] = []
     for finding in report.flagged_files:
         lines.append(f"{finding.path}  {finding.score:.2f}")
@@ -47,9 +82,17 @@ def tree(report: MalwiReport) -> list[str]:
             first, final = obj.lines
             lines.append(f"{branch}{obj.name} ({obj.kind}, lines {first}-{final})  {obj.score:.2f}")
             if obj.decoded_from:
-                lines.append(f"{stem}decoded payload ({obj.decoded_from})")
-            if obj.activities:
+                lines.append(f"{stem}decoded payload ({obj.decoded_from}): {_humane(obj.activities) or 'no listed activity'}")
+            elif obj.activities:
                 lines.append(f"{stem}activities: {', '.join(obj.activities)}")
+            for flow in obj.flows:
+                lines.append(f"{stem}flow: {_flow(flow)}")
+        lines += _file_engines(finding, {o.name for o in finding.objects})
+    flagged = {f.path for f in report.flagged_files}
+    for finding in report.analysed_files:
+        if finding.path not in flagged:
+            lines.append(f"{finding.path}  {finding.score:.2f}  (below the suspicious threshold)")
+            lines += _file_engines(finding, set())
     return lines
 
 

@@ -50,6 +50,51 @@ def pattern_analysis(report: MalwiReport) -> dict[str, Any]:
     return {"database_version": PATTERN_DATABASE_VERSION, "patterns_found": patterns}
 
 
+def deobfuscation(report: MalwiReport) -> dict[str, Any]:
+    """Payloads decoded from string literals (and scored as objects), and those reported but
+    never decoded or loaded (marshalled code), with the limits decoding ran into."""
+    payloads = [
+        {"file": f.path, **payload, "lines": [max(n, 1) for n in payload["lines"]]} for f in report.files for payload in f.payloads
+    ]
+    notes = [{"file": f.path, **note} for f in report.files for note in f.notes]
+    return {
+        "status": "completed",
+        "files_with_payloads": len({p["file"] for p in payloads}),
+        "payloads": payloads,
+        "notes": notes,
+    }
+
+
+def vm_detection(report: MalwiReport) -> dict[str, Any]:
+    """Obfuscators and protectors: the package is protected when any file is; the strongest
+    file's protector and confidence stand for the package, every file's evidence is listed."""
+    detections = [(f, f.protection) for f in report.files if f.protection]
+    protected = [(f, d) for f, d in detections if d["is_protected"]]
+    strongest = max(protected, key=lambda item: item[1]["confidence"], default=None)
+    evidence = [{"file": f.path, **item} for f, d in detections for item in d["evidence"]]
+    return {
+        "status": "completed",
+        "is_protected": bool(protected),
+        "confidence": round(max((d["confidence"] for _, d in detections), default=0.0), 4),
+        "protector": strongest[1]["protector"] if strongest else None,
+        "protectors": sorted({d["protector"] for _, d in protected}),
+        "protected_files": [f.path for f, _ in protected],
+        "evidence": evidence,
+    }
+
+
+def taint_tracking(report: MalwiReport) -> dict[str, Any]:
+    """Data flows from sources to sinks, each inside one object (function or module body)."""
+    flows = [
+        {"file": f.path, **flow, "path": f"{flow['source']} → {flow['sink']}"} for f in report.files for flow in f.flows
+    ]
+    return {
+        "status": "completed",
+        "handlers_analyzed": report.statistics.get("objects", 0),
+        "taint_flows": flows,
+    }
+
+
 def result_document(report: MalwiReport) -> dict[str, Any]:
     confidence = round(report.maliciousness, 4)
     document: dict[str, Any] = {
@@ -83,6 +128,9 @@ def result_document(report: MalwiReport) -> dict[str, Any]:
                 "features_used": ["malwicode"],
             },
             "pattern_analysis": pattern_analysis(report),
+            "deobfuscation": deobfuscation(report),
+            "vm_detection": vm_detection(report),
+            "taint_tracking": taint_tracking(report),
         },
     }
     if report.source:

@@ -15,16 +15,20 @@ missed something cannot write outside it or through a link.
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import lzma
 import os
+import re
 import stat
 import tarfile
 import zipfile
 import zlib
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-from typing import IO
+from typing import IO, cast
 
+from malwi._malwi import DEFAULT_EXTENSIONS
 from malwi.errors import ArchiveError
 
 # Archive kinds `malwi scan` unpacks when it is given one as a path.
@@ -237,3 +241,138 @@ def extract(path: str | os.PathLike[str], destination: str | os.PathLike[str], l
         raise ArchiveError(f"{archive}: both a tar and a zip archive (a polyglot): refused")
     _extract_tar(archive, writer)
     return writer.result
+
+
+# Found inside a package by content (`_malwi.discover` lists them in `archives`): the kinds that
+# compress one stream, which is either a tar or a single file.
+COMPRESSED_KINDS = ("gzip", "bzip2", "xz")
+_COMPRESSION_SUFFIXES = {"gzip": (".gz", ".gzip", ".z"), "bzip2": (".bz2", ".bz"), "xz": (".xz", ".lzma")}
+_TAR_KINDS = {"gzip": "tar.gz", "bzip2": "tar.bz2", "xz": "tar.xz"}
+_DECOMPRESSION_ERRORS = (OSError, EOFError, ValueError, lzma.LZMAError, zlib.error)
+# What Python and JavaScript look like at a glance: a line that starts so.
+_PYTHON_LINE = re.compile(
+    rb"^[ \t]*(?:import [\w.]+|from [\w.]+ import |def \w+\(|class \w+[(:]|if __name__|exec\(|print\(|try:|@\w)", re.M
+)
+_JAVASCRIPT_LINE = re.compile(
+    rb"^[ \t]*(?:(?:const|let|var) [\w${}\[\], ]+=|function[\s*\w]*\(|module\.exports|exports\.|require\(|"
+    rb"import .* from |\(function|\(\(\) *=>|!function|async function|eval\()",
+    re.M,
+)
+
+
+def _open_compressed(path: Path, kind: str) -> IO[bytes]:
+    if kind == "gzip":
+        return cast("IO[bytes]", gzip.open(path, "rb"))
+    if kind == "bzip2":
+        return bz2.open(path, "rb")
+    if kind == "xz":
+        return lzma.open(path, "rb")
+    raise ValueError(f"not a compression kind: {kind}")
+
+
+def _decompressed_head(path: Path, kind: str, size: int) -> bytes:
+    try:
+        with _open_compressed(path, kind) as stream:
+            return stream.read(size)
+    except _DECOMPRESSION_ERRORS as error:
+        raise ArchiveError(f"{path}: not readable {kind} data: {error}") from None
+
+
+def script_suffix(head: bytes) -> str:
+    """`.py` or `.js` when `head` (the start of a file) reads like Python or JavaScript text, else
+    the empty string. A guess for naming a decompressed payload so that discovery picks it up."""
+    if b"\x00" in head:
+        return ""
+    text = head.decode("utf-8", errors="replace")
+    if text.count("\ufffd") > len(text) // 20:
+        return ""
+    if head.startswith(b"#!"):
+        first = head.split(b"\n", 1)[0]
+        if b"python" in first:
+            return ".py"
+        if b"node" in first or b"deno" in first or b"bun" in first:
+            return ".js"
+    python = len(_PYTHON_LINE.findall(head))
+    javascript = len(_JAVASCRIPT_LINE.findall(head))
+    if python == javascript == 0:
+        return ""
+    return ".py" if python >= javascript else ".js"
+
+
+def _gzip_name(path: Path) -> str | None:
+    """The file name a gzip header records (`gzip file.py` keeps `file.py`), if it has one."""
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(4096)
+    except OSError:
+        return None
+    if len(header) < 10 or not header[3] & 0x08:  # FNAME
+        return None
+    position = 10
+    if header[3] & 0x04:  # FEXTRA: a length, then that many bytes
+        position += 2 + int.from_bytes(header[10:12], "little")
+    end = header.find(b"\x00", position)
+    return header[position:end].decode("latin-1") if end > position else None
+
+
+def _safe_leaf(name: str | None) -> str | None:
+    """The last part of `name`, if it is a plain file name (no control characters, not `..`)."""
+    if not name:
+        return None
+    leaf = name.replace("\\", "/").rsplit("/", 1)[-1][:128]
+    if leaf in ("", ".", "..") or any(ord(c) < 32 or ord(c) == 127 for c in leaf):
+        return None
+    return leaf
+
+
+def decompressed_name(path: Path, kind: str, head: bytes) -> str:
+    """The name a single compressed file gets when unpacked: the one the gzip header records,
+    else the archive's own name without its compression suffix, else `payload`; a name that
+    discovery would pass over gets `.py` or `.js` when the text looks like Python or JavaScript."""
+    name = _safe_leaf(_gzip_name(path)) if kind == "gzip" else None
+    if name is None:
+        lower = path.name.lower()
+        suffix = next((s for s in _COMPRESSION_SUFFIXES.get(kind, ()) if lower.endswith(s)), None)
+        name = _safe_leaf(path.name[: -len(suffix)]) if suffix else None
+    name = name or "payload"
+    if name.rsplit(".", 1)[-1].lower() not in DEFAULT_EXTENSIONS or "." not in name:
+        name += script_suffix(head)
+    return name
+
+
+def decompress(
+    path: str | os.PathLike[str], destination: str | os.PathLike[str], kind: str, limits: ExtractionLimits | None = None
+) -> Extraction:
+    """Decompresses a single gzip, bzip2 or xz file (not a tar) into `destination` as one file
+    named by `decompressed_name`, under the size and ratio limits of `extract`."""
+    archive = Path(path)
+    try:
+        compressed = archive.stat().st_size
+    except OSError as error:
+        raise ArchiveError(f"{archive}: cannot be read: {error.strerror}") from None
+    head = _decompressed_head(archive, kind, 4096)
+    writer = _Writer(str(archive), Path(destination), compressed, limits or ExtractionLimits())
+    name = PurePosixPath(decompressed_name(archive, kind, head))
+    try:
+        with _open_compressed(archive, kind) as stream:
+            writer.file(name, stream)
+    except ArchiveError:
+        raise
+    except _DECOMPRESSION_ERRORS as error:
+        raise ArchiveError(f"{archive}: not readable {kind} data: {error}") from None
+    return writer.result
+
+
+def unpack_found(
+    path: str | os.PathLike[str], destination: str | os.PathLike[str], kind: str, limits: ExtractionLimits | None = None
+) -> tuple[Extraction, str]:
+    """Unpacks an archive found by its content (`kind` as `_malwi.discover` names it: zip, tar,
+    gzip, bzip2, xz) into `destination`: zips and tars (compressed or not) with `extract`, a
+    single compressed file with `decompress`. Returns what was unpacked and what the archive
+    turned out to be: `zip`, `tar`, `tar.gz`, `tar.bz2`, `tar.xz`, `gzip`, `bzip2` or `xz`."""
+    archive = Path(path)
+    if kind in COMPRESSED_KINDS:
+        if _decompressed_head(archive, kind, 512)[257:262] != b"ustar":
+            return decompress(archive, destination, kind, limits), kind
+        return extract(archive, destination, limits), _TAR_KINDS[kind]
+    return extract(archive, destination, limits), kind

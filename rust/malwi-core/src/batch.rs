@@ -1,7 +1,9 @@
 //! Where files are found and compiled in parallel.
 //!
 //! Discovery walks directories (sorted, no symlinks followed, VCS folders skipped, `.malwiignore`
-//! and caller-given exclude patterns honoured) and picks files by extension or `#!` line.
+//! and caller-given exclude patterns honoured) and picks files by extension or `#!` line; the
+//! files it passes over are sniffed for archive magic (a zip renamed `cert.crt`), at most one
+//! 512-byte read each, so the caller can unpack and scan them.
 //! Compilation runs on a rayon pool with the requested number of workers; every file gets a
 //! [`FileReport`], so one unreadable, oversized, binary or crashing file never loses the others.
 
@@ -17,13 +19,25 @@ use rayon::prelude::*;
 use rayon::ThreadPool;
 
 use crate::config::FeaturizerConfig;
-use crate::emit::compile_text;
+use crate::emit::compile_text_full;
 use crate::error::Error;
 use crate::language::Language;
 use crate::object::MalwiObject;
 use crate::source::{looks_binary, SourceText};
 
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
+
+/// Files larger than this are not sniffed for archive magic (the default unpack limit: a bigger
+/// archive would be refused anyway).
+pub const DEFAULT_MAX_ARCHIVE_SIZE: u64 = 1024 * 1024 * 1024;
+/// Files smaller than this are not sniffed: no archive holding code is that small.
+pub const MIN_ARCHIVE_SIZE: u64 = 64;
+/// How much of a file the archive sniff reads (a tar header is 512 bytes).
+const SNIFF_BYTES: usize = 512;
+
+/// File name suffixes that say "archive": such a file is a nested archive, not a disguised one.
+const ARCHIVE_EXTENSIONS: &[&str] =
+    &["zip", "whl", "egg", "jar", "war", "apk", "nupkg", "tar", "gz", "tgz", "bz2", "tbz", "tbz2", "xz", "txz"];
 
 /// Directories that never hold the code of a package or project.
 const SKIPPED_DIRECTORIES: &[&str] =
@@ -68,6 +82,10 @@ pub struct FileReport {
     pub outcome: Outcome,
     /// Repairs and oddities worth telling the user about (invalid UTF-8, NUL bytes, syntax errors).
     pub warnings: Vec<String>,
+    /// Payloads reported but not decoded (compiled Python) and decoding limits hit.
+    pub notes: Vec<crate::payloads::Note>,
+    /// Obfuscators and protectors recognised in the file (empty evidence: none).
+    pub protection: crate::protectors::Detection,
 }
 
 /// The files a scan will compile, and what it passed over.
@@ -85,6 +103,11 @@ pub struct Discovery {
     pub ignored_ignore_files: Vec<PathBuf>,
     /// Entries that could not be listed or inspected, and unusable `.malwiignore` lines.
     pub errors: Vec<(PathBuf, String)>,
+    /// Files skipped by extension whose content is an archive: `(path, kind, disguised)`, kind
+    /// one of `zip`, `gzip`, `bzip2`, `xz`, `tar` (see [`archive_kind`]); `disguised` when the
+    /// name does not say archive (`cert.crt` holding a zip), else a plain nested archive. They
+    /// also count in `skipped_by_extension`.
+    pub archives: Vec<(PathBuf, &'static str, bool)>,
 }
 
 /// How [`discover_with`] chooses files.
@@ -105,11 +128,21 @@ pub struct DiscoverOptions {
     /// `ignored_ignore_files` instead. Switch this off for trees that are not trusted at all
     /// (downloaded packages, archives).
     pub ignore_files: bool,
+    /// Files skipped by extension of `MIN_ARCHIVE_SIZE..=max_archive_size` bytes get their
+    /// first 512 bytes read and are listed in `Discovery::archives` when those are archive magic.
+    /// 0 reads nothing.
+    pub max_archive_size: u64,
 }
 
 impl Default for DiscoverOptions {
     fn default() -> Self {
-        DiscoverOptions { extensions: None, exclude: Vec::new(), exclude_base: None, ignore_files: true }
+        DiscoverOptions {
+            extensions: None,
+            exclude: Vec::new(),
+            exclude_base: None,
+            ignore_files: true,
+            max_archive_size: DEFAULT_MAX_ARCHIVE_SIZE,
+        }
     }
 }
 
@@ -144,10 +177,16 @@ pub fn discover_with(paths: &[PathBuf], options: &DiscoverOptions) -> Result<Dis
         let metadata =
             std::fs::symlink_metadata(path).map_err(|e| Error::Io { path: path.clone(), message: e.to_string() })?;
         if metadata.is_dir() {
-            let ignores = Ignores { read_files: options.ignore_files, exclude: exclude.as_ref() };
+            let ignores = Ignores {
+                read_files: options.ignore_files,
+                exclude: exclude.as_ref(),
+                max_archive_size: options.max_archive_size,
+            };
             walk(path, &wanted, &ignores, &mut discovery);
         } else {
-            classify_file(path, &metadata, &wanted, extensions.is_none(), &mut discovery);
+            let choice =
+                Choice { wanted: &wanted, shebangs: extensions.is_none(), max_archive_size: options.max_archive_size };
+            classify_file(path, &metadata, &choice, &mut discovery);
         }
     }
     Ok(discovery)
@@ -158,6 +197,16 @@ struct Ignores<'a> {
     read_files: bool,
     /// The exclude patterns, with the absolute directory they are rooted at.
     exclude: Option<&'a (PathBuf, Gitignore)>,
+    max_archive_size: u64,
+}
+
+/// How [`classify_file`] decides about one file.
+struct Choice<'a> {
+    wanted: &'a [String],
+    /// Extension-less files with a `#!python`/`#!node` line count.
+    shebangs: bool,
+    /// See `DiscoverOptions::max_archive_size`.
+    max_archive_size: u64,
 }
 
 /// The `.malwiignore` files in force in a directory, the deepest first.
@@ -276,6 +325,11 @@ fn walk(root: &Path, wanted: &[String], ignores: &Ignores<'_>, discovery: &mut D
             }
         }
         let mut subdirectories = Vec::new();
+        let choice = Choice {
+            wanted,
+            shebangs: wanted.len() == Language::DEFAULT_EXTENSIONS.len(),
+            max_archive_size: ignores.max_archive_size,
+        };
         for entry in entries {
             let path = entry.path();
             let metadata = match std::fs::symlink_metadata(&path) {
@@ -298,7 +352,7 @@ fn walk(root: &Path, wanted: &[String], ignores: &Ignores<'_>, discovery: &mut D
             if is_dir {
                 subdirectories.push(PendingDir { path, absolute: absolute_dir.join(&name), layers: layers.clone() });
             } else {
-                classify_file(&path, &metadata, wanted, wanted.len() == Language::DEFAULT_EXTENSIONS.len(), discovery);
+                classify_file(&path, &metadata, &choice, discovery);
             }
         }
         // Reverse so that popping visits subdirectories in sorted order.
@@ -306,13 +360,7 @@ fn walk(root: &Path, wanted: &[String], ignores: &Ignores<'_>, discovery: &mut D
     }
 }
 
-fn classify_file(
-    path: &Path,
-    metadata: &std::fs::Metadata,
-    wanted: &[String],
-    shebangs: bool,
-    discovery: &mut Discovery,
-) {
+fn classify_file(path: &Path, metadata: &std::fs::Metadata, choice: &Choice<'_>, discovery: &mut Discovery) {
     if metadata.file_type().is_symlink() {
         discovery.skipped_links += 1;
         return;
@@ -322,14 +370,55 @@ fn classify_file(
         return;
     }
     let extension = path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase());
-    let language = match &extension {
-        Some(e) if wanted.iter().any(|w| w == e) => Language::from_extension(e),
-        None if shebangs => read_head(path, 256).ok().and_then(|head| Language::from_shebang(&head)),
-        _ => None,
-    };
-    match language {
-        Some(language) => discovery.files.push((path.to_path_buf(), language)),
-        None => discovery.skipped_by_extension += 1,
+    if let Some(e) = &extension {
+        if choice.wanted.iter().any(|w| w == e) {
+            if let Some(language) = Language::from_extension(e) {
+                discovery.files.push((path.to_path_buf(), language));
+                return;
+            }
+        }
+    }
+    // Skipped by extension. One read at most serves both the `#!` line and the archive sniff.
+    let size = metadata.len();
+    // Not files named as source code (`.py` left out by `--extensions js`): a zip is never one.
+    let source_name = extension.as_deref().is_some_and(|e| Language::from_extension(e).is_some());
+    let sniff =
+        !source_name && choice.max_archive_size > 0 && (MIN_ARCHIVE_SIZE..=choice.max_archive_size).contains(&size);
+    let shebang = extension.is_none() && choice.shebangs;
+    let head = if sniff || shebang { read_head(path, if sniff { SNIFF_BYTES } else { 256 }).ok() } else { None };
+    if let Some(head) = &head {
+        if shebang {
+            if let Some(language) = Language::from_shebang(head) {
+                discovery.files.push((path.to_path_buf(), language));
+                return;
+            }
+        }
+        if sniff {
+            if let Some(kind) = archive_kind(head) {
+                let disguised = !extension.as_deref().is_some_and(|e| ARCHIVE_EXTENSIONS.contains(&e));
+                discovery.archives.push((path.to_path_buf(), kind, disguised));
+            }
+        }
+    }
+    discovery.skipped_by_extension += 1;
+}
+
+/// The archive format `head` (a file's first bytes) starts with, by magic number: `zip` (also
+/// an empty one), `gzip`, `bzip2`, `xz`, or `tar` (`ustar` at offset 257, which needs the
+/// first 262 bytes).
+pub fn archive_kind(head: &[u8]) -> Option<&'static str> {
+    if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
+        Some("zip")
+    } else if head.starts_with(&[0x1f, 0x8b, 0x08]) {
+        Some("gzip")
+    } else if head.len() >= 4 && head.starts_with(b"BZh") && (b'1'..=b'9').contains(&head[3]) {
+        Some("bzip2")
+    } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00]) {
+        Some("xz")
+    } else if head.get(257..262) == Some(b"ustar".as_slice()) {
+        Some("tar")
+    } else {
+        None
     }
 }
 
@@ -391,6 +480,8 @@ pub fn compile_file(path: &Path, language: Language, options: &ScanOptions) -> F
         size: 0,
         outcome: Outcome::Compiled(Vec::new()),
         warnings: Vec::new(),
+        notes: Vec::new(),
+        protection: crate::protectors::Detection::default(),
     };
     let bytes = match read_limited(path, options.max_file_size) {
         Ok(Ok(bytes)) => bytes,
@@ -417,9 +508,13 @@ pub fn compile_file(path: &Path, language: Language, options: &ScanOptions) -> F
         report.warnings.push("NUL bytes replaced by spaces".into());
     }
     let file_path = path.to_string_lossy();
-    let result = catch_unwind(AssertUnwindSafe(|| compile_text(&source, language, &file_path, &options.config)));
+    let result = catch_unwind(AssertUnwindSafe(|| compile_text_full(&source, language, &file_path, &options.config)));
     report.outcome = match result {
-        Ok(Ok(objects)) => Outcome::Compiled(objects),
+        Ok(Ok(compiled)) => {
+            report.notes = compiled.notes;
+            report.protection = compiled.protection;
+            Outcome::Compiled(compiled.objects)
+        }
         Ok(Err(e)) => Outcome::Failed(e.to_string()),
         Err(panic) => Outcome::Failed(format!("internal error: {}", panic_message(&panic))),
     };
@@ -668,6 +763,65 @@ mod tests {
         // A bad exclude pattern is the caller's mistake: an error, not a silent skip.
         let options = DiscoverOptions { exclude: vec!["src/{a,b".into()], ..Default::default() };
         assert!(matches!(discover_with(&[dir], &options), Err(Error::Config(m)) if m.contains("src/{a,b")));
+    }
+
+    #[test]
+    fn archives_are_found_by_content_not_by_name() {
+        let dir = temp_dir("sniff");
+        let padding = vec![0u8; 100];
+        let with_magic = |magic: &[u8]| [magic, &padding].concat();
+        let mut tar = vec![0u8; 600];
+        tar[..10].copy_from_slice(b"payload.py");
+        tar[257..263].copy_from_slice(b"ustar\0");
+        let files: Vec<(&str, Vec<u8>)> = vec![
+            ("pkg/__init__.py", b"import zipimport\n".to_vec()),
+            ("pkg/cert.crt", with_magic(b"PK\x03\x04")),
+            ("pkg/py.typed", with_magic(&[0x1f, 0x8b, 0x08, 0])),
+            ("pkg/data.pyc", with_magic(b"BZh9")),
+            ("pkg/LICENSE", with_magic(&[0xfd, b'7', b'z', b'X', b'Z', 0])),
+            ("pkg/logo.png", tar.clone()),
+            ("pkg/vendor/lib.whl", with_magic(b"PK\x05\x06")),
+            ("pkg/real.png", with_magic(b"\x89PNG\r\n\x1a\n")),
+            ("pkg/tiny.crt", b"PK\x03\x04".to_vec()), // under 64 bytes: not read
+            ("pkg/bz.txt", with_magic(b"BZh0")),      // not a block size
+            ("pkg/fake.py", with_magic(b"PK\x03\x04")), // a source file: compiled, not sniffed
+            ("ignored/hidden.crt", with_magic(b"PK\x03\x04")),
+            (".malwiignore", b"ignored/\n".to_vec()),
+        ];
+        for (name, contents) in &files {
+            let path = dir.join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, contents).unwrap();
+        }
+        let found = discover_in(&dir, &DiscoverOptions::default());
+        let archives: Vec<_> = found
+            .archives
+            .iter()
+            .map(|(p, kind, disguised)| {
+                (p.strip_prefix(&dir).unwrap().to_string_lossy().replace('\\', "/"), *kind, *disguised)
+            })
+            .collect();
+        let expected = [
+            ("pkg/LICENSE", "xz", true),
+            ("pkg/cert.crt", "zip", true),
+            ("pkg/data.pyc", "bzip2", true),
+            ("pkg/logo.png", "tar", true),
+            ("pkg/py.typed", "gzip", true),
+            ("pkg/vendor/lib.whl", "zip", false),
+        ];
+        assert_eq!(archives, expected.map(|(p, k, d)| (p.to_string(), k, d)));
+        assert_eq!(found_names(&found, &dir), ["pkg/__init__.py", "pkg/fake.py"]);
+        // Archives still count as skipped; the ignored folder is pruned unread.
+        assert_eq!(found.skipped_by_extension, 10);
+        assert_eq!(found.skipped_ignored, 1);
+        // A named file is sniffed too; a size cap of 0 reads nothing.
+        let named = discover_with(&[dir.join("pkg/cert.crt")], &DiscoverOptions::default()).unwrap();
+        assert_eq!(named.archives, [(dir.join("pkg/cert.crt"), "zip", true)]);
+        let off = discover_in(&dir, &DiscoverOptions { max_archive_size: 0, ..Default::default() });
+        assert!(off.archives.is_empty());
+        let small = discover_in(&dir, &DiscoverOptions { max_archive_size: 100, ..Default::default() });
+        assert_eq!(small.archives.len(), 0, "{:?}", small.archives);
+        assert_eq!(archive_kind(b"ustar"), None);
     }
 
     #[test]

@@ -58,6 +58,18 @@ pub struct FeaturizerConfig {
     pub short_string_max: usize,
     /// Nesting depth beyond which a subtree is emitted flat (leaves only) after `DEEP_NESTING`.
     pub max_nesting: u32,
+    /// Start each object with a `FLOW_<SOURCE>_TO_<SINK>` token per data flow found in it
+    /// (see [`crate::taint`]). Left out of the JSON when off, so older ids stay valid.
+    #[serde(skip_serializing_if = "is_false")]
+    pub flow_tokens: bool,
+    /// Start a file's `<module>` object with a `PROTECTOR_<NAME>` token when an obfuscator or
+    /// protector is recognised (see [`crate::protectors`]).
+    #[serde(skip_serializing_if = "is_false")]
+    pub protector_tokens: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 impl Default for FeaturizerConfig {
@@ -70,6 +82,8 @@ impl Default for FeaturizerConfig {
             size_buckets: true,
             short_string_max: 20,
             max_nesting: 400,
+            flow_tokens: false,
+            protector_tokens: false,
         }
     }
 }
@@ -139,7 +153,17 @@ mod tests {
         let ids = [base.featurizer_id(), inline.featurizer_id(), no_email.featurizer_id()];
         assert_ne!(ids[0], ids[1]);
         assert_ne!(ids[0], ids[2]);
+        let flows = FeaturizerConfig { flow_tokens: true, ..base.clone() };
+        let protectors = FeaturizerConfig { protector_tokens: true, ..base.clone() };
+        assert_ne!(flows.featurizer_id(), ids[0]);
+        assert_ne!(protectors.featurizer_id(), flows.featurizer_id());
         assert!(ids[0].starts_with(&format!("v{FEATURIZER_VERSION}-")));
+    }
+
+    #[test]
+    fn switches_that_are_off_keep_the_ids_of_older_configs() {
+        let json = FeaturizerConfig::default().to_json();
+        assert!(!json.contains("flow_tokens") && !json.contains("protector_tokens"), "{json}");
     }
 
     #[test]

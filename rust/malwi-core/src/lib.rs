@@ -11,7 +11,9 @@
 //! - `emit`: parse trees to malwicode (`emit/python.rs`, `emit/javascript.rs`);
 //! - [`patterns`]: qualified API names to categories;
 //! - [`payloads`]: encoded code in string literals, decoded into child objects;
+//! - [`protectors`]: obfuscators and protectors recognised in source text;
 //! - [`strings`]: string literals to classes and size buckets;
+//! - [`taint`]: data flows from sources (environment, secrets) to sinks (network, exec) per object;
 //! - [`config`]: the featurizer switches and their version;
 //! - [`featurize`]: token strings to vocabulary ids, windows and padded batches (model input);
 //! - [`vocabulary`]: every token the emitter can produce on its own.
@@ -21,7 +23,7 @@ pub mod config;
 mod emit;
 
 /// Emission of an already parsed tree (for profiling the emitter apart from the parser).
-pub use emit::emit_tree;
+pub use emit::{compile_text_full, emit_tree, emit_tree_with_notes, Compiled};
 pub mod error;
 pub mod featurize;
 pub mod language;
@@ -30,14 +32,17 @@ pub mod object;
 pub mod parse;
 pub mod patterns;
 pub mod payloads;
+pub mod protectors;
 pub mod source;
 pub mod strings;
+pub mod taint;
 pub mod vocabulary;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 pub use batch::{
-    compile_files, discover, discover_with, DiscoverOptions, Discovery, FileReport, Outcome, ScanOptions, SkipReason,
+    archive_kind, compile_files, discover, discover_with, DiscoverOptions, Discovery, FileReport, Outcome, ScanOptions,
+    SkipReason, DEFAULT_MAX_ARCHIVE_SIZE,
 };
 pub use config::{FeaturizerConfig, Granularity, FEATURIZER_VERSION};
 pub use emit::ops::Op;
@@ -57,4 +62,20 @@ pub fn compile_source(
     let text = SourceText::decode(source.to_vec());
     catch_unwind(AssertUnwindSafe(|| emit::compile_text(&text, language, file_path, config)))
         .unwrap_or_else(|panic| Err(Error::Internal(batch::panic_message(&panic))))
+}
+
+/// [`compile_source`] with the notes on the file's payloads: compiled Python found instead of
+/// code (never loaded), and decoding limits hit (see [`payloads::Note`]).
+pub fn compile_source_with_notes(
+    source: &[u8],
+    language: Language,
+    file_path: &str,
+    config: &FeaturizerConfig,
+) -> Result<(Vec<MalwiObject>, Vec<payloads::Note>), Error> {
+    config.validate()?;
+    let text = SourceText::decode(source.to_vec());
+    catch_unwind(AssertUnwindSafe(|| {
+        emit::compile_text_full(&text, language, file_path, config).map(|c| (c.objects, c.notes))
+    }))
+    .unwrap_or_else(|panic| Err(Error::Internal(batch::panic_message(&panic))))
 }

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use crate::emit::ops::Op;
 use crate::language::Language;
 use crate::patterns::PatternDatabase;
+use crate::taint::Flow;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -48,6 +49,8 @@ pub struct MalwiObject {
     hash: OnceLock<String>,
     /// For code decoded from a string literal: how (`base64 > zlib`); see [`crate::payloads`].
     decoded_from: Option<Arc<str>>,
+    /// Data flows from sources to sinks inside this object; see [`crate::taint`].
+    flows: Vec<Flow>,
 }
 
 impl MalwiObject {
@@ -73,6 +76,7 @@ impl MalwiObject {
             tokens,
             hash: OnceLock::new(),
             decoded_from: None,
+            flows: Vec::new(),
         }
     }
 
@@ -83,6 +87,29 @@ impl MalwiObject {
 
     pub(crate) fn set_decoded_from(&mut self, chain: String) {
         self.decoded_from = Some(Arc::from(chain));
+    }
+
+    /// Puts a token the emitter made (a protector's) before the object's own.
+    pub(crate) fn prepend_token(&mut self, token: &str) {
+        self.tokens = if self.tokens.is_empty() { token.to_string() } else { format!("{token} {}", self.tokens) };
+        self.hash = OnceLock::new();
+    }
+
+    /// Sensitive data that this object's code sends somewhere, in the order found.
+    pub fn flows(&self) -> &[Flow] {
+        &self.flows
+    }
+
+    pub(crate) fn set_flows(&mut self, flows: Vec<Flow>) {
+        self.flows = flows;
+    }
+
+    /// Decoded code has no lines of its own in the file: its flows are at the literal's.
+    pub(crate) fn place_flows_at(&mut self, line: u32) {
+        for flow in &mut self.flows {
+            flow.source_line = line;
+            flow.sink_line = line;
+        }
     }
 
     /// The object's source text (the whole file for `<module>`).

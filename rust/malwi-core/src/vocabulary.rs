@@ -10,6 +10,8 @@ pub fn reserved_tokens() -> Vec<&'static str> {
     tokens.extend(PatternDatabase::embedded().category_names());
     tokens.extend(StringClass::ALL.iter().map(|c| c.token()));
     tokens.extend(SizeBucket::TOKENS);
+    tokens.extend(crate::taint::flow_tokens());
+    tokens.extend(crate::protectors::tokens());
     tokens
 }
 

@@ -10,7 +10,7 @@ use malwi_core as core;
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyTypeError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
 
 create_exception!(_malwi, MalwiError, PyException, "Base class of every error malwi raises.");
 create_exception!(_malwi, UnsupportedLanguageError, MalwiError, "A language or file type malwi does not compile.");
@@ -55,7 +55,8 @@ struct FeaturizerConfig {
 #[pymethods]
 impl FeaturizerConfig {
     #[new]
-    #[pyo3(signature = (*, methods = "separate", lambdas = "separate", disabled_string_classes = Vec::new(), size_buckets = true, short_string_max = 20, max_nesting = None))]
+    #[pyo3(signature = (*, methods = "separate", lambdas = "separate", disabled_string_classes = Vec::new(), size_buckets = true, short_string_max = 20, max_nesting = None, flow_tokens = false, protector_tokens = false))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         methods: &str,
         lambdas: &str,
@@ -63,12 +64,16 @@ impl FeaturizerConfig {
         size_buckets: bool,
         short_string_max: usize,
         max_nesting: Option<u32>,
+        flow_tokens: bool,
+        protector_tokens: bool,
     ) -> PyResult<Self> {
         let mut inner = core::FeaturizerConfig {
             methods: core::Granularity::from_name(methods).map_err(to_py_err)?,
             lambdas: core::Granularity::from_name(lambdas).map_err(to_py_err)?,
             size_buckets,
             short_string_max,
+            flow_tokens,
+            protector_tokens,
             ..Default::default()
         };
         if let Some(max_nesting) = max_nesting {
@@ -130,6 +135,16 @@ impl FeaturizerConfig {
     #[getter]
     fn max_nesting(&self) -> u32 {
         self.inner.max_nesting
+    }
+
+    #[getter]
+    fn flow_tokens(&self) -> bool {
+        self.inner.flow_tokens
+    }
+
+    #[getter]
+    fn protector_tokens(&self) -> bool {
+        self.inner.protector_tokens
     }
 
     fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
@@ -199,6 +214,26 @@ impl MalwiObject {
         self.inner.decoded_from()
     }
 
+    /// Data flows from sources to sinks found in the object, as dicts: `source`, `sink`,
+    /// `source_line`, `sink_line`, `source_detail`, `sink_detail` (file or URL, or None).
+    #[getter]
+    fn flows<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        self.inner
+            .flows()
+            .iter()
+            .map(|flow| {
+                let dict = PyDict::new(py);
+                dict.set_item("source", flow.source.name())?;
+                dict.set_item("sink", flow.sink.name())?;
+                dict.set_item("source_line", flow.source_line)?;
+                dict.set_item("sink_line", flow.sink_line)?;
+                dict.set_item("source_detail", flow.source_detail.as_deref())?;
+                dict.set_item("sink_detail", flow.sink_detail.as_deref())?;
+                Ok(dict)
+            })
+            .collect()
+    }
+
     #[getter]
     fn token_count(&self) -> usize {
         self.inner.token_count()
@@ -262,6 +297,8 @@ struct FileReport {
     #[pyo3(get)]
     warnings: Vec<String>,
     objects: Vec<Py<MalwiObject>>,
+    notes: Vec<core::payloads::Note>,
+    protection: core::protectors::Detection,
 }
 
 #[pymethods]
@@ -271,8 +308,61 @@ impl FileReport {
         self.objects.iter().map(|o| o.bind(py).clone()).collect()
     }
 
+    /// Payloads reported but not decoded and decoding limits hit: dicts with `kind`
+    /// (`marshal_code`, `decoding_limit`), `lines` (first, last) and `detail`.
+    #[getter]
+    fn notes<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        self.notes
+            .iter()
+            .map(|note| {
+                let dict = PyDict::new(py);
+                dict.set_item("kind", note_kind(note.kind))?;
+                dict.set_item("lines", [note.lines.0, note.lines.1])?;
+                dict.set_item("detail", &note.detail)?;
+                Ok(dict)
+            })
+            .collect()
+    }
+
+    /// The protector detection: None when nothing was found, else a dict with `is_protected`,
+    /// `protector` (None below the threshold), `confidence` and `evidence` (dicts with
+    /// `protector`, `line`, `signal`, `weight`).
+    #[getter]
+    fn protection<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let detection = &self.protection;
+        if detection.evidence.is_empty() {
+            return Ok(None);
+        }
+        let round = |x: f32| (f64::from(x) * 10_000.0).round() / 10_000.0;
+        let dict = PyDict::new(py);
+        dict.set_item("is_protected", detection.is_protected())?;
+        dict.set_item("protector", detection.protector.filter(|_| detection.is_protected()).map(|p| p.name()))?;
+        dict.set_item("confidence", round(detection.confidence))?;
+        let evidence = detection
+            .evidence
+            .iter()
+            .map(|e| {
+                let item = PyDict::new(py);
+                item.set_item("protector", e.protector.name())?;
+                item.set_item("line", e.line)?;
+                item.set_item("signal", &e.signal)?;
+                item.set_item("weight", round(e.weight))?;
+                Ok(item)
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        dict.set_item("evidence", evidence)?;
+        Ok(Some(dict))
+    }
+
     fn __repr__(&self) -> String {
         format!("<FileReport {} {} objects={}>", self.path, self.status, self.objects.len())
+    }
+}
+
+fn note_kind(kind: core::payloads::NoteKind) -> &'static str {
+    match kind {
+        core::payloads::NoteKind::MarshalCode => "marshal_code",
+        core::payloads::NoteKind::DecodingLimit => "decoding_limit",
     }
 }
 
@@ -300,6 +390,8 @@ fn wrap_report(py: Python<'_>, report: core::FileReport) -> PyResult<FileReport>
         reason,
         warnings: report.warnings,
         objects,
+        notes: report.notes,
+        protection: report.protection,
     })
 }
 
@@ -322,6 +414,10 @@ struct Discovery {
     /// `[(path, message), ...]` for entries that could not be listed and bad `.malwiignore` lines.
     #[pyo3(get)]
     errors: Vec<(String, String)>,
+    /// `[(path, kind, disguised), ...]`: files skipped by extension whose content is an archive
+    /// (`zip`, `gzip`, `bzip2`, `xz`, `tar`); `disguised` when the name does not say archive.
+    #[pyo3(get)]
+    archives: Vec<(String, &'static str, bool)>,
 }
 
 #[pymethods]
@@ -574,9 +670,14 @@ fn compile_source(
 /// Lists the files to compile under the given files and directories. Walks honour `.malwiignore`
 /// files (unless `ignore_files` is false) and `exclude`, gitignore patterns relative to
 /// `exclude_base` (default: the current directory). Named paths are never ignored. Turn
-/// `ignore_files` off for untrusted trees: their own `.malwiignore` could hide code.
+/// `ignore_files` off for untrusted trees: their own `.malwiignore` could hide code. Files
+/// skipped by extension of up to `max_archive_size` bytes (0: none) are sniffed for archive
+/// magic and listed in `archives`.
 #[pyfunction]
-#[pyo3(signature = (paths, *, extensions = None, exclude = None, exclude_base = None, ignore_files = true))]
+#[pyo3(signature = (
+    paths, *, extensions = None, exclude = None, exclude_base = None, ignore_files = true,
+    max_archive_size = core::DEFAULT_MAX_ARCHIVE_SIZE
+))]
 fn discover(
     py: Python<'_>,
     paths: Vec<PathBuf>,
@@ -584,9 +685,15 @@ fn discover(
     exclude: Option<Vec<String>>,
     exclude_base: Option<PathBuf>,
     ignore_files: bool,
+    max_archive_size: u64,
 ) -> PyResult<Discovery> {
-    let options =
-        core::DiscoverOptions { extensions, exclude: exclude.unwrap_or_default(), exclude_base, ignore_files };
+    let options = core::DiscoverOptions {
+        extensions,
+        exclude: exclude.unwrap_or_default(),
+        exclude_base,
+        ignore_files,
+        max_archive_size,
+    };
     let found = detached(py, move || core::discover_with(&paths, &options))?;
     Ok(Discovery {
         files: found.files.iter().map(|(p, l)| (p.to_string_lossy().into_owned(), l.name())).collect(),
@@ -595,6 +702,7 @@ fn discover(
         skipped_ignored: found.skipped_ignored,
         ignored_ignore_files: found.ignored_ignore_files.iter().map(|p| p.to_string_lossy().into_owned()).collect(),
         errors: found.errors.into_iter().map(|(p, e)| (p.to_string_lossy().into_owned(), e)).collect(),
+        archives: found.archives.into_iter().map(|(p, k, d)| (p.to_string_lossy().into_owned(), k, d)).collect(),
     })
 }
 
@@ -708,6 +816,7 @@ fn _malwi(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("FEATURIZER_VERSION", core::FEATURIZER_VERSION)?;
     m.add("PATTERN_DATABASE_VERSION", core::patterns::PatternDatabase::embedded().version.as_str())?;
     m.add("DEFAULT_MAX_FILE_SIZE", core::batch::DEFAULT_MAX_FILE_SIZE)?;
+    m.add("DEFAULT_MAX_ARCHIVE_SIZE", core::DEFAULT_MAX_ARCHIVE_SIZE)?;
     m.add("DEFAULT_EXTENSIONS", core::Language::DEFAULT_EXTENSIONS.to_vec())?;
     // The registry's DDL ships inside the extension: an installed malwi has no data/ folder.
     m.add("REGISTRY_CONFIG", include_str!("../../../data/models/model_registry_config.toml"))?;

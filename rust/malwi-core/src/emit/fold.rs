@@ -2,7 +2,8 @@
 //!
 //! Obfuscators build their payload instead of writing it: `''.join(chr(c) for c in [105, ...])`,
 //! `"aW1w" + "b3J0"`, `s[::-1]`, `bytes.fromhex("...")`, `String.fromCharCode(105, ...)`,
-//! `"...".split("").reverse().join("")`, `unescape("%69%6d...")`. [`python`] and [`javascript`]
+//! `"...".split("").reverse().join("")`, `unescape("%69%6d...")`, `'%s%s' % ('aW1w', 'b3J0')`,
+//! `'{}{}'.format(...)`, `` `${'aW1w'}${'b3J0'}` ``, `Buffer.from([105, ...])`. [`python`] and [`javascript`]
 //! compute the value of such an expression from its syntax tree when every leaf is a literal;
 //! anything else (a name, a call of something unknown) gives `None` at once. Bounded in nodes
 //! visited and in the size of what is built, so a hostile expression cannot make it slow.
@@ -54,9 +55,22 @@ pub(crate) fn javascript(node: Node<'_>, src: &str) -> Option<(String, bool)> {
 }
 
 /// The functions and methods that folding evaluates.
-const PYTHON_CALLS: [&str; 12] =
-    ["chr", "str", "bytes", "bytearray", "reversed", "map", "fromhex", "join", "decode", "encode", "strip", "replace"];
-const JAVASCRIPT_CALLS: [&str; 10] = [
+const PYTHON_CALLS: [&str; 13] = [
+    "chr",
+    "str",
+    "bytes",
+    "bytearray",
+    "reversed",
+    "map",
+    "fromhex",
+    "join",
+    "decode",
+    "encode",
+    "strip",
+    "replace",
+    "format",
+];
+const JAVASCRIPT_CALLS: [&str; 11] = [
     "unescape",
     "decodeURIComponent",
     "decodeURI",
@@ -67,6 +81,7 @@ const JAVASCRIPT_CALLS: [&str; 10] = [
     "join",
     "concat",
     "toString",
+    "from",
 ];
 
 /// Whether a node may fold, judged from its kind, its first child and the start of its text:
@@ -88,6 +103,8 @@ pub(crate) fn worth_folding(node: Node<'_>, src: &str, language: crate::language
         }
         // The leftmost operand must be a literal (or `chr(`/`String.fromCharCode(`) for the
         // expression to fold at all.
+        // A template literal with substitutions (constants, perhaps).
+        ("template_string", false) => text.contains("${"),
         ("binary_operator" | "subscript", true) | ("binary_expression", false) => {
             let start = text.trim_start_matches('(');
             let unprefixed = start.trim_start_matches(['b', 'B', 'r', 'R', 'u', 'U']);
@@ -190,6 +207,99 @@ fn percent_decode(text: &str) -> Option<String> {
     Some(out)
 }
 
+/// A value as `str()` or a template literal would write it.
+fn to_text(value: &Folded) -> Option<String> {
+    match value {
+        Folded::Str(text) => Some(text.clone()),
+        Folded::Int(n) => Some(n.to_string()),
+        Folded::List(_) => None,
+    }
+}
+
+/// Python's `format % args` for `%s`, `%d`, `%i`, `%x`, `%c`, `%r` and `%%`, without flags or
+/// widths; the arguments must be used up exactly. The bool: `%c` made characters from codes.
+fn percent_format(format: &str, args: &[Folded]) -> Option<(String, bool)> {
+    let mut out = String::with_capacity(format.len());
+    let mut args = args.iter();
+    let mut chars = format.chars();
+    let mut codes = false;
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match chars.next()? {
+            '%' => out.push('%'),
+            's' => out.push_str(&to_text(args.next()?)?),
+            'd' | 'i' => match args.next()? {
+                Folded::Int(n) => out.push_str(&n.to_string()),
+                _ => return None,
+            },
+            'x' => match args.next()? {
+                Folded::Int(n) if *n >= 0 => out.push_str(&format!("{n:x}")),
+                _ => return None,
+            },
+            'c' => match args.next()? {
+                Folded::Int(code) => {
+                    codes = true;
+                    out.push(chr(*code)?);
+                }
+                Folded::Str(text) if text.chars().count() == 1 => out.push_str(text),
+                _ => return None,
+            },
+            'r' => match args.next()? {
+                Folded::Str(text) if !text.contains(['\'', '\\']) && !text.chars().any(char::is_control) => {
+                    out.push('\'');
+                    out.push_str(text);
+                    out.push('\'');
+                }
+                Folded::Int(n) => out.push_str(&n.to_string()),
+                _ => return None,
+            },
+            _ => return None,
+        }
+        if out.len() > MAX_OUTPUT {
+            return None;
+        }
+    }
+    args.next().is_none().then_some((out, codes))
+}
+
+/// Python's `template.format(*positional, **named)` for `{}`, `{0}`, `{name}` (with `!s`, no
+/// format spec), `{{` and `}}`.
+fn brace_format(template: &str, positional: &[Folded], named: &[(&str, Folded)]) -> Option<String> {
+    let mut out = String::with_capacity(template.len());
+    let mut next = 0;
+    let mut rest = template;
+    while let Some(at) = rest.find(['{', '}']) {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        if let Some(after) = tail.strip_prefix("{{").or_else(|| tail.strip_prefix("}}")) {
+            out.push(tail.as_bytes()[0] as char);
+            rest = after;
+            continue;
+        }
+        let close = tail.strip_prefix('{')?.find('}')? + 1;
+        let field = &tail[1..close];
+        let field = field.strip_suffix("!s").unwrap_or(field);
+        let value = if field.is_empty() {
+            next += 1;
+            positional.get(next - 1)?
+        } else if let Ok(index) = field.parse::<usize>() {
+            positional.get(index)?
+        } else {
+            &named.iter().find(|(name, _)| *name == field)?.1
+        };
+        out.push_str(&to_text(value)?);
+        if out.len() > MAX_OUTPUT {
+            return None;
+        }
+        rest = &tail[close + 1..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
 impl<'s> Folder<'s> {
     fn enter(&mut self, depth: usize) -> Option<()> {
         self.visited += 1;
@@ -235,6 +345,15 @@ impl<'s> Folder<'s> {
                 let right = self.py(node.child_by_field_name("right")?, depth + 1)?;
                 match (left, right) {
                     (Folded::Str(a), Folded::Str(b)) if operator == "+" => checked(a + &b),
+                    (Folded::Str(format), args) if operator == "%" => {
+                        let args = match args {
+                            Folded::List(items) => items,
+                            single => vec![single],
+                        };
+                        let (text, codes) = percent_format(&format, &args)?;
+                        self.obfuscated |= codes;
+                        Some(Folded::Str(text))
+                    }
                     (Folded::Str(a), Folded::Int(n)) | (Folded::Int(n), Folded::Str(a)) if operator == "*" => {
                         let count = usize::try_from(n).ok()?;
                         (a.len().checked_mul(count)? <= MAX_OUTPUT).then(|| Folded::Str(a.repeat(count)))
@@ -378,6 +497,21 @@ impl<'s> Folder<'s> {
                     self.obfuscated = true;
                     return Some(Folded::Str(text?));
                 }
+                if method == "format" {
+                    // The arguments first: usually names, which end it before the template is read.
+                    let mut positional = Vec::new();
+                    let mut named = Vec::new();
+                    for arg in &args {
+                        if arg.kind() == "keyword_argument" {
+                            let name = self.text(arg.child_by_field_name("name")?);
+                            named.push((name, self.py(arg.child_by_field_name("value")?, depth + 1)?));
+                        } else {
+                            positional.push(self.py(*arg, depth + 1)?);
+                        }
+                    }
+                    let Folded::Str(template) = self.py(object, depth + 1)? else { return None };
+                    return Some(Folded::Str(brace_format(&template, &positional, &named)?));
+                }
                 let target = self.py(object, depth + 1)?;
                 match (method, target, args.as_slice()) {
                     ("join", Folded::Str(separator), [arg]) => match self.py(*arg, depth + 1)? {
@@ -451,11 +585,24 @@ impl<'s> Folder<'s> {
                 Some(Folded::Str(decode_javascript(text.get(1..text.len().saturating_sub(1))?).into_owned()))
             }
             "template_string" => {
-                if Self::named(node).iter().any(|n| n.kind() == "template_substitution") {
-                    return None;
+                // The text between substitutions, and each substitution's constant value.
+                let mut out = String::new();
+                let mut position = node.start_byte() + 1;
+                for child in Self::named(node) {
+                    if child.kind() != "template_substitution" {
+                        continue;
+                    }
+                    out.push_str(&decode_javascript(self.src.get(position..child.start_byte())?));
+                    let [expression] = Self::named(child)[..] else { return None };
+                    out.push_str(&to_text(&self.js(expression, depth + 1)?)?);
+                    if out.len() > MAX_OUTPUT {
+                        return None;
+                    }
+                    position = child.end_byte();
                 }
-                let text = self.text(node);
-                Some(Folded::Str(decode_javascript(text.get(1..text.len().saturating_sub(1))?).into_owned()))
+                let end = node.end_byte().saturating_sub(1).max(position);
+                out.push_str(&decode_javascript(self.src.get(position..end)?));
+                checked(out)
             }
             "number" => Some(Folded::Int(parse_int(self.text(node))?)),
             "parenthesized_expression" => self.js(*Self::named(node).first()?, depth + 1),
@@ -510,6 +657,18 @@ impl<'s> Folder<'s> {
             "member_expression" => {
                 let method = self.text(function.child_by_field_name("property")?);
                 let object = function.child_by_field_name("object")?;
+                if method == "from" && self.text(object) == "Buffer" {
+                    // `Buffer.from([105, 109, ...])`: bytes from their codes. (`Buffer.from(s,
+                    // 'base64')` is left to the literal's own decoding.)
+                    let [array] = args.as_slice() else { return None };
+                    let Folded::List(items) = self.js(*array, depth + 1)? else { return None };
+                    let text: Option<String> = items
+                        .iter()
+                        .map(|i| if let Folded::Int(b) = i { u8::try_from(*b).ok().map(char::from) } else { None })
+                        .collect();
+                    self.obfuscated = true;
+                    return Some(Folded::Str(text?));
+                }
                 if method == "fromCharCode" && self.text(object) == "String" {
                     let text: Option<String> = args
                         .iter()
@@ -550,6 +709,12 @@ impl<'s> Folder<'s> {
                         checked(text)
                     }
                     ("toString", text @ Folded::Str(_), []) => Some(text),
+                    ("toString", text @ Folded::Str(_), [encoding]) => match self.js(*encoding, depth + 1)? {
+                        Folded::Str(name) if matches!(name.as_str(), "utf8" | "utf-8" | "latin1" | "binary") => {
+                            Some(text)
+                        }
+                        _ => None,
+                    },
                     _ => None,
                 }
             }
@@ -594,6 +759,39 @@ mod tests {
     }
 
     #[test]
+    fn python_formatting_with_constants() {
+        let py = |s: &str| fold(s, Language::Python);
+        assert_eq!(py("'%s%s' % ('aW1w', 'b3J0')").as_deref(), Some("aW1wb3J0"));
+        assert_eq!(py("'%s' % 'x'").as_deref(), Some("x"));
+        assert_eq!(
+            py("'%s-%d-%i-%x-%c-%c-%r-%%' % ('a', 10, -3, 255, 105, 'j', 'b')").as_deref(),
+            Some("a-10--3-ff-i-j-'b'-%")
+        );
+        assert_eq!(py("'{}{}'.format('aW1w', 'b3J0')").as_deref(), Some("aW1wb3J0"));
+        assert_eq!(py("'{1}{0}'.format('a', 'b')").as_deref(), Some("ba"));
+        assert_eq!(py("'{a}{b!s}'.format(a='x', b=1)").as_deref(), Some("x1"));
+        assert_eq!(py("'{{}}{}}}'.format('a')").as_deref(), Some("{}a}"));
+        assert_eq!(py("('%s' + '%s') % ('a', 'b')").as_deref(), Some("ab"));
+        for refused in [
+            "'%s %s' % ('a',)",
+            "'%s' % ('a', 'b')",
+            "'%5s' % 'a'",
+            "'%(a)s' % {'a': 'b'}",
+            "'%d' % 'a'",
+            "'%s' % name",
+            "'{:>5}'.format('a')",
+            "'{}'.format(x)",
+            "'{}{}'.format('a')",
+            "'{}'.format(*args)",
+            "'{a}'.format(**kwargs)",
+            "'{'.format('a')",
+            "'}'.format('a')",
+        ] {
+            assert_eq!(py(refused), None, "{refused}");
+        }
+    }
+
+    #[test]
     fn python_refuses_what_is_not_constant() {
         let py = |s: &str| fold(s, Language::Python);
         assert_eq!(py("name + 'x'"), None);
@@ -618,6 +816,22 @@ mod tests {
     }
 
     #[test]
+    fn javascript_templates_and_buffers() {
+        let js = |s: &str| fold(s, Language::JavaScript);
+        assert_eq!(js("`${'aW1w'}${\"b3J0\"}`").as_deref(), Some("aW1wb3J0"));
+        assert_eq!(js("`a${1 + 2}b\\n${`c${'d'}`}`").as_deref(), Some("a3b\ncd"));
+        assert_eq!(js("`plain`").as_deref(), Some("plain"));
+        assert_eq!(js("`${x}`"), None);
+        assert_eq!(js("`${[1, 2]}`"), None);
+        assert_eq!(js("Buffer.from([111, 115]).toString()").as_deref(), Some("os"));
+        assert_eq!(js("Buffer.from([111, 115]).toString('utf8')").as_deref(), Some("os"));
+        assert_eq!(js("Buffer.from([111, 115]).toString('base64')"), None);
+        assert_eq!(js("Buffer.from([111, 256])"), None);
+        assert_eq!(js("Buffer.from('aGk=', 'base64')"), None, "left to the literal's decoding");
+        assert_eq!(js("Other.from([111])"), None);
+    }
+
+    #[test]
     fn only_obfuscating_operations_count_as_obfuscation() {
         let obfuscated = |s: &str, language: Language| {
             let tree = crate::parse::parse(s, language).unwrap();
@@ -635,6 +849,11 @@ mod tests {
         assert!(obfuscated("''.join(chr(c) for c in [111])", Language::Python));
         assert!(!obfuscated("'a' + 'b'", Language::JavaScript));
         assert!(obfuscated("String.fromCharCode(111)", Language::JavaScript));
+        assert!(!obfuscated("'%s%s' % ('a', 'b')", Language::Python));
+        assert!(!obfuscated("'{}'.format('a')", Language::Python));
+        assert!(obfuscated("'%c%c' % (111, 115)", Language::Python));
+        assert!(!obfuscated("`${'a'}b`", Language::JavaScript));
+        assert!(obfuscated("Buffer.from([111, 115]).toString()", Language::JavaScript));
     }
 
     #[test]

@@ -68,6 +68,7 @@ impl<'c, 's> JsEmitter<'c, 's> {
     // Statements
 
     fn statement(&mut self, node: Node<'s>) {
+        self.core.mark_statement(node);
         nested(
             self,
             |e| {
@@ -1433,6 +1434,12 @@ impl<'c, 's> JsEmitter<'c, 's> {
         }
         let end = (start + text.len()).saturating_sub(1).max(position);
         template.push_str(&decode_javascript(self.core.src.get(position..end).unwrap_or("")));
+        if substitutions.is_empty() {
+            self.core.note_payload(node, &template);
+        } else {
+            // `${'aW1w'}${'b3J0'}`: substitutions of constants fold like concatenation.
+            self.core.fold_payload(node, Language::JavaScript);
+        }
         self.core.load_string(&template);
         if substitutions.is_empty() {
             return if template.len() <= 256 { Value::Str(template) } else { Value::Unknown };

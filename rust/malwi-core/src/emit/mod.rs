@@ -23,10 +23,24 @@ use crate::literals::normalize_number;
 use crate::object::{MalwiObject, ObjectKind};
 use crate::patterns::{LanguageApis, PatternDatabase};
 use crate::payloads;
+use crate::protectors;
 use crate::source::SourceText;
+use crate::strings::StringClass;
 use crate::strings::{classify, write_verbatim, StringToken};
+use crate::taint;
 use crate::vocabulary::reserved_tokens;
 use ops::Op;
+
+/// String classes whose values name files or URLs: kept for data-flow details.
+const NAMED_PLACES: [StringClass; 7] = [
+    StringClass::SensitiveFilePath,
+    StringClass::Bash,
+    StringClass::FilePath,
+    StringClass::Url,
+    StringClass::InsecureUrl,
+    StringClass::ContainsUrl,
+    StringClass::Ip,
+];
 
 /// Up to this many children, a node's children are read by index rather than with a cursor.
 const INDEXED_CHILDREN: u32 = 16;
@@ -42,8 +56,36 @@ pub fn compile_text(
     file_path: &str,
     config: &FeaturizerConfig,
 ) -> Result<Vec<MalwiObject>, Error> {
+    Ok(compile_text_full(source, language, file_path, config)?.objects)
+}
+
+/// Everything the compiler finds in one file.
+#[derive(Debug)]
+pub struct Compiled {
+    pub objects: Vec<MalwiObject>,
+    /// Payloads reported but not decoded, and decoding limits hit.
+    pub notes: Vec<payloads::Note>,
+    /// Obfuscators and protectors recognised in the text.
+    pub protection: protectors::Detection,
+}
+
+/// [`compile_text`] with the payload notes and the protector detection. With
+/// `protector_tokens` on, a protected file's `<module>` starts with `PROTECTOR_<NAME>`.
+pub fn compile_text_full(
+    source: &SourceText,
+    language: Language,
+    file_path: &str,
+    config: &FeaturizerConfig,
+) -> Result<Compiled, Error> {
     let tree = crate::parse::parse(&source.text, language)?;
-    Ok(emit_tree(&tree, source, language, file_path, config))
+    let (mut objects, notes) = emit_tree_with_notes(&tree, source, language, file_path, config);
+    let protection = protectors::detect(&source.text, language);
+    if config.protector_tokens && protection.is_protected() {
+        if let (Some(protector), Some(module)) = (protection.protector, objects.first_mut()) {
+            module.prepend_token(protectors::token(protector));
+        }
+    }
+    Ok(Compiled { objects, notes, protection })
 }
 
 /// Emits the objects of an already parsed tree, then those of the payloads decoded from its
@@ -55,8 +97,28 @@ pub fn emit_tree(
     file_path: &str,
     config: &FeaturizerConfig,
 ) -> Vec<MalwiObject> {
-    let mut budget = payloads::MAX_DECODED_PER_FILE;
-    emit_tree_at(tree, &source.text, language, &Arc::from(file_path), config, 0, &mut budget)
+    emit_tree_with_notes(tree, source, language, file_path, config).0
+}
+
+/// [`emit_tree`] with the notes on its payloads, from all levels of decoded code (those found
+/// in decoded code carry the lines of the outer literal).
+pub fn emit_tree_with_notes(
+    tree: &tree_sitter::Tree,
+    source: &SourceText,
+    language: Language,
+    file_path: &str,
+    config: &FeaturizerConfig,
+) -> (Vec<MalwiObject>, Vec<payloads::Note>) {
+    let mut file = FileDecoding { budget: payloads::MAX_DECODED_PER_FILE, notes: Vec::new() };
+    let objects = emit_tree_at(tree, &source.text, language, &Arc::from(file_path), config, 0, &mut file);
+    (objects, file.notes)
+}
+
+/// What a file's payload decoding shares across levels of decoded code.
+struct FileDecoding {
+    /// Decoded code the file may still produce (`MAX_DECODED_PER_FILE`).
+    budget: usize,
+    notes: Vec<payloads::Note>,
 }
 
 fn emit_tree_at(
@@ -66,7 +128,7 @@ fn emit_tree_at(
     file_path: &Arc<str>,
     config: &FeaturizerConfig,
     depth: u32,
-    budget: &mut usize,
+    file: &mut FileDecoding,
 ) -> Vec<MalwiObject> {
     let mut core = Core::new(text, language, config, tree.walk());
     let root = tree.root_node();
@@ -79,19 +141,69 @@ fn emit_tree_at(
         _ => javascript::JsEmitter::new(&mut core, language).program(root),
     }
     let candidates = std::mem::take(&mut core.payload_candidates);
+    let keys = if candidates.is_empty() {
+        payloads::Keys::default()
+    } else {
+        payloads::Keys::new(core.key_constants.iter().map(String::as_str))
+    };
+    let dropped = core.dropped_payloads;
     let mut objects = core.finish(text, file_path, language);
-    if depth < payloads::MAX_CODE_DEPTH {
-        for (first, last, value, folded) in candidates {
-            if let Some(decoded) = payloads::decode_from(&value, language, folded) {
-                if decoded.text.len() > *budget {
-                    break; // the file's decoding budget is spent
-                }
-                *budget -= decoded.text.len();
-                objects.extend(decoded_objects(&decoded, (first, last), file_path, config, depth, budget));
-            }
-        }
-    }
+    decode_candidates(&candidates, dropped, &keys, language, file_path, config, depth, file, &mut objects);
     objects
+}
+
+/// Decodes a level's candidates into objects (appended to `objects`) and notes.
+#[allow(clippy::too_many_arguments)]
+fn decode_candidates(
+    candidates: &[payloads::Candidate],
+    dropped: (usize, (u32, u32)),
+    keys: &payloads::Keys,
+    language: Language,
+    file_path: &Arc<str>,
+    config: &FeaturizerConfig,
+    depth: u32,
+    file: &mut FileDecoding,
+    objects: &mut Vec<MalwiObject>,
+) {
+    let limit =
+        |lines: (u32, u32), detail: String| payloads::Note { lines, kind: payloads::NoteKind::DecodingLimit, detail };
+    if depth >= payloads::MAX_CODE_DEPTH {
+        if let Some(candidate) = candidates.iter().find(|c| payloads::looks_encoded(&c.value)) {
+            let detail = format!(
+                "decoding stopped: code decoded {depth} levels deep holds more encoded literals (limit MAX_CODE_DEPTH)"
+            );
+            file.notes.push(limit(candidate.lines, detail));
+        }
+        return;
+    }
+    for (i, candidate) in candidates.iter().enumerate() {
+        let (decoded, found) = payloads::decode_candidate(candidate, language, keys);
+        file.notes.extend(found);
+        let Some(decoded) = decoded else { continue };
+        if decoded.text.len() > file.budget {
+            // The file's decoding budget is spent: said once per file.
+            if !file.notes.iter().any(|n| n.detail.contains("MAX_DECODED_PER_FILE")) {
+                let detail = format!(
+                    "decoding stopped: the file's decoded code reached {} bytes; {} literals not decoded \
+                     (limit MAX_DECODED_PER_FILE)",
+                    payloads::MAX_DECODED_PER_FILE - file.budget,
+                    candidates.len() - i
+                );
+                file.notes.push(limit(candidate.lines, detail));
+            }
+            break;
+        }
+        file.budget -= decoded.text.len();
+        objects.extend(decoded_objects(&decoded, candidate.lines, file_path, config, depth, file));
+    }
+    if dropped.0 > 0 {
+        let detail = format!(
+            "decoding stopped: {} more encoded-looking literals not tried (limit MAX_PAYLOADS_PER_FILE = {})",
+            dropped.0,
+            payloads::MAX_PAYLOADS_PER_FILE
+        );
+        file.notes.push(limit(dropped.1, detail));
+    }
 }
 
 /// The objects of a decoded payload, named `<decoded:L12>` (and `<decoded:L12>.name` for its
@@ -102,7 +214,7 @@ fn decoded_objects(
     file_path: &Arc<str>,
     config: &FeaturizerConfig,
     depth: u32,
-    budget: &mut usize,
+    file: &mut FileDecoding,
 ) -> Vec<MalwiObject> {
     let Ok(tree) = crate::parse::parse(&decoded.text, decoded.language) else {
         return Vec::new();
@@ -113,7 +225,13 @@ fn decoded_objects(
     if decoded.truncated {
         chain.push_str(" (truncated)");
     }
-    let mut objects = emit_tree_at(&tree, &text, decoded.language, file_path, config, depth + 1, budget);
+    let outer_notes = file.notes.len();
+    let mut objects = emit_tree_at(&tree, &text, decoded.language, file_path, config, depth + 1, file);
+    // Notes from decoded code point at the outer literal, and say where they were found.
+    for note in &mut file.notes[outer_notes..] {
+        note.lines = lines;
+        note.detail = format!("{} (in {prefix}, decoded from {chain})", note.detail);
+    }
     for object in &mut objects {
         object.name = if object.name == "<module>" {
             prefix.clone()
@@ -123,6 +241,7 @@ fn decoded_objects(
             format!("{prefix}.{}", object.name)
         };
         object.lines = lines;
+        object.place_flows_at(lines.0);
         let decoded_from = match object.decoded_from() {
             Some(inner) => format!("{chain} / {inner}"),
             None => chain.clone(),
@@ -207,6 +326,8 @@ struct Draft {
     start_byte: usize,
     end_byte: usize,
     tokens: String,
+    /// Statement starts and named files/URLs, for the data-flow analysis.
+    notes: taint::Notes,
 }
 
 pub(crate) struct Core<'s> {
@@ -220,8 +341,14 @@ pub(crate) struct Core<'s> {
     pub depth: u32,
     cursor: TreeCursor<'s>,
     reserved: &'static FxHashSet<&'static str>,
-    /// String values that may hide code: (first line, last line, value, built by folding).
-    pub payload_candidates: Vec<(u32, u32, String, bool)>,
+    /// String values that may hide code.
+    pub payload_candidates: Vec<payloads::Candidate>,
+    /// Short string constants: key candidates for XOR and Fernet layers.
+    pub key_constants: Vec<String>,
+    /// Encoded-looking literals left untried past `MAX_PAYLOADS_PER_FILE`: count, first lines.
+    pub dropped_payloads: (usize, (u32, u32)),
+    /// End of the `marshal.loads(...)` call being emitted: literals in it are compiled code.
+    pub marshal_until: usize,
     /// End of the last expression folded into a candidate: its parts are not folded again.
     pub folded_until: usize,
 }
@@ -245,15 +372,29 @@ impl<'s> Core<'s> {
             cursor,
             reserved: reserved_set(),
             payload_candidates: Vec::new(),
+            key_constants: Vec::new(),
+            dropped_payloads: (0, (0, 0)),
+            marshal_until: 0,
             folded_until: 0,
         }
     }
 
     fn finish(self, text: &Arc<str>, file_path: &Arc<str>, language: Language) -> Vec<MalwiObject> {
+        let flow_tokens = self.config.flow_tokens;
         self.objects
             .into_iter()
-            .map(|d| {
-                MalwiObject::new(
+            .map(|mut d| {
+                let flows = taint::flows(&d.tokens, &d.notes, d.start_line);
+                if flow_tokens && !flows.is_empty() {
+                    let mut head: Vec<&str> = flows.iter().map(|f| taint::flow_token(f.source, f.sink)).collect();
+                    head.sort_unstable();
+                    head.dedup();
+                    if !d.tokens.is_empty() {
+                        head.push(&d.tokens);
+                    }
+                    d.tokens = head.join(" ");
+                }
+                let mut object = MalwiObject::new(
                     d.name,
                     d.kind,
                     language,
@@ -262,7 +403,9 @@ impl<'s> Core<'s> {
                     text.clone(),
                     d.start_byte..d.end_byte,
                     d.tokens,
-                )
+                );
+                object.set_flows(flows);
+                object
             })
             .collect()
     }
@@ -444,14 +587,28 @@ impl<'s> Core<'s> {
         }
     }
 
-    /// Remembers a string literal for payload decoding (see [`crate::payloads`]).
+    /// Remembers a string literal for payload decoding (see [`crate::payloads`]), and a short
+    /// one as a key candidate.
     pub fn note_payload(&mut self, node: Node<'_>, value: &str) {
+        payloads::note_key(&mut self.key_constants, value);
         // Inside an expression already folded into a candidate, the literal is part of it.
-        let folded = node.start_byte() < self.folded_until;
-        if !folded && self.payload_candidates.len() < payloads::MAX_PAYLOADS_PER_FILE && payloads::is_candidate(value) {
-            let (first, last) = Self::line_span(node);
-            self.payload_candidates.push((first, last, value.to_string(), false));
+        if node.start_byte() < self.folded_until
+            || !(payloads::is_candidate(value) || payloads::is_whitespace_candidate(value))
+        {
+            return;
         }
+        let lines = Self::line_span(node);
+        if self.payload_candidates.len() >= payloads::MAX_PAYLOADS_PER_FILE {
+            if payloads::looks_encoded(value) {
+                if self.dropped_payloads.0 == 0 {
+                    self.dropped_payloads.1 = lines;
+                }
+                self.dropped_payloads.0 += 1;
+            }
+            return;
+        }
+        let marshal = node.start_byte() < self.marshal_until;
+        self.payload_candidates.push(payloads::Candidate { lines, value: value.to_string(), folded: false, marshal });
     }
 
     /// Folds a string expression built from literals (see [`fold`]) and remembers its value for
@@ -472,8 +629,9 @@ impl<'s> Core<'s> {
         // concatenated *encoded* text is, like any literal.
         if (obfuscated && value.len() >= payloads::MIN_FOLDED_LEN) || payloads::is_candidate(&value) {
             self.folded_until = node.end_byte();
-            let (first, last) = Self::line_span(node);
-            self.payload_candidates.push((first, last, value, obfuscated));
+            let lines = Self::line_span(node);
+            let marshal = node.start_byte() < self.marshal_until;
+            self.payload_candidates.push(payloads::Candidate { lines, value, folded: obfuscated, marshal });
         }
     }
 
@@ -493,11 +651,38 @@ impl<'s> Core<'s> {
                 write_verbatim(buffer, value);
             }
             StringToken::Class(class, bucket) => {
+                if NAMED_PLACES.contains(&class) {
+                    self.note_string(value);
+                }
                 self.push_raw(class.token());
                 if let Some(bucket) = bucket {
                     self.push_raw(bucket.token());
                 }
             }
+        }
+    }
+
+    /// Keeps the value of a string that names a file or URL, for the flows' details.
+    fn note_string(&mut self, value: &str) {
+        let draft = &mut self.objects[self.current];
+        if draft.notes.strings.len() < taint::MAX_STRINGS {
+            let at = draft.tokens.len() + usize::from(!draft.tokens.is_empty());
+            let mut end = value.len().min(taint::MAX_DETAIL);
+            while !value.is_char_boundary(end) {
+                end -= 1;
+            }
+            draft.notes.strings.push((at as u32, value[..end].into()));
+        }
+    }
+
+    /// A statement starts here: the data-flow analysis takes its line from this mark.
+    pub fn mark_statement(&mut self, node: Node<'_>) {
+        let line = node.start_position().row as u32 + 1;
+        let draft = &mut self.objects[self.current];
+        let at = (draft.tokens.len() + usize::from(!draft.tokens.is_empty())) as u32;
+        match draft.notes.statements.last_mut() {
+            Some(last) if last.0 == at => last.1 = line,
+            _ => draft.notes.statements.push((at, line)),
         }
     }
 
@@ -532,6 +717,7 @@ impl<'s> Core<'s> {
             end_byte: node.end_byte(),
             // A small head start saves the first few regrowths; large reservations would cost more.
             tokens: String::with_capacity((node.end_byte() - node.start_byte()).min(64 * 1024)),
+            notes: taint::Notes::default(),
         });
         std::mem::replace(&mut self.current, self.objects.len() - 1)
     }

@@ -69,6 +69,7 @@ impl<'c, 's> PythonEmitter<'c, 's> {
     // Statements
 
     fn statement(&mut self, node: Node<'s>) {
+        self.core.mark_statement(node);
         nested(
             self,
             |e| {
@@ -1175,6 +1176,10 @@ impl<'c, 's> PythonEmitter<'c, 's> {
             Some(function) => self.callee(function),
             None => Value::Unknown,
         };
+        if callee.qual().is_some_and(|q| q.name == "marshal.loads") {
+            // What its literals decode to is compiled code: reported, never decoded further.
+            self.core.marshal_until = self.core.marshal_until.max(node.end_byte());
+        }
         let Some(arguments) = self.field(node, f.arguments) else {
             self.core.op_count(Op::Call, 0);
             return Value::Unknown;

