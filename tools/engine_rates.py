@@ -50,12 +50,15 @@ def analyse(folder: Path) -> dict[str, Any]:
     evidence: list[str] = []
     payloads = 0
     protected = False
+    protected_files = flow_files = 0
     for report in compile_files(found.files):
         if report.status != "compiled":
             continue
         detection = report.protection
+        flow_files += any(obj.flows for obj in report.objects)
         if detection and detection["is_protected"]:
             protected = True
+            protected_files += 1
             protectors[str(detection["protector"])] += 1
             first = detection["evidence"][0]
             evidence.append(f"{os.path.relpath(report.path, folder)}:{first['line']}: {first['signal']}")
@@ -70,6 +73,8 @@ def analyse(folder: Path) -> dict[str, Any]:
                     )
     return {
         "files": len(found.files),
+        "protected_files": protected_files,
+        "flow_files": flow_files,
         "protected": protected,
         "protectors": dict(protectors),
         "flows": dict(flows),
@@ -114,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         "packages": total,
         "unreadable": len(results) - total,
         "files": sum(r["files"] for r in analysed.values()),
+        "protected_files": sum(r["protected_files"] for r in analysed.values()),
+        "flow_files": sum(r["flow_files"] for r in analysed.values()),
         "protector_fired": len(protected),
         "protector_rate": round(len(protected) / total, 4) if total else 0.0,
         "flow_fired": len(flowing),

@@ -1687,15 +1687,19 @@ fn is_invisible(ch: char) -> bool {
 /// Whether UTF-8 text holds an invisible or bidirectional character or U+FEFF, found by their
 /// encodings' lead bytes (a few vectorised searches) instead of decoding every character.
 fn has_hidden_char(b: &[u8]) -> bool {
-    let hidden_at = |p: usize| match (b[p], b.get(p + 1), b.get(p + 2)) {
-        (0xE2, Some(0x80), Some(0x8B..=0x8F | 0xAA..=0xAE)) => true,
-        (0xE2, Some(0x81), Some(0xA0..=0xA4 | 0xA6..=0xA9)) => true,
-        (0xE3, Some(0x85), Some(0xA4)) => true,
-        (0xEF, Some(0xBE), Some(0xA0)) | (0xEF, Some(0xBB), Some(0xBF)) => true,
-        (0xE1, Some(0x85), Some(0x9F | 0xA0)) | (0xE1, Some(0xA0), Some(0x8E)) => true,
-        (0xE1, Some(0x9E), Some(0xB4 | 0xB5)) => true,
-        (0xD8, Some(0x9C), _) => true,
-        _ => false,
+    let hidden_at = |p: usize| {
+        matches!(
+            (b[p], b.get(p + 1), b.get(p + 2)),
+            (0xE2, Some(0x80), Some(0x8B..=0x8F | 0xAA..=0xAE))
+                | (0xE2, Some(0x81), Some(0xA0..=0xA4 | 0xA6..=0xA9))
+                | (0xE3, Some(0x85), Some(0xA4))
+                | (0xEF, Some(0xBE), Some(0xA0))
+                | (0xEF, Some(0xBB), Some(0xBF))
+                | (0xE1, Some(0x85), Some(0x9F | 0xA0))
+                | (0xE1, Some(0xA0), Some(0x8E))
+                | (0xE1, Some(0x9E), Some(0xB4 | 0xB5))
+                | (0xD8, Some(0x9C), _)
+        )
     };
     memchr::memchr3_iter(0xE1, 0xE2, 0xE3, b).any(hidden_at) || memchr::memchr2_iter(0xD8, 0xEF, b).any(hidden_at)
 }
