@@ -63,6 +63,8 @@ def test_javascript_obfuscator_output_is_reported_as_protected(tmp_path: Path) -
     assert all(e["file"].endswith("index.js") and e["line"] == 1 for e in section["evidence"])
     text = scan_text(tmp_path)
     assert "protected: javascript_obfuscator" in text and "index.js" in text
+    markdown = run_malwi("scan", str(tmp_path), "--format", "markdown").stdout.decode()
+    assert "## Static analysis" in markdown and "protected: javascript_obfuscator" in markdown
 
 
 def test_environment_posted_is_an_environment_to_network_flow(tmp_path: Path) -> None:
@@ -118,3 +120,36 @@ def test_file_reports_carry_flows_and_protection(tmp_path: Path) -> None:
     assert reports["send.js"].protection is None
     (flow,) = [f for o in reports["send.js"].objects for f in o.flows]
     assert (flow["source"], flow["sink"], flow["sink_detail"]) == ("environment", "network", "https://c.example/e")
+
+
+def test_a_decoding_bomb_stops_with_a_warning_and_marshal_is_reported_not_loaded(tmp_path: Path) -> None:
+    import bz2
+    import marshal
+    import zlib
+
+    bomb = base64.b64encode(bz2.compress(b"A" * (16 << 20))).decode()
+    (tmp_path / "bomb.py").write_text(f"import base64, bz2\nexec(bz2.decompress(base64.b64decode('{bomb}')))\n")
+    code = marshal.dumps(compile("print('defanged')", "<x>", "exec"))
+    blob = base64.b64encode(zlib.compress(code)).decode()
+    (tmp_path / "loader.py").write_text(f"import marshal, zlib, base64\nexec(marshal.loads(zlib.decompress(base64.b64decode('{blob}'))))\n")
+    result = run_malwi("scan", str(tmp_path), "--format", "json")
+    document = json.loads(result.stdout)
+    jsonschema.validate(document, SCHEMA)
+    notes = {Path(n["file"]).name: n for n in document["results"]["deobfuscation"]["notes"]}
+    assert notes["bomb.py"]["kind"] == "decoding_limit" and notes["bomb.py"]["lines"][0] == 2
+    assert notes["loader.py"]["kind"] == "marshal_code" and "not loaded" in notes["loader.py"]["detail"]
+    warnings = [w for w in document["warnings"] if "bomb.py" in w]
+    assert warnings and "decoding stopped" in warnings[0]
+    assert b"decoding stopped" in result.stderr
+
+
+def test_sarif_has_a_result_per_flow_and_for_protected_code(tmp_path: Path) -> None:
+    (tmp_path / "index.js").write_text(OBFUSCATED_JS)
+    (tmp_path / "client.py").write_text("import os, requests\n\n\nrequests.post(u, data=os.environ)\n")
+    log = json.loads(run_malwi("scan", str(tmp_path), "--format", "sarif").stdout)
+    results = {r["ruleId"]: r for r in log["runs"][0]["results"] if r["ruleId"] in ("DATA_FLOW", "PROTECTED_CODE")}
+    flow = results["DATA_FLOW"]
+    assert flow["properties"]["source"] == "environment" and flow["properties"]["sink"] == "network"
+    assert flow["locations"][0]["physicalLocation"]["region"]["startLine"] == 4
+    assert "environment → network" in flow["message"]["text"]
+    assert results["PROTECTED_CODE"]["properties"]["protector"] == "javascript_obfuscator"

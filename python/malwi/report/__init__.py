@@ -530,7 +530,7 @@ class MalwiReport:
             findings.append(finding)
             if report.status != "compiled":
                 self.warnings.append(f"{finding.path}: {report.status}, {report.reason}")
-            for note in report.warnings:
+            for note in _file_warnings(report):
                 self.warnings.append(f"{finding.path}: {note}")
             for obj in report.objects:
                 objects.append(obj)
@@ -569,7 +569,7 @@ class MalwiReport:
                     "top": float(file_top[index]) if objects and per_file[index] else 0.0,
                     "hashes": sorted(set(per_file[index])),
                     "findings": [o.to_dict() for o in finding.objects],
-                    "warnings": list(report.warnings),
+                    "warnings": _file_warnings(report),
                     **finding.engine_record(),
                 }
             )
@@ -594,6 +594,12 @@ class MalwiReport:
         from malwi.report.result import result_document
 
         return result_document(self)
+
+
+def _file_warnings(report: FileReport) -> list[str]:
+    """A file's repairs, and where payload decoding stopped at a limit (a decoding bomb)."""
+    limits = [f"line {n['lines'][0]}: {n['detail']}" for n in report.notes if n["kind"] == "decoding_limit"]
+    return [*report.warnings, *limits]
 
 
 def _scorer_key(bundle_path: Any, bundle: ModelBundle, suspicious_threshold: float) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 from malwi._malwi import __version__
 from malwi.report import FileFinding, MalwiReport
-from malwi.report.result import BatchReport
+from malwi.report.result import BatchReport, flow_text
 
 Result = MalwiReport | BatchReport
 
@@ -41,16 +41,6 @@ def _humane(activities: list[str]) -> str:
     return ", ".join(a.lower().replace("_", " ") for a in activities)
 
 
-def _flow(flow: dict[str, Any]) -> str:
-    """`environment → network (lines 3 → 4, to https://host/x)`."""
-    lines = f"line {flow['sink_line']}"
-    if flow["source_line"] != flow["sink_line"]:
-        lines = f"lines {flow['source_line']} → {flow['sink_line']}"
-    details = [d for d in (flow.get("source_detail") and f"from {flow['source_detail']}",
-                           flow.get("sink_detail") and f"to {flow['sink_detail']}") if d]
-    return f"{flow['source']} → {flow['sink']} ({', '.join([lines, *details])})"
-
-
 def _file_engines(finding: FileFinding, shown_objects: set[str]) -> list[str]:
     """What the static engines found in a file, beyond the objects already shown."""
     lines: list[str] = []
@@ -64,7 +54,7 @@ def _file_engines(finding: FileFinding, shown_objects: set[str]) -> list[str]:
             lines.append(f"    decoded payload at line {payload['lines'][0]} ({payload['chain']}): {activities}")
     for flow in finding.flows:
         if flow["object"] not in shown_objects:
-            lines.append(f"    flow in {flow['object']}: {_flow(flow)}")
+            lines.append(f"    flow in {flow['object']}: {flow_text(flow)}")
     for note in finding.notes:
         lines.append(f"    note at line {note['lines'][0]}: {note['detail']}")
     return lines
@@ -86,7 +76,7 @@ def tree(report: MalwiReport) -> list[str]:
             elif obj.activities:
                 lines.append(f"{stem}activities: {', '.join(obj.activities)}")
             for flow in obj.flows:
-                lines.append(f"{stem}flow: {_flow(flow)}")
+                lines.append(f"{stem}flow: {flow_text(flow)}")
         lines += _file_engines(finding, {o.name for o in finding.objects})
     flagged = {f.path for f in report.flagged_files}
     for finding in report.analysed_files:
@@ -199,6 +189,12 @@ def to_markdown(report: Result) -> str:
                 lines += ["", f"## `{finding.path}` · `{obj.name}`", "", "```", obj.source.rstrip(), "```"]
     else:
         lines.append("No suspicious objects.")
+    analysed = report.analysed_files
+    if analysed:
+        lines += ["", "## Static analysis", ""]
+        for finding in analysed:
+            lines.append(f"- `{finding.path}`")
+            lines += [f"  - {line.strip()}" for line in _file_engines(finding, set())]
     return "\n".join(lines) + "\n"
 
 

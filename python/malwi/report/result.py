@@ -50,6 +50,16 @@ def pattern_analysis(report: MalwiReport) -> dict[str, Any]:
     return {"database_version": PATTERN_DATABASE_VERSION, "patterns_found": patterns}
 
 
+def flow_text(flow: dict[str, Any]) -> str:
+    """`environment → network (lines 3 → 4, to https://host/x)`."""
+    lines = f"line {flow['sink_line']}"
+    if flow["source_line"] != flow["sink_line"]:
+        lines = f"lines {flow['source_line']} → {flow['sink_line']}"
+    details = [d for d in (flow.get("source_detail") and f"from {flow['source_detail']}",
+                           flow.get("sink_detail") and f"to {flow['sink_detail']}") if d]
+    return f"{flow['source']} → {flow['sink']} ({', '.join([lines, *details])})"
+
+
 def deobfuscation(report: MalwiReport) -> dict[str, Any]:
     """Payloads decoded from string literals (and scored as objects), and those reported but
     never decoded or loaded (marshalled code), with the limits decoding ran into."""

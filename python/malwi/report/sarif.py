@@ -32,6 +32,7 @@ a mild one shows that rule's severity, with level `error`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -40,7 +41,7 @@ from urllib.parse import quote
 
 from malwi._malwi import PATTERN_DATABASE_VERSION, __version__, categories
 from malwi.report import FileFinding, MalwiReport, ObjectFinding
-from malwi.report.result import BatchReport
+from malwi.report.result import BatchReport, flow_text
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://pypi.org/project/malwi/"
@@ -121,6 +122,24 @@ OBJECT_RULES = {
         "malwi's model scored this code object at or above the suspicious threshold (below the "
         "verdict threshold), although none of the behaviour patterns of its pattern database "
         "matched in it.",
+    ),
+}
+# What the static engines report whatever the model says: a data flow and protected code.
+DATA_FLOW = "DATA_FLOW"
+PROTECTED_CODE = "PROTECTED_CODE"
+ENGINE_RULES = {
+    DATA_FLOW: (
+        7.0,
+        "Sensitive data reaches a sink: environment, secrets or host facts sent over the network, downloads run.",
+        "malwi's data-flow analysis followed a value inside one function or module body from a source "
+        "(environment, sensitive files, browser data, wallets, host information, downloads) to a sink "
+        "(HTTP, sockets, webhooks, exec, processes, autostart locations).",
+    ),
+    PROTECTED_CODE: (
+        6.0,
+        "Code protected or obfuscated by a known tool (PyArmor, javascript-obfuscator, JSFuck, ...).",
+        "malwi recognised the output of a code protector or obfuscator, or invisible or confusable Unicode "
+        "in identifiers; such code hides what it does from review.",
     ),
 }
 # SARIF's well-known logicalLocation kinds for malwi's object kinds.
@@ -242,11 +261,51 @@ def _message(obj: ObjectFinding, report: MalwiReport) -> str:
     )
 
 
+def _engine_results(finding: FileFinding, location: dict[str, Any], rule_index: dict[str, int]) -> list[dict[str, Any]]:
+    """A result per data flow and one for protected code; fingerprints leave lines out, so a
+    flow keeps its identity when code above it moves."""
+    def result(rule_id: str, line: int, text: str, identity: str, properties: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ruleId": rule_id,
+            "ruleIndex": rule_index[rule_id],
+            "level": "warning",
+            "message": {"text": text},
+            "locations": [{"physicalLocation": {"artifactLocation": location, "region": {"startLine": max(1, line), "endLine": max(1, line)}}}],
+            "partialFingerprints": {FINGERPRINT: hashlib.sha256(f"{finding.path}\0{identity}".encode()).hexdigest()},
+            "properties": properties,
+        }
+
+    out = [
+        result(
+            DATA_FLOW,
+            flow["sink_line"],
+            f"{flow['object']}: {flow_text(flow)}.",
+            f"{flow['object']}\0{flow['source']}\0{flow['sink']}",
+            {key: value for key, value in flow.items() if value is not None},
+        )
+        for flow in finding.flows
+    ]
+    protection = finding.protection
+    if protection and protection["is_protected"]:
+        first = protection["evidence"][0]
+        out.append(
+            result(
+                PROTECTED_CODE,
+                first["line"],
+                f"Protected by {protection['protector']} (confidence {protection['confidence']:.2f}): {first['signal']}.",
+                str(protection["protector"]),
+                {"protector": protection["protector"], "confidence": protection["confidence"]},
+            )
+        )
+    return out
+
+
 def sarif_log(report: MalwiReport, root: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """The SARIF log as a dict; `root` overrides the folder result URIs are relative to."""
     base = os.path.abspath(root) if root is not None else source_root(report)
     rules = [_category_rule(name, description) for name, description in categories()]
     rules += [_rule(rule_id, *spec) for rule_id, spec in OBJECT_RULES.items()]
+    rules += [_rule(rule_id, *spec) for rule_id, spec in ENGINE_RULES.items()]
     flagged: list[tuple[FileFinding, ObjectFinding]] = [
         (finding, obj) for finding in report.flagged_files for obj in finding.objects
     ]
@@ -267,8 +326,7 @@ def sarif_log(report: MalwiReport, root: str | os.PathLike[str] | None = None) -
         for obj in sorted(finding.objects, key=lambda o: (tuple(o.lines), o.name, o.kind)):
             seen[obj.hash] = occurrence[id(obj)] = seen.get(obj.hash, 0) + 1
 
-    results: list[dict[str, Any]] = []
-    for finding, obj in flagged:
+    def located(finding: FileFinding) -> dict[str, Any]:
         if finding.path not in artifact_index:
             artifact_index[finding.path] = len(artifacts)
             artifacts.append(
@@ -279,7 +337,11 @@ def sarif_log(report: MalwiReport, root: str | os.PathLike[str] | None = None) -
                     "properties": {"score": round(finding.score, 4)},
                 }
             )
-        location = dict(artifact_location(finding.path, base), index=artifact_index[finding.path])
+        return dict(artifact_location(finding.path, base), index=artifact_index[finding.path])
+
+    results: list[dict[str, Any]] = []
+    for finding, obj in flagged:
+        location = located(finding)
         rule_id = _primary(obj, report)
         results.append(
             {
@@ -314,6 +376,9 @@ def sarif_log(report: MalwiReport, root: str | os.PathLike[str] | None = None) -
                 },
             }
         )
+
+    for finding in report.analysed_files:
+        results += _engine_results(finding, located(finding), rule_index)
 
     notifications = [{"level": "warning", "message": {"text": warning}} for warning in report.warnings]
     if truncated:

@@ -171,6 +171,31 @@ const MAX_STACK: usize = 512;
 /// Variables followed per object.
 const MAX_VARIABLES: usize = 4096;
 
+/// What reads a response's content (`resp.text`, `urlopen(u).read()`, `sock.recv(n)`); other
+/// attributes of a response or session (`status`, `headers`, `prepare`) are not downloads.
+const CONTENT_ATTRIBUTES: [&str; 16] = [
+    "text",
+    "content",
+    "read",
+    "readlines",
+    "readline",
+    "json",
+    "body",
+    "data",
+    "raw",
+    "recv",
+    "recvfrom",
+    "iter_content",
+    "iter_lines",
+    "arrayBuffer",
+    "blob",
+    "buffer",
+];
+
+/// Methods of the environment object that still stand for all of it.
+const ENVIRONMENT_METHODS: [&str; 10] =
+    ["get", "getenv", "pop", "setdefault", "copy", "items", "keys", "values", "toString", "__getitem__"];
+
 /// What calling a value does, as far as flows are concerned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Callee {
@@ -186,6 +211,9 @@ enum Callee {
     NetworkSend,
     Webhook,
     CodeExecution,
+    /// Unpickles or unmarshals: runs code from its argument; what it returns is new data
+    /// (`pickle.loads(pickle.dumps(x))` is a copy, not a flow).
+    Deserialization,
     Process,
     Persistence,
 }
@@ -206,11 +234,20 @@ fn callee_of(category: &str) -> Option<Callee> {
         "NETWORK_HTTP_REQUEST" | "NETWORK_SOCKET" | "NETWORK_FILE_TRANSFER" => Callee::Network,
         "NETWORK_DNS" | "NETWORK_EMAIL" => Callee::NetworkSend,
         "MESSAGING_WEBHOOK" => Callee::Webhook,
-        "DYNAMIC_CODE_EXECUTION" | "DESERIALIZATION" => Callee::CodeExecution,
+        "DYNAMIC_CODE_EXECUTION" => Callee::CodeExecution,
+        "DESERIALIZATION" => Callee::Deserialization,
         "PROCESS_MANAGEMENT" => Callee::Process,
         "PERSISTENCE" => Callee::Persistence,
         _ => return None,
     })
+}
+
+/// Whether an environment variable's name says it holds a secret.
+fn is_secret_name(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    ["TOKEN", "SECRET", "PASSWORD", "PASSWD", "API_KEY", "APIKEY", "ACCESS_KEY", "PRIVATE_KEY", "CREDENTIAL"]
+        .iter()
+        .any(|needle| upper.contains(needle))
 }
 
 /// What a path or URL in a string constant says about the data behind it.
@@ -314,9 +351,26 @@ struct Val<'t> {
     variable: Option<&'t str>,
     /// An iterator of a `for` loop: the only value that lives across statements.
     iterator: bool,
+    /// The environment as a whole (`os.environ`, `process.env`, `os.getenv` itself): one
+    /// variable looked up by a constant name is configuration, not the environment.
+    whole_environment: bool,
+    /// A constant: its text when the malwicode keeps it verbatim, else empty.
+    constant: Option<&'t str>,
 }
 
 impl<'t> Val<'t> {
+    /// One environment variable read by name: configuration (`HOME`, `SSL_CERT_FILE`), unless
+    /// its name says it holds a secret (`AWS_SECRET_ACCESS_KEY`, `GITHUB_TOKEN`).
+    fn one_variable(mut self, name: Option<&str>) -> Self {
+        if self.whole_environment {
+            self.whole_environment = false;
+            if !name.is_some_and(is_secret_name) {
+                self.origins.retain(|o| o.kind != SourceKind::Environment);
+            }
+        }
+        self
+    }
+
     fn taint(&mut self, origin: Origin) {
         if !self.origins.iter().any(|o| o.kind == origin.kind) {
             self.origins.push(origin);
@@ -327,6 +381,7 @@ impl<'t> Val<'t> {
         for &origin in &other.origins {
             self.taint(origin);
         }
+        self.whole_environment |= other.whole_environment;
         if self.place.is_none() {
             self.place = other.place;
         }
@@ -339,6 +394,7 @@ impl<'t> Val<'t> {
             origins: self.origins.clone(),
             place: self.place,
             autostart_handle: self.autostart_handle,
+            whole_environment: self.whole_environment,
             ..Val::default()
         }
     }
@@ -474,6 +530,7 @@ impl<'t> Machine<'t> {
         if let Some(place) = text.and_then(place_of) {
             value.place = Some((place, (noted != u32::MAX).then_some(noted)));
         }
+        value.constant = Some(text.unwrap_or(""));
         value
     }
 
@@ -481,6 +538,7 @@ impl<'t> Machine<'t> {
         let callee = callee_of(category);
         if let Some(Callee::Source(kind)) = callee {
             value.taint(Origin { kind, line: self.line, detail: None });
+            value.whole_environment |= kind == SourceKind::Environment;
         }
         value.callee = callee;
         value
@@ -504,6 +562,11 @@ impl<'t> Machine<'t> {
                 let receiver = self.pop();
                 let name = args.first().map_or("", |(a, _)| *a);
                 let mut value = receiver.data();
+                // `process.env.NAME` reads one variable; `environ.get`, `.copy()` and the like
+                // are still the whole environment until called.
+                if receiver.whole_environment && callee_of(name).is_none() && !ENVIRONMENT_METHODS.contains(&name) {
+                    value = value.one_variable(Some(name));
+                }
                 if callee_of(name).is_some() {
                     value = self.load_category(value, name);
                 } else {
@@ -512,10 +575,13 @@ impl<'t> Machine<'t> {
                         Some(c @ (Callee::Network | Callee::NetworkSend | Callee::Webhook)) => Some(c),
                         _ => None,
                     };
-                    // `resp.text` where the emitter wrote the response variable as the API that
-                    // made it (`requests NETWORK_HTTP_REQUEST text`): downloaded data, from the
-                    // last download of this object.
-                    if receiver.callee == Some(Callee::Network) && receiver.origins.is_empty() {
+                    // `resp.text`, `urlopen(u).read`: downloaded data, from the last download
+                    // of this object (the emitter may write the response variable as the API
+                    // that made it: `requests NETWORK_HTTP_REQUEST text`).
+                    if receiver.callee == Some(Callee::Network)
+                        && receiver.origins.is_empty()
+                        && CONTENT_ATTRIBUTES.contains(&name)
+                    {
                         let origin = self.last_download.unwrap_or(Origin {
                             kind: SourceKind::NetworkDownload,
                             line: self.line,
@@ -563,7 +629,16 @@ impl<'t> Machine<'t> {
                 self.pop_n(2);
             }
             Op::StoreAnnotation => {}
-            Op::BinarySubscr | Op::BinaryOp => {
+            Op::BinarySubscr => {
+                let operands = self.pop_n(2);
+                let mut value = Val::default();
+                value.absorb(&operands[0].data());
+                // `environ['HOME']`, `environ[name]`: one variable.
+                value = value.one_variable(operands[1].constant);
+                value.absorb(&operands[1].data());
+                self.push(value);
+            }
+            Op::BinaryOp => {
                 let operands = self.pop_n(2);
                 self.push_union(&operands);
             }
@@ -672,7 +747,7 @@ impl<'t> Machine<'t> {
         let sink = match callee.callee {
             Some(Callee::Network | Callee::NetworkSend) => Some(SinkKind::Network),
             Some(Callee::Webhook) => Some(SinkKind::Webhook),
-            Some(Callee::CodeExecution) => Some(SinkKind::CodeExecution),
+            Some(Callee::CodeExecution | Callee::Deserialization) => Some(SinkKind::CodeExecution),
             Some(Callee::Process) => Some(SinkKind::Process),
             Some(Callee::Persistence) => Some(SinkKind::Autostart),
             Some(Callee::FileWrite) if arguments.iter().any(|a| matches!(a.place, Some((Place::Autostart, _)))) => {
@@ -701,9 +776,11 @@ impl<'t> Machine<'t> {
                 }
                 for origin in &argument.origins {
                     let ordinary = match origin.kind {
-                        // Commands found through PATH or chosen by $EDITOR are everyday code;
-                        // a command that also names a URL (`curl URL -d $TOKEN`) sends it.
-                        SourceKind::Environment => sink == SinkKind::Process && destination.is_none(),
+                        // Running what was downloaded is the point of a dropper.
+                        SourceKind::NetworkDownload => false,
+                        // Commands found through PATH, chosen by $EDITOR or given a password are
+                        // everyday code; a command that names a URL (`curl URL -d $TOKEN`) sends.
+                        _ if sink == SinkKind::Process => destination.is_none(),
                         // Resolving one's own host name is not leaking it.
                         SourceKind::HostInfo => callee.callee == Some(Callee::NetworkSend),
                         _ => false,
@@ -716,6 +793,15 @@ impl<'t> Machine<'t> {
         }
         let mut result = Val::default();
         match callee.callee {
+            Some(Callee::Deserialization) => {}
+            // `os.getenv('HOME')`, `os.environ.get(name)`: one variable (`.copy()`, `.items()`
+            // take no argument and stay the whole environment).
+            _ if callee.whole_environment && !arguments.is_empty() => {
+                result = callee.data().one_variable(arguments[0].constant);
+                for argument in arguments {
+                    result.absorb(&argument.data());
+                }
+            }
             Some(Callee::FileOpen) => {
                 // File contents are as sensitive as the file, whatever computed its path.
                 for argument in arguments {
@@ -741,7 +827,8 @@ impl<'t> Machine<'t> {
                     line: self.line,
                     detail: destination.and_then(|(_, noted)| noted),
                 };
-                result.taint(download);
+                // A response, a session, an error: downloaded content is what is read from it
+                // (`.text`, `.read()`), see `LOAD_ATTR`; pickling the object itself is not.
                 self.last_download = Some(download);
                 result.callee = callee.callee;
             }

