@@ -376,6 +376,11 @@ impl Run<'_> {
                 return None;
             }
             let out: Vec<u8> = data.iter().zip(key.iter().cycle()).map(|(b, k)| b ^ k).collect();
+            // Some key turns almost any text into something that parses (a `#` makes the rest
+            // a Python comment): what XOR yields must be compressed data or read like code.
+            if !has_magic(&out[..out.len().min(8)]) && code_words(&out) < 2 {
+                continue;
+            }
             self.work += out.len();
             if self.work > MAX_WORK {
                 self.limits.push(format!(
@@ -785,7 +790,10 @@ pub fn code_language(data: &[u8], preferred: Language) -> Option<Language> {
     [preferred, other].into_iter().find(|&language| {
         crate::parse::parse(text, language).is_ok_and(|tree| {
             let root = tree.root_node();
-            !root.has_error() && root.named_child_count() > 0
+            // Comments alone are not code (any text after a `#` is a Python comment).
+            let mut cursor = root.walk();
+            let code = root.named_children(&mut cursor).any(|child| child.kind() != "comment");
+            !root.has_error() && code
         })
     })
 }
@@ -990,6 +998,20 @@ mod tests {
 
     fn decode_with(value: &str, keys: &[&str]) -> (Option<Decoded>, Vec<Note>) {
         decode_literal(value, Language::Python, false, false, &Keys::new(keys.iter().copied()), (3, 4))
+    }
+
+    #[test]
+    fn xor_never_turns_ordinary_text_into_a_comment_or_a_bare_name() {
+        // Table rows and test vectors of benign packages: with a key from the file, some XOR
+        // of each starts with `#` (the rest a Python comment) or with one identifier.
+        let text: String =
+            "ws*D]*~m*PE)SG*Ld#p@+oG+lo+VH)Cf*Tc(tL(vW*[z%[x/LN".chars().map(|c| ((c as u8) ^ b'D') as char).collect();
+        for literal in
+            [text.as_str(), "g#/g\"\ng##g\"\ng#7g\"\ng#(g#9g#/g\"\ng##g\"", "p#>p#=p#<p#;p#:p#9p#8p#7p#6p#5p#4p#3"]
+        {
+            assert_eq!(decode_with(literal, &["D", "#", " ", "\"", "g", "p"]).0, None, "{literal:?}");
+        }
+        assert_eq!(code_language(b"# just a comment here\n# and another one (x=1)\n", Language::Python), None);
     }
 
     // --- bz2, xz, lzma ------------------------------------------------------------------------
