@@ -46,7 +46,8 @@ def _file_engines(finding: FileFinding, shown_objects: set[str]) -> list[str]:
     lines: list[str] = []
     protection = finding.protection
     if protection and protection["is_protected"]:
-        where = ", ".join(f"line {e['line']}: {e['signal']}" for e in protection["evidence"][:3])
+        own = [e for e in protection["evidence"] if e["protector"] == protection["protector"]]
+        where = ", ".join(f"line {e['line']}: {e['signal']}" for e in own[:3])
         lines.append(f"    protected: {protection['protector']} ({protection['confidence']:.2f}; {where})")
     for payload in finding.payloads:
         if payload["object"] not in shown_objects:

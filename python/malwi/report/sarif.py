@@ -287,7 +287,7 @@ def _engine_results(finding: FileFinding, location: dict[str, Any], rule_index: 
     ]
     protection = finding.protection
     if protection and protection["is_protected"]:
-        first = protection["evidence"][0]
+        first = next(e for e in protection["evidence"] if e["protector"] == protection["protector"])
         out.append(
             result(
                 PROTECTED_CODE,

@@ -162,8 +162,11 @@ pub struct Notes {
 
 /// Longest string kept for a flow's details.
 pub const MAX_DETAIL: usize = 300;
-/// String constants noted per object.
+/// String constants noted per object; past the first `MAX_STRINGS`, only those that name a
+/// secret, an autostart location, a URL or a webhook, up to `MAX_NAMED_STRINGS` (padding an
+/// object with dummy strings must not hide the one that matters).
 pub const MAX_STRINGS: usize = 256;
+pub const MAX_NAMED_STRINGS: usize = 4096;
 /// Flows reported per object.
 const MAX_FLOWS: usize = 32;
 /// The abstract stack never grows past this (unbalanced code cannot make it slow).
@@ -242,6 +245,34 @@ fn callee_of(category: &str) -> Option<Callee> {
     })
 }
 
+/// Undoes the escapes `strings::write_verbatim` writes.
+fn unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some('x') => {
+                let hex: String = chars.by_ref().take(2).collect();
+                out.extend(u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32));
+            }
+            Some('u') => {
+                let code: String = chars.by_ref().skip(1).take_while(|&c| c != '}').collect();
+                out.extend(u32::from_str_radix(&code, 16).ok().and_then(char::from_u32));
+            }
+            Some(other) => out.push(other),
+            None => {}
+        }
+    }
+    out
+}
+
 /// Whether an environment variable's name says it holds a secret.
 fn is_secret_name(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
@@ -252,7 +283,7 @@ fn is_secret_name(name: &str) -> bool {
 
 /// What a path or URL in a string constant says about the data behind it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Place {
+pub(crate) enum Place {
     Secret(SourceKind),
     Autostart,
     Webhook,
@@ -260,7 +291,7 @@ enum Place {
 }
 
 /// Classifies a path or URL by what it names (case-insensitive substrings).
-fn place_of(value: &str) -> Option<Place> {
+pub(crate) fn place_of(value: &str) -> Option<Place> {
     let lower = value.to_ascii_lowercase();
     let has = |needles: &[&str]| needles.iter().any(|n| lower.contains(n));
     if has(&["discord.com/api/webhooks", "discordapp.com/api/webhooks", "api.telegram.org/bot", "hooks.slack.com/"]) {
@@ -356,6 +387,8 @@ struct Val<'t> {
     whole_environment: bool,
     /// A constant: its text when the malwicode keeps it verbatim, else empty.
     constant: Option<&'t str>,
+    /// Built by an operator or an f-string (`f"{user}.{host}.evil.tld"`), not a bare value.
+    built: bool,
 }
 
 impl<'t> Val<'t> {
@@ -381,7 +414,6 @@ impl<'t> Val<'t> {
         for &origin in &other.origins {
             self.taint(origin);
         }
-        self.whole_environment |= other.whole_environment;
         if self.place.is_none() {
             self.place = other.place;
         }
@@ -394,7 +426,6 @@ impl<'t> Val<'t> {
             origins: self.origins.clone(),
             place: self.place,
             autostart_handle: self.autostart_handle,
-            whole_environment: self.whole_environment,
             ..Val::default()
         }
     }
@@ -412,6 +443,8 @@ struct Machine<'t> {
     flows: Vec<Flow>,
     /// The most recent network call's download, for responses loaded by API name.
     last_download: Option<Origin>,
+    /// `DICT_MERGE`s since the last map display or call.
+    merges: usize,
 }
 
 /// Flows of one object's malwicode.
@@ -425,6 +458,7 @@ pub fn flows(tokens: &str, notes: &Notes, first_line: u32) -> Vec<Flow> {
         strings: &notes.strings,
         flows: Vec::new(),
         last_download: None,
+        merges: 0,
     };
     let mut statements = notes.statements.iter().peekable();
     let mut strings = notes.strings.iter().enumerate().peekable();
@@ -522,12 +556,12 @@ impl<'t> Machine<'t> {
         let Some(&(token, noted)) = args.first() else { return value };
         let text = if noted != u32::MAX {
             self.string(noted)
-        } else if token.len() >= 2 && (token.starts_with('\'') || token.starts_with('"')) {
-            Some(&token[1..token.len() - 1])
         } else {
-            None
+            token.strip_prefix('\'').and_then(|t| t.strip_suffix('\''))
         };
-        if let Some(place) = text.and_then(place_of) {
+        // Short strings are written with escapes (`'Login\x20Data'`): undo them for matching.
+        let unescaped = text.filter(|t| noted == u32::MAX && t.contains('\\')).map(unescape);
+        if let Some(place) = unescaped.as_deref().or(text).and_then(place_of) {
             value.place = Some((place, (noted != u32::MAX).then_some(noted)));
         }
         value.constant = Some(text.unwrap_or(""));
@@ -564,8 +598,11 @@ impl<'t> Machine<'t> {
                 let mut value = receiver.data();
                 // `process.env.NAME` reads one variable; `environ.get`, `.copy()` and the like
                 // are still the whole environment until called.
-                if receiver.whole_environment && callee_of(name).is_none() && !ENVIRONMENT_METHODS.contains(&name) {
-                    value = value.one_variable(Some(name));
+                if receiver.whole_environment && callee_of(name).is_none() {
+                    value.whole_environment = true;
+                    if !ENVIRONMENT_METHODS.contains(&name) {
+                        value = value.one_variable(Some(name));
+                    }
                 }
                 if callee_of(name).is_some() {
                     value = self.load_category(value, name);
@@ -631,16 +668,23 @@ impl<'t> Machine<'t> {
             Op::StoreAnnotation => {}
             Op::BinarySubscr => {
                 let operands = self.pop_n(2);
-                let mut value = Val::default();
-                value.absorb(&operands[0].data());
-                // `environ['HOME']`, `environ[name]`: one variable.
-                value = value.one_variable(operands[1].constant);
+                let mut value = operands[0].data();
+                if operands[0].whole_environment {
+                    // `environ['HOME']`, `environ[name]`: one variable.
+                    value.whole_environment = true;
+                    value = value.one_variable(operands[1].constant);
+                }
                 value.absorb(&operands[1].data());
                 self.push(value);
             }
-            Op::BinaryOp => {
-                let operands = self.pop_n(2);
-                self.push_union(&operands);
+            Op::BinaryOp | Op::BuildString => {
+                let n = if op == Op::BinaryOp { 2 } else { Self::count(args) };
+                let operands = self.pop_n(n);
+                let mut value = Val { built: true, ..Val::default() };
+                for operand in &operands {
+                    value.absorb(&operand.data());
+                }
+                self.push(value);
             }
             Op::CompareOp => {
                 self.pop_n(2);
@@ -650,12 +694,13 @@ impl<'t> Machine<'t> {
                 let value = self.pop();
                 self.push(value.data());
             }
-            Op::BuildList | Op::BuildTuple | Op::BuildSet | Op::BuildString | Op::BuildSlice => {
+            Op::BuildList | Op::BuildTuple | Op::BuildSet | Op::BuildSlice => {
                 let items = self.pop_n(Self::count(args));
                 self.push_union(&items);
             }
             Op::BuildMap => {
-                let items = self.pop_n(2 * Self::count(args));
+                let spreads = std::mem::take(&mut self.merges);
+                let items = self.pop_n(2 * Self::count(args) + spreads);
                 self.push_union(&items);
             }
             Op::ListAppend | Op::SetAdd | Op::MapAdd => {
@@ -667,7 +712,10 @@ impl<'t> Machine<'t> {
                     }
                 }
             }
-            Op::ListExtend | Op::DictMerge => {}
+            Op::ListExtend => {}
+            // `{**os.environ}`, `{...process.env}`: the spread value stays on the stack and the
+            // map display that follows counts only its key/value pairs.
+            Op::DictMerge => self.merges += 1,
             Op::Copy => {
                 let top = self.stack.last().cloned().unwrap_or_default();
                 self.push(top);
@@ -684,6 +732,7 @@ impl<'t> Machine<'t> {
                 self.keywords = args.iter().map(|(a, _)| *a).collect();
             }
             Op::Call | Op::CallNew | Op::CallFunctionEx => {
+                self.merges = 0; // a call's count includes its `**kwargs`
                 let arguments = self.pop_n(Self::count(args));
                 let callee = self.pop();
                 self.call(callee, &arguments);
@@ -710,7 +759,13 @@ impl<'t> Machine<'t> {
             }
             Op::EndFor => {
                 if let Some(at) = self.stack.iter().rposition(|v| v.iterator) {
+                    // A generator expression leaves what it yielded above its iterator: that
+                    // becomes the generator, the argument of the call that follows.
+                    let yielded = self.stack.split_off(at + 1);
                     self.stack.truncate(at);
+                    if !yielded.is_empty() {
+                        self.push_union(&yielded);
+                    }
                 }
             }
             Op::BeforeWith | Op::BeforeAsyncWith => {
@@ -781,8 +836,9 @@ impl<'t> Machine<'t> {
                         // Commands found through PATH, chosen by $EDITOR or given a password are
                         // everyday code; a command that names a URL (`curl URL -d $TOKEN`) sends.
                         _ if sink == SinkKind::Process => destination.is_none(),
-                        // Resolving one's own host name is not leaking it.
-                        SourceKind::HostInfo => callee.callee == Some(Callee::NetworkSend),
+                        // Resolving one's own host name is not leaking it; a name built from it
+                        // (`f"{user}.{host}.evil.tld"`) is a DNS beacon.
+                        SourceKind::HostInfo => callee.callee == Some(Callee::NetworkSend) && !argument.built,
                         _ => false,
                     };
                     if !ordinary {
@@ -797,7 +853,9 @@ impl<'t> Machine<'t> {
             // `os.getenv('HOME')`, `os.environ.get(name)`: one variable (`.copy()`, `.items()`
             // take no argument and stay the whole environment).
             _ if callee.whole_environment && !arguments.is_empty() => {
-                result = callee.data().one_variable(arguments[0].constant);
+                result = callee.data();
+                result.whole_environment = true;
+                result = result.one_variable(arguments[0].constant);
                 for argument in arguments {
                     result.absorb(&argument.data());
                 }

