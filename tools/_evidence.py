@@ -99,19 +99,3 @@ def allow_entries(path: Path, required: bool) -> list[tuple[int, dict[str, Any]]
         if not isinstance(entry, dict):
             raise UsageError(f"malformed allow list: allow[{index}] is not an object")
     return list(enumerate(entries))
-
-
-def bounded_float(low: float, high: float, rule: str) -> Any:
-    """An argparse type: a number within [low, high], else `rule` in the error."""
-    import argparse
-
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{rule}: {text!r}")
-        return value
-
-    return parse

@@ -19,12 +19,12 @@ from typing import Any, NoReturn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from malwi.cli import bounded  # noqa: E402
 from _evidence import (  # noqa: E402
     EVIDENCE,
     EXIT_FAILED,
     EXIT_OK,
     UsageError,
-    bounded_float,
     die,
     display,
     load_json,
@@ -44,7 +44,7 @@ class Parser(argparse.ArgumentParser):
         die(TOOL, f"{message} (see --help)")
 
 
-percentage = bounded_float(0.0, 100.0, "must be a percentage between 0 and 100")
+percentage = bounded(float, 0.0, 100.0, "must be a percentage between 0 and 100")
 
 
 def build_parser() -> Parser:

@@ -25,8 +25,8 @@ from typing import Any, NoReturn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from malwi.cli import bounded  # noqa: E402
 from _evidence import (  # noqa: E402
-    bounded_float,
     allow_entries,
     EVIDENCE,
     EXIT_FAILED,
@@ -81,7 +81,7 @@ def iso_date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
-share = bounded_float(0.0, 1.0, "must be between 0 and 1")
+share = bounded(float, 0.0, 1.0, "must be between 0 and 1")
 
 
 def build_parser() -> Parser:

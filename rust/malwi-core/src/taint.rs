@@ -633,10 +633,12 @@ impl<'t> Machine<'t> {
                 let value = self.constant(args);
                 self.push(value);
             }
-            Op::LoadRegex | Op::LoadBuildClass | Op::LoadAssertionError | Op::ImportName | Op::MakeFunction => {
-                self.push(Val::default())
-            }
-            Op::ImportFrom => self.push(Val::default()),
+            Op::LoadRegex
+            | Op::LoadBuildClass
+            | Op::LoadAssertionError
+            | Op::ImportName
+            | Op::ImportFrom
+            | Op::MakeFunction => self.push(Val::default()),
             Op::StoreName => {
                 let value = self.pop();
                 if let Some(&(name, _)) = args.first() {
