@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 import malwi
-from malwi.research import download
+from malwi.research import ResearchError, Workspace, download
+from malwi.research.preprocess import choose_splits
 from malwi.research.split import assign_splits, minhash_signatures
 from tests.conftest import FakeRegistry
 
@@ -100,6 +101,26 @@ def test_splits_keep_names_and_payload_families_together() -> None:
     benign = [splits[f"pypi/benign{i}"] for i in range(40)]
     assert {"train", "validation", "test"} <= set(benign)
     assert assign_splits(packages, rows, config, seed=7) == splits, "deterministic"
+
+
+def test_reused_splits_keep_the_held_out_packages_of_an_earlier_run(tmp_path: Path) -> None:
+    """A retrain with other tokens is compared on the earlier run's test packages, not on a regrouped split."""
+    (tmp_path / "data" / "training").mkdir(parents=True)
+    earlier = {"packages": [{"id": "malicious/a_1", "split": "test"}, {"id": "pypi/b", "split": "train"}, {"id": "gone", "split": "validation"}]}
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "packages.json").write_text(json.dumps(earlier))
+    config = {"seed": 3, "split": {"reuse": "runs/packages.json"}}
+    config_path = tmp_path / "data" / "training" / "training_config.json"
+    config_path.write_text(json.dumps(config))
+    packages = [{"id": "malicious/a_1", "name": "a", "label": 1}, {"id": "pypi/b", "name": "b", "label": 0}, {"id": "pypi/new", "name": "new", "label": 0}]
+    rows = [{"package_id": p["id"], "hash": p["id"], "tokens": "LOAD_NAME x", "token_count": 2} for p in packages]
+    splits = choose_splits(Workspace(tmp_path / "work", config_path), packages, rows)
+    assert splits == {"malicious/a_1": "test", "pypi/b": "train"}, "a package the earlier run lacked gets no split"
+
+    config["split"] = {"reuse": str(tmp_path / "missing.json")}
+    config_path.write_text(json.dumps(config))
+    with pytest.raises(ResearchError, match="missing"):
+        choose_splits(Workspace(tmp_path / "work", config_path), packages, rows)
 
 
 def test_minhash_sees_near_duplicates() -> None:

@@ -97,9 +97,6 @@ HOSTILE = {
     "zip-slip": ("evil.zip", lambda: zip_bytes([("pkg/ok.py", BENIGN), ("../../evil.py", b"print(1)\n")]), "path escapes the archive"),
     "absolute-path": ("evil.tar.gz", lambda: tar_bytes([("/tmp/malwi-evil.py", b"x = 1\n")]), "absolute path in archive"),
     "windows-absolute": ("evil.zip", lambda: zip_bytes([("C:\\evil.py", b"x = 1\n")]), "absolute path in archive"),
-    "symlink": ("evil.tar.gz", lambda: tar_bytes([("pkg/a.py", BENIGN), special("pkg/link", tarfile.SYMTYPE, "/etc/passwd")]), "link in archive"),
-    "zip-symlink": ("evil.zip", lambda: zip_bytes([("pkg/a.py", BENIGN)], symlink="pkg/link"), "link in archive"),
-    "hardlink": ("evil.tar", lambda: tar_bytes([special("pkg/hard", tarfile.LNKTYPE, "/etc/shadow")], mode="w"), "link in archive"),
     "device": ("evil.tgz", lambda: tar_bytes([special("pkg/dev", tarfile.CHRTYPE)]), "device, FIFO or special file"),
     "ratio-bomb": ("bomb.tar.gz", ratio_bomb, "compression ratio above 200:1"),
     "many-files": ("many.tar.gz", many_files, "more than 50,000 files"),
@@ -134,6 +131,64 @@ def test_extract_refuses_to_follow_a_planted_link(tmp_path: Path) -> None:
     with pytest.raises(ArchiveError, match="collides"):
         extract(archive, target)
     assert not (tmp_path / "x.py").exists()
+
+
+LINKED = {
+    "symlink": ("linked.tar.gz", lambda: tar_bytes([("pkg/setup.py", MALICIOUS), special("pkg/link", tarfile.SYMTYPE, "/etc/passwd")])),
+    "zip-symlink": ("linked.zip", lambda: zip_bytes([("pkg/setup.py", MALICIOUS)], symlink="pkg/link")),
+    "hardlink": ("linked.tar", lambda: tar_bytes([("pkg/setup.py", MALICIOUS), special("pkg/hard", tarfile.LNKTYPE, "/etc/shadow")], mode="w")),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LINKED))
+def test_links_in_an_archive_are_left_out_and_the_rest_is_scanned(case: str, tmp_path: Path) -> None:
+    """Benign sdists ship links (`CHANGELOG.rst -> docs/changes.rst`): never created, never followed,
+    named in a warning, and the package is still judged."""
+    name, build = LINKED[case]
+    archive = tmp_path / name
+    archive.write_bytes(build())
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    result = run_malwi("scan", str(archive), "--no-cache", "--format", "json", env={"TMPDIR": str(scratch)})
+    assert result.returncode == 1, result.stderr
+    stderr = result.stderr.decode()
+    assert "link(s) in the archive not created" in stderr and "pkg/" in stderr, stderr
+    document = json.loads(result.stdout)
+    assert any("link(s) in the archive not created" in w for w in document["warnings"]), document["warnings"]
+    assert f"{archive}/pkg/setup.py" in [f["path"] for f in document["files"]]
+    assert not [p for p in scratch.iterdir() if p.is_dir()], "the unpacked folder is removed (onnxruntime leaves a .ses file)"
+    target = tmp_path / "out"
+    target.mkdir()
+    extraction = extract(archive, target)
+    assert [p.name for p in (target / "pkg").iterdir()] == ["setup.py"], "no link is created"
+    assert len(extraction.links) == 1 and extraction.files == 1
+
+
+@pytest.mark.parametrize("order", ["malicious-last", "malicious-first"])
+def test_members_sharing_a_name_are_all_scanned(order: str, tmp_path: Path) -> None:
+    """An installer lets the later member win; the scanner keeps both, so neither order hides a payload."""
+    versions = [("pkg/setup.py", BENIGN), ("pkg/setup.py", MALICIOUS)]
+    archive = tmp_path / "twice.tar.gz"
+    archive.write_bytes(tar_bytes(versions if order == "malicious-last" else versions[::-1]))
+    result = run_malwi("scan", str(archive), "--no-cache", "--format", "json")
+    assert result.returncode == 1, result.stderr
+    document = json.loads(result.stdout)
+    assert "two members are named pkg/setup.py: the later one is scanned as pkg/setup~2.py" in result.stderr.decode()
+    assert any("pkg/setup~2.py" in w for w in document["warnings"])
+
+
+def test_renamed_duplicates_never_overwrite_a_member(tmp_path: Path) -> None:
+    members = [("a/x.py", b"one = 1\n"), ("a/x.py", b"two = 2\n"), ("a/x~2.py", b"real = 3\n"), ("a/x.py", b"three = 3\n"), ("a/LICENSE", b"l"), ("a/LICENSE", b"m")]
+    archive = tmp_path / "dup.tar"
+    archive.write_bytes(tar_bytes(members, mode="w"))
+    target = tmp_path / "out"
+    target.mkdir()
+    extraction = extract(archive, target)
+    written = {p.name: p.read_bytes() for p in (target / "a").iterdir()}
+    assert sorted(written.values()) == sorted(data for _, data in members), "every member is kept, none overwritten"
+    assert written["x.py"] == b"one = 1\n" and written["LICENSE"] == b"l" and written["LICENSE~2"] == b"m"
+    assert [str(new) for _, new in extraction.renamed] == ["a/x~2.py", "a/x~2~2.py", "a/x~3.py", "a/LICENSE~2"]
+    assert any("two members are named a/x.py" in note for note in extraction.notes)
 
 
 def test_limits_are_configurable(tmp_path: Path) -> None:

@@ -331,6 +331,9 @@ def run_report(args: argparse.Namespace, out: BinaryIO) -> int:
             archive_limits=limits,
         )
         report.source = prepared.source
+        for note in prepared.warnings:
+            report.warnings.append(note)
+            warn(args.quiet, note)
         if args.config_notice and not untrusted:
             report.warnings.insert(0, args.config_notice)
         return report

@@ -689,6 +689,7 @@ class _Inside:
             used_files += extraction.files
             show_as(folder, name + "!")
             report.warnings.append(f"{name}: {_archive_words(path, kind, disguised)}, scanned inside")
+            report.warnings += [f"{name}: {note}" for note in extraction.notes]
             inner = discover([folder], extensions=extensions, ignore_files=False)
             self.files += inner.files
             self.skipped_by_extension += inner.skipped_by_extension

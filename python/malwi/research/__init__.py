@@ -49,7 +49,11 @@ class Workspace:
 
     def data_path(self, key: str) -> Path:
         """A path from the config's `data` section, relative to the config's repository."""
-        path = Path(self.config["data"][key])
+        return self.config_relative(self.config["data"][key])
+
+    def config_relative(self, value: str) -> Path:
+        """A path named in the config: absolute, or relative to the config's repository."""
+        path = Path(value)
         return path if path.is_absolute() else (self.config_path.resolve().parent.parent.parent / path).resolve()
 
     def require(self, *paths: Path) -> None:

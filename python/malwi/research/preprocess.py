@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from malwi._malwi import FeaturizerConfig, compile_files
-from malwi.research import Progress, Workspace, log, need
-from malwi.research.split import assign_splits
+from malwi.research import Progress, ResearchError, Workspace, log, need
+from malwi.research.split import assign_splits, reuse_splits
 
 SOURCE_LANGUAGES = {".py": "python", ".pyw": "python", ".js": "javascript", ".mjs": "javascript", ".cjs": "javascript"}
 MAX_PACKAGE_BYTES = 200 * 1024 * 1024  # uncompressed source per package; beyond it the rest is skipped
@@ -124,6 +124,24 @@ def split_name_version(folder: str) -> tuple[str, str]:
     return (name or folder).lower().replace("-", "_"), version
 
 
+def choose_splits(workspace: Workspace, packages: list[dict[str, Any]], rows: list[dict[str, Any]]) -> dict[str, str]:
+    """Grouped splits, or with `split.reuse` the splits of an earlier run's `packages.json`."""
+    settings = workspace.config["split"]
+    if not settings.get("reuse"):
+        return assign_splits(packages, rows, settings, int(workspace.config["seed"]))
+    source = workspace.config_relative(settings["reuse"])
+    workspace.require(source)
+    try:
+        previous = json.loads(source.read_text())
+    except (OSError, ValueError) as error:
+        raise ResearchError(f"cannot read the splits to reuse from {source}: {error}") from None
+    splits, new = reuse_splits(packages, previous)
+    log(f"splits reused from {source}: {len(splits)} packages; {len(new)} not in it are left out")
+    for package_id in new[:20]:
+        log(f"  left out: {package_id}")
+    return splits
+
+
 def run(workspace: Workspace, args: argparse.Namespace) -> None:
     pyarrow = need("pyarrow")
     parquet = need("pyarrow.parquet")
@@ -194,7 +212,8 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
         package["objects"] = counts.get(package["id"], 0)
     packages = [p for p in packages if p["objects"] > 0]
 
-    splits = assign_splits(packages, rows, workspace.config["split"], int(workspace.config["seed"]))
+    splits = choose_splits(workspace, packages, rows)
+    packages = [p for p in packages if p["id"] in splits]
     for package in packages:
         package["split"] = splits[package["id"]]
     split_of = {p["id"]: p["split"] for p in packages}

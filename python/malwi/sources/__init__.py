@@ -35,7 +35,7 @@ __all__ = [
 class Prepared:
     """One scan target, ready: the paths to scan and how the report names them."""
 
-    __slots__ = ("label", "paths", "display_names", "archive", "source", "folders")
+    __slots__ = ("label", "paths", "display_names", "archive", "source", "folders", "warnings")
 
     def __init__(self, label: str, paths: list[str]) -> None:
         self.label = label
@@ -44,6 +44,7 @@ class Prepared:
         self.archive: Path | None = None  # the archive the result's file_info describes
         self.source: dict[str, Any] = {}
         self.folders: list[Path] = []  # what the workspace created for it
+        self.warnings: list[str] = []  # what unpacking left out or renamed, for the report
 
 
 class Workspace:
@@ -83,9 +84,10 @@ class Workspace:
     def unpack(self, archive: str | os.PathLike[str], shown_as: str | None = None) -> Prepared:
         """An archive, unpacked safely into a fresh folder, shown in the report under its name."""
         target = self.folder()
-        extract(archive, target, self.limits)
+        extraction = extract(archive, target, self.limits)
         name = shown_as or os.fspath(archive)
         prepared = Prepared(name, [str(target)])
+        prepared.warnings = [f"{name}: {note}" for note in extraction.notes]
         prepared.display_names[str(target)] = name
         prepared.archive = Path(archive)
         prepared.folders.append(target)
@@ -100,6 +102,7 @@ class Workspace:
                 prepared.paths += unpacked.paths
                 prepared.display_names.update(unpacked.display_names)
                 prepared.folders += unpacked.folders
+                prepared.warnings += unpacked.warnings
                 if len(paths) == 1:
                     prepared.archive = unpacked.archive
             else:

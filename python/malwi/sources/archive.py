@@ -5,7 +5,10 @@ goes through `extract`. An archive is hostile until proven otherwise, so each me
 before a byte is written:
 
 - names: no absolute paths (`/x`, `C:\\x`, `\\\\server\\x`), no `..`, no NUL;
-- types: regular files and directories only; symlinks, hard links, devices and FIFOs are refused;
+- types: regular files and directories only. Devices and FIFOs are refused; symlinks and hard
+  links are never created (they are listed in `Extraction.notes`: benign sdists carry links such
+  as `CHANGELOG.rst -> docs/changes.rst`), and a second member under a name already written is
+  unpacked under a free sibling name (`x~2.py`), so both versions are scanned;
 - limits: total unpacked size, compression ratio and file count (`ExtractionLimits`).
 
 A broken rule raises ArchiveError naming the archive and the rule; the CLI prints it in one line
@@ -76,14 +79,29 @@ def checked_name(archive: str, name: str) -> PurePosixPath | None:
 
 
 class Extraction:
-    """What `extract` unpacked: counts for the report."""
+    """What `extract` unpacked: counts, and notes for the report's warnings."""
 
-    __slots__ = ("root", "files", "bytes")
+    __slots__ = ("root", "files", "bytes", "links", "renamed")
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.files = 0
         self.bytes = 0
+        self.links: list[str] = []  # `name -> target` of each link left out
+        self.renamed: list[tuple[PurePosixPath, PurePosixPath]] = []  # (member name, name it was unpacked as)
+
+    @property
+    def notes(self) -> list[str]:
+        """One line per kind of thing not unpacked as named, for the report's warnings."""
+        notes = []
+        if self.links:
+            shown = ", ".join(self.links[:3]) + (f", … ({len(self.links) - 3} more)" if len(self.links) > 3 else "")
+            notes.append(f"{len(self.links)} link(s) in the archive not created (links are never followed): {shown}")
+        for member, renamed in self.renamed[:10]:
+            notes.append(f"two members are named {member}: the later one is scanned as {renamed}")
+        if len(self.renamed) > 10:
+            notes.append(f"{len(self.renamed) - 10} more members share a name with an earlier one; all are scanned")
+        return notes
 
 
 class _Writer:
@@ -111,12 +129,22 @@ class _Writer:
         if self.result.files > self.limits.max_files:
             raise ArchiveError(f"{self.archive}: more than {self.limits.max_files:,} files (limit on file count)")
         parent = self.directory(relative.parent) if relative.parent.parts else self.root
-        target = parent / relative.name
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
-        try:
-            handle = os.open(target, flags, 0o600)
-        except FileExistsError:
-            raise ArchiveError(f"{self.archive}: two members are named {relative}") from None
+        name, copy = relative.name, 1
+        while True:
+            try:
+                handle = os.open(parent / name, flags, 0o600)
+                break
+            except FileExistsError:
+                # Installers let the later member win; a scanner keeps both, since either may be
+                # the one that hides something.
+                copy += 1
+                if copy > self.limits.max_files:  # pragma: no cover - the file count limit stops it first
+                    raise ArchiveError(f"{self.archive}: too many members named {relative}") from None
+                stem, dot, suffix = relative.name.rpartition(".")
+                name = f"{stem}~{copy}.{suffix}" if dot and stem else f"{relative.name}~{copy}"
+        if copy > 1:
+            self.result.renamed.append((relative, relative.parent / name))
         with os.fdopen(handle, "wb") as out:
             while block := source.read(CHUNK):
                 self.result.bytes += len(block)
@@ -136,11 +164,13 @@ class _Writer:
             )
 
 
-def _tar_members(archive: str, tar: tarfile.TarFile) -> Iterator[tuple[tarfile.TarInfo, PurePosixPath | None]]:
+def _tar_members(writer: _Writer, tar: tarfile.TarFile) -> Iterator[tuple[tarfile.TarInfo, PurePosixPath | None]]:
+    archive = writer.archive
     for member in tar:
         name = checked_name(archive, member.name)
         if member.issym() or member.islnk():
-            raise ArchiveError(f"{archive}: link in archive: {member.name} -> {member.linkname}")
+            writer.result.links.append(f"{member.name} -> {member.linkname}")
+            continue
         if member.isdev() or member.isfifo() or not (member.isfile() or member.isdir()):
             raise ArchiveError(f"{archive}: device, FIFO or special file in archive: {member.name}")
         yield member, name
@@ -171,7 +201,7 @@ def _extract_tar(path: Path, writer: _Writer) -> None:
         # Not the streaming mode (`r|*`): it stops after the first part of a gzip file made of
         # several, which tar and pip read to the end; members are still read in one pass.
         with tarfile.open(path, mode="r:*") as tar:
-            for member, name in _tar_members(archive, tar):
+            for member, name in _tar_members(writer, tar):
                 if name is None:
                     continue
                 if member.isdir():
@@ -199,7 +229,10 @@ def _extract_zip(path: Path, writer: _Writer) -> None:
                 # Unix type bits, when the zip has them (many writers leave them 0).
                 kind = stat.S_IFMT(info.external_attr >> 16)
                 if kind == stat.S_IFLNK:
-                    raise ArchiveError(f"{archive}: link in archive: {info.filename}")
+                    with zipped.open(info) as link:  # a zip link's data is its target; read no more than a name
+                        target = link.read(256).decode(errors="replace")
+                    writer.result.links.append(f"{info.filename} -> {target}")
+                    continue
                 if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
                     raise ArchiveError(f"{archive}: device, FIFO or special file in archive: {info.filename}")
                 if name is None:
