@@ -191,6 +191,25 @@ def test_renamed_duplicates_never_overwrite_a_member(tmp_path: Path) -> None:
     assert any("two members are named a/x.py" in note for note in extraction.notes)
 
 
+def test_many_members_sharing_a_name_cost_one_open_each(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hostile archive of thousands of `a.py` must not make each one probe every earlier copy."""
+    archive = tmp_path / "same.tar"
+    archive.write_bytes(tar_bytes([("a.py", b"x = 1\n")] * 300, mode="w"))
+    opened: list[str] = []
+    real_open = os.open
+
+    def counting_open(path: str, *rest: int) -> int:
+        opened.append(os.fspath(path))
+        return real_open(path, *rest)
+
+    monkeypatch.setattr("malwi.sources.archive.os.open", counting_open)
+    target = tmp_path / "out"
+    target.mkdir()
+    extraction = extract(archive, target)
+    assert extraction.files == 300 and len(list(target.iterdir())) == 300
+    assert len(opened) == 300, "each copy is opened once"
+
+
 def test_limits_are_configurable(tmp_path: Path) -> None:
     archive = tmp_path / "three.zip"
     archive.write_bytes(zip_bytes([(f"p/{i}.py", BENIGN) for i in range(3)]))
