@@ -224,6 +224,39 @@ def test_registry_list_show_activate(tiny: Path, tmp_path: Path) -> None:
     assert json.loads(result.stdout)["model"]["name"] == "tiny-test-model"
 
 
+def evaluated_copy(tiny: Path, folder: Path, model_id: str, recall: float, digest: str) -> Path:
+    """The tiny bundle as `evaluate` leaves it: test figures and the digest of its test packages."""
+    shutil.copytree(tiny, folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    package = {"count": 100, "positives": 50, "precision": 0.98, "recall": recall, "f1": 0.97, "false_positive_rate": 0.02, "roc_auc": 0.99}
+    manifest["model_id"] = model_id
+    manifest["metrics"] = {
+        "validation": {"recall": 0.9, "false_positive_rate": 0.01, "roc_auc": 0.95},
+        "test": {"test_set": {"packages": 100, "malicious": 50, "sha256": digest}, "package": package},
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
+
+
+def test_registry_compares_two_runs_on_their_held_out_packages(tiny: Path, tmp_path: Path) -> None:
+    from malwi.registry import Registry
+
+    with Registry(tmp_path / "registry.sqlite3") as registry:
+        for model_id, recall, digest in (("before", 0.95, "a" * 64), ("after", 0.97, "a" * 64), ("elsewhere", 0.99, "b" * 64)):
+            registry.register_bundle(evaluated_copy(tiny, tmp_path / model_id, model_id, recall, digest))
+    env = {**os.environ, "MALWI_REGISTRY": str(tmp_path / "registry.sqlite3")}
+    run = lambda *a: subprocess.run([sys.executable, "-m", "malwi", "models", "compare", *a], capture_output=True, timeout=60, env=env)
+    result = run("before", "after")
+    assert result.returncode == 0, result.stderr
+    rows = {line.split(" | ")[0].strip("| "): line.split(" | ")[1:] for line in result.stdout.decode().splitlines()}
+    assert rows["test package recall"] == ["0.9500", "0.9700", "+0.0200 |"]
+    assert rows["test packages (digest)"][-1] == "same packages: yes |"
+    assert rows["test object recall"][:2] == ["–", "–"], "a level the run did not measure is not invented"
+    assert "same packages: NO" in run("before", "elsewhere").stdout.decode()
+    missing = run("before", "nope")
+    assert missing.returncode == 2 and missing.stdout == b"" and b"no model 'nope'" in missing.stderr
+
+
 def size_adjusted_copy(tiny: Path, tmp_path: Path, benign: list[float]) -> Path:
     model = broken_copy(tiny, tmp_path)
     manifest = json.loads((model / "manifest.json").read_text())

@@ -129,12 +129,15 @@ def build_parser() -> Parser:
         fetch.add_argument("--index-url", metavar="URL", help=f"registry JSON API (default: ${'MALWI_PYPI_URL' if ecosystem == 'pypi' else 'MALWI_NPM_URL'} or the public registry)")
         add_report_options(fetch, REPORT_FORMATS)
 
-    models = commands.add_parser("models", help="the model registry: list, show, activate")
+    models = commands.add_parser("models", help="the model registry: list, show, compare, activate")
     models.add_argument("--registry", metavar="PATH", help="registry database (default: $MALWI_REGISTRY or ~/.cache/malwi)")
     actions = models.add_subparsers(dest="action", metavar="ACTION", parser_class=Parser, required=True)
     actions.add_parser("list", help="registered models")
     show = actions.add_parser("show", help="one model with its metrics, training runs and versions (JSON)")
     show.add_argument("model_id")
+    compare = actions.add_parser("compare", help="two models' held-out figures side by side (a Markdown table)")
+    compare.add_argument("first", metavar="MODEL_ID")
+    compare.add_argument("second", metavar="MODEL_ID")
     activate = actions.add_parser("activate", help="make scans use this model")
     activate.add_argument("model_id")
 
@@ -460,6 +463,11 @@ def run_models(args: argparse.Namespace) -> int:
                 print(f"{model['model_id']:<36} {model['version']:<12} {model['status']:<10} recall {recall} fpr {fpr}")
         elif args.action == "show":
             print(json.dumps(registry.show(args.model_id), indent=2, default=str))
+        elif args.action == "compare":
+            rows = registry.compare(args.first, args.second)
+            print(f"| | {args.first} | {args.second} | change |\n|---|---|---|---|")
+            for row in rows:
+                print("| " + " | ".join(row) + " |")
         else:
             registry.activate(args.model_id)
             print(f"activated {args.model_id}")

@@ -216,6 +216,33 @@ class Registry:
         model["versions"] = [dict(r) for r in self.connection.execute(query.format("model_versions"), (model_id,))]
         return model
 
+    def compare(self, first: str, second: str) -> list[tuple[str, str, str, str]]:
+        """`(what, first, second, change)` rows: the held-out figures of two models side by side,
+        and whether they were measured on the same test packages (the digest `evaluate` records)."""
+        models = [self.show(first), self.show(second)]
+        tests = [m.get("metadata", {}).get("metrics", {}).get("test", {}) for m in models]
+        validations = [m.get("metadata", {}).get("metrics", {}).get("validation", {}) for m in models]
+        digests = [t.get("test_set", {}).get("sha256") for t in tests]
+        same = "unknown (a model evaluated before test-set digests)" if None in digests else (
+            "yes" if digests[0] == digests[1] else "NO: the figures are not comparable"
+        )
+        rows: list[tuple[str, str, str, str]] = [
+            ("version", models[0]["version"], models[1]["version"], ""),
+            ("featurizer", models[0]["featurizer_id"], models[1]["featurizer_id"], ""),
+            ("threshold", _figure(models[0]["threshold"]), _figure(models[1]["threshold"]), _change(models[0]["threshold"], models[1]["threshold"])),
+        ]
+        counts = [f"{t['test_set']['packages']:,} ({t['test_set']['sha256'][:12]})" if "test_set" in t else "–" for t in tests]
+        rows.append(("test packages (digest)", counts[0], counts[1], f"same packages: {same}"))
+        names = {"precision": "precision", "recall": "recall", "f1": "F1", "false_positive_rate": "FPR", "roc_auc": "ROC AUC"}
+        for level in ("package", "file", "object"):
+            for key, name in names.items():
+                values = [t.get(level, {}).get(key) for t in tests]
+                rows.append((f"test {level} {name}", _figure(values[0]), _figure(values[1]), _change(values[0], values[1])))
+        for key, name in (("recall", "recall"), ("false_positive_rate", "FPR"), ("roc_auc", "ROC AUC")):
+            values = [v.get(key) for v in validations]
+            rows.append((f"validation package {name}", _figure(values[0]), _figure(values[1]), _change(values[0], values[1])))
+        return rows
+
     def activate(self, model_id: str) -> None:
         """Makes `model_id` the model scans use; the previously active one becomes deprecated."""
         model = self.show(model_id)
@@ -233,3 +260,12 @@ class Registry:
                 (model_id,),
             )
             self.connection.execute("UPDATE model_versions SET is_current = (model_id = ?)", (model_id,))
+
+
+def _figure(value: Any) -> str:
+    return "–" if value is None else f"{value:.4f}"
+
+
+def _change(before: Any, after: Any) -> str:
+    return "" if before is None or after is None else f"{after - before:+.4f}"
+

@@ -11,6 +11,7 @@ level: precision, recall, F1, false-positive rate and ROC AUC at the shipped thr
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import time
 from collections import defaultdict
@@ -110,6 +111,12 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
     pypi = ~npm
     results: dict[str, Any] = {
         "model": {"name": bundle.name, "version": bundle.version, "threshold": threshold, "package_score": bundle.package_score},
+        # Which packages were held out, as a digest: two runs compare only on the same ones.
+        "test_set": {
+            "packages": len(package_ids),
+            "malicious": int(np.sum(package_labels == 1)),
+            "sha256": hashlib.sha256("\n".join(sorted(package_ids)).encode()).hexdigest(),
+        },
         "object": metrics(labels, calibrated, threshold),
         "file": metrics(
             np.array([file_label[k] for k in file_best], dtype=np.int8), np.array(list(file_best.values()), dtype=np.float32), threshold
@@ -158,7 +165,9 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
     # the workspace bundle and the registered copy of it.
     for level in ("object", "file", "package"):
         results[level]["inference_time_ms"] = round(1000 * seconds / max(1, results[level]["count"]), 4)
-    test_metrics = {key: results[key] for key in ("object", "file", "package", "package_pypi", "package_npm_benign", "benign_setup_py")}
+    test_metrics = {
+        key: results[key] for key in ("test_set", "object", "file", "package", "package_pypi", "package_npm_benign", "benign_setup_py")
+    }
     model_id_file = workspace.root / "model_id"
     with Registry(args.registry) as registry:
         bundles = [workspace.bundle]
