@@ -119,7 +119,12 @@ def test_reused_splits_keep_the_held_out_packages_of_an_earlier_run(tmp_path: Pa
 
     config["split"] = {"reuse": str(tmp_path / "missing.json")}
     config_path.write_text(json.dumps(config))
-    with pytest.raises(ResearchError, match="missing"):
+    with pytest.raises(ResearchError, match="cannot read the splits to reuse .*missing.json"):
+        choose_splits(Workspace(tmp_path / "work", config_path), packages, rows)
+    (tmp_path / "runs" / "packages.json").write_text(json.dumps([{"id": "x"}]))
+    config["split"] = {"reuse": "runs/packages.json"}
+    config_path.write_text(json.dumps(config))
+    with pytest.raises(ResearchError, match="not the packages.json of a preprocess run"):
         choose_splits(Workspace(tmp_path / "work", config_path), packages, rows)
 
 

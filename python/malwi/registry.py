@@ -220,8 +220,9 @@ class Registry:
         """`(what, first, second, change)` rows: the held-out figures of two models side by side,
         and whether they were measured on the same test packages (the digest `evaluate` records)."""
         models = [self.show(first), self.show(second)]
-        tests = [m.get("metadata", {}).get("metrics", {}).get("test", {}) for m in models]
-        validations = [m.get("metadata", {}).get("metrics", {}).get("validation", {}) for m in models]
+        metrics = [(m.get("metadata") or {}).get("metrics") or {} for m in models]
+        tests = [m.get("test") or {} for m in metrics]
+        validations = [m.get("validation") or {} for m in metrics]
         digests = [t.get("test_set", {}).get("sha256") for t in tests]
         same = "unknown (a model evaluated before test-set digests)" if None in digests else (
             "yes" if digests[0] == digests[1] else "NO: the figures are not comparable"

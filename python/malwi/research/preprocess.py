@@ -130,12 +130,12 @@ def choose_splits(workspace: Workspace, packages: list[dict[str, Any]], rows: li
     if not settings.get("reuse"):
         return assign_splits(packages, rows, settings, int(workspace.config["seed"]))
     source = workspace.config_relative(settings["reuse"])
-    workspace.require(source)
     try:
-        previous = json.loads(source.read_text())
-    except (OSError, ValueError) as error:
-        raise ResearchError(f"cannot read the splits to reuse from {source}: {error}") from None
-    splits, new = reuse_splits(packages, previous)
+        splits, new = reuse_splits(packages, json.loads(source.read_text()))
+    except OSError as error:
+        raise ResearchError(f"cannot read the splits to reuse (split.reuse) from {source}: {error.strerror}") from None
+    except ValueError as error:
+        raise ResearchError(f"cannot reuse the splits in {source}: {error}") from None
     log(f"splits reused from {source}: {len(splits)} packages; {len(new)} not in it are left out")
     for package_id in new[:20]:
         log(f"  left out: {package_id}")

@@ -113,14 +113,17 @@ def assign_splits(packages: list[dict[str, Any]], rows: list[dict[str, Any]], co
     return split_of
 
 
-def reuse_splits(packages: list[dict[str, Any]], previous: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
+def reuse_splits(packages: list[dict[str, Any]], previous: Any) -> tuple[dict[str, str], list[str]]:
     """Splits copied from an earlier run's `packages.json`, so two runs are compared on the same
     held-out packages even when changed tokens would regroup the payload families.
 
     Returns `(package id → split, ids the earlier run did not have)`; the caller leaves the latter out
     rather than guess a split that could put a family member of a test package into training.
     """
-    earlier = {p["id"]: p["split"] for p in previous.get("packages", []) if "split" in p}
+    listed = previous.get("packages") if isinstance(previous, dict) else None
+    if not isinstance(listed, list) or not all(isinstance(p, dict) and "id" in p and "split" in p for p in listed):
+        raise ValueError("not the packages.json of a preprocess run (no `packages` list with ids and splits)")
+    earlier = {p["id"]: p["split"] for p in listed}
     kept = {p["id"]: earlier[p["id"]] for p in packages if p["id"] in earlier}
     new = sorted(p["id"] for p in packages if p["id"] not in earlier)
     return kept, new

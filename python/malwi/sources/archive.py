@@ -5,10 +5,13 @@ goes through `extract`. An archive is hostile until proven otherwise, so each me
 before a byte is written:
 
 - names: no absolute paths (`/x`, `C:\\x`, `\\\\server\\x`), no `..`, no NUL;
-- types: regular files and directories only. Devices and FIFOs are refused; symlinks and hard
-  links are never created (they are listed in `Extraction.notes`: benign sdists carry links such
-  as `CHANGELOG.rst -> docs/changes.rst`), and a second member under a name already written is
-  unpacked under a free sibling name (`x~2.py`), so both versions are scanned;
+- types: regular files and directories only. Devices and FIFOs are refused. Links are never
+  created: a tar link whose target is a file of the same archive is unpacked as a copy of it
+  (an installer would create the link, and `setup.py -> notes.txt` runs what is in the `.txt`),
+  other links are left out; a zip link entry is written as the regular file installers write
+  from it. Benign sdists carry links such as `NEWS.txt -> CHANGELOG`; `Extraction.notes` lists
+  them. A second member under a name already written is unpacked under a free sibling name
+  (`x~2.py`), so both versions are scanned;
 - limits: total unpacked size, compression ratio and file count (`ExtractionLimits`).
 
 A broken rule raises ArchiveError naming the archive and the rule; the CLI prints it in one line
@@ -25,6 +28,7 @@ import os
 import re
 import stat
 import tarfile
+import unicodedata
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -78,27 +82,60 @@ def checked_name(archive: str, name: str) -> PurePosixPath | None:
     return PurePosixPath(*parts) if parts else None
 
 
+class _Tally:
+    """A count and the first few examples (a hostile archive may hold 50,000 of anything)."""
+
+    __slots__ = ("count", "examples")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.examples: list[str] = []
+
+    def add(self, example: str) -> None:
+        self.count += 1
+        if len(self.examples) < 3:
+            self.examples.append(example)
+
+    def __str__(self) -> str:
+        more = f", … ({self.count - len(self.examples)} more)" if self.count > len(self.examples) else ""
+        return ", ".join(self.examples) + more
+
+
+def _shown(text: str) -> str:
+    """A member or link name as a warning may print it: short, and escaped if not printable."""
+    short = text[:120] + ("…" if len(text) > 120 else "")
+    return short if short.isprintable() else ascii(short)
+
+
 class Extraction:
     """What `extract` unpacked: counts, and notes for the report's warnings."""
 
-    __slots__ = ("root", "files", "bytes", "links", "renamed")
+    __slots__ = ("root", "files", "bytes", "links_copied", "links_left_out", "renamed")
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.files = 0
         self.bytes = 0
-        self.links: list[str] = []  # `name -> target` of each link left out
+        self.links_copied = _Tally()  # `name -> target`, unpacked as a copy of the target
+        self.links_left_out = _Tally()  # `name -> target`, target outside the archive or a folder
         self.renamed: list[tuple[PurePosixPath, PurePosixPath]] = []  # (member name, name it was unpacked as)
 
     @property
     def notes(self) -> list[str]:
         """One line per kind of thing not unpacked as named, for the report's warnings."""
         notes = []
-        if self.links:
-            shown = ", ".join(self.links[:3]) + (f", … ({len(self.links) - 3} more)" if len(self.links) > 3 else "")
-            notes.append(f"{len(self.links)} link(s) in the archive not created (links are never followed): {shown}")
+        if self.links_copied.count:
+            notes.append(
+                f"{self.links_copied.count} link(s) unpacked as copies of their targets, so what they reach is "
+                f"scanned: {self.links_copied}"
+            )
+        if self.links_left_out.count:
+            notes.append(
+                f"{self.links_left_out.count} link(s) not unpacked (the target is outside the archive or a "
+                f"folder): {self.links_left_out}"
+            )
         for member, renamed in self.renamed[:10]:
-            notes.append(f"two members are named {member}: the later one is scanned as {renamed}")
+            notes.append(f"two members are named {_shown(str(member))}: the later one is scanned as {_shown(str(renamed))}")
         if len(self.renamed) > 10:
             notes.append(f"{len(self.renamed) - 10} more members share a name with an earlier one; all are scanned")
         return notes
@@ -113,7 +150,7 @@ class _Writer:
         self.compressed_size = max(compressed_size, 1)
         self.limits = limits
         self.result = Extraction(root)
-        self.copies: dict[Path, int] = {}  # member path → the copy number its next duplicate tries
+        self.copies: dict[tuple[Path, str], int] = {}  # (folder, folded name) → next copy number to try
 
     def directory(self, relative: PurePosixPath) -> Path:
         target = self.root.joinpath(*relative.parts)
@@ -133,16 +170,18 @@ class _Writer:
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
         # Installers let the later of two members with one name win; a scanner keeps both, since
         # either may be the one that hides something. Copies are numbered on from the last one
-        # used for that name, so 50,000 members named alike cost 50,000 opens, not 50,000².
-        copy = self.copies.get(parent / relative.name, 1)
+        # used for that name (folded, for filesystems that ignore case), so 50,000 members named
+        # alike cost 50,000 opens, not 50,000².
+        key = (parent, unicodedata.normalize("NFD", relative.name).casefold())
+        copy = 1
         while True:
             name = relative.name if copy == 1 else _sibling(relative.name, copy)
             try:
                 handle = os.open(parent / name, flags, 0o600)
                 break
             except FileExistsError:
-                copy += 1
-        self.copies[parent / relative.name] = copy + 1
+                copy = max(copy + 1, self.copies.get(key, 2))
+        self.copies[key] = max(copy + 1, self.copies.get(key, 2))
         if copy > 1:
             self.result.renamed.append((relative, relative.parent / name))
         with os.fdopen(handle, "wb") as out:
@@ -165,9 +204,15 @@ class _Writer:
 
 
 def _sibling(name: str, copy: int) -> str:
-    """`setup.py` → `setup~2.py`: the name a later member of the same name is unpacked under."""
+    """`setup.py` → `setup~2.py`: the name a later member of the same name is unpacked under
+    (the stem shortened when the name would pass the 255-byte limit of most filesystems)."""
     stem, dot, suffix = name.rpartition(".")
-    return f"{stem}~{copy}.{suffix}" if dot and stem else f"{name}~{copy}"
+    if not (dot and stem):
+        stem, suffix = name, ""
+    tail = f"~{copy}" + (f".{suffix}" if suffix else "")
+    while stem and len((stem + tail).encode()) > 255:
+        stem = stem[:-1]
+    return stem + tail
 
 
 def _tar_members(writer: _Writer, tar: tarfile.TarFile) -> Iterator[tuple[tarfile.TarInfo, PurePosixPath | None]]:
@@ -175,7 +220,7 @@ def _tar_members(writer: _Writer, tar: tarfile.TarFile) -> Iterator[tuple[tarfil
     for member in tar:
         name = checked_name(archive, member.name)
         if member.issym() or member.islnk():
-            writer.result.links.append(f"{member.name} -> {member.linkname}")
+            yield member, name
             continue
         if member.isdev() or member.isfifo() or not (member.isfile() or member.isdir()):
             raise ArchiveError(f"{archive}: device, FIFO or special file in archive: {member.name}")
@@ -213,6 +258,9 @@ def _extract_tar(path: Path, writer: _Writer) -> None:
                 if member.isdir():
                     writer.directory(name)
                     continue
+                if member.issym() or member.islnk():
+                    _copy_link(tar, member, name, writer)
+                    continue
                 source = tar.extractfile(member)
                 if source is None:  # pragma: no cover - regular files always have data
                     raise ArchiveError(f"{archive}: unreadable member {member.name}")
@@ -221,6 +269,21 @@ def _extract_tar(path: Path, writer: _Writer) -> None:
         raise
     except (tarfile.TarError, EOFError, OSError, ValueError, zlib.error, lzma.LZMAError) as error:
         raise ArchiveError(f"{archive}: not a readable tar archive: {error}") from None
+
+
+def _copy_link(tar: tarfile.TarFile, member: tarfile.TarInfo, name: PurePosixPath, writer: _Writer) -> None:
+    """A link unpacked as a copy of its target. tarfile looks the target up among the earlier
+    members of this archive only (never on disk, so no cycles), the way an installer resolves it."""
+    shown = f"{_shown(member.name)} -> {_shown(member.linkname)}"
+    try:
+        source = tar.extractfile(member)
+    except KeyError:  # the target is not in the archive: `/etc/passwd`, `../../x`
+        source = None
+    if source is None:  # a folder, or nothing this archive holds
+        writer.result.links_left_out.add(shown)
+        return
+    writer.file(name, source)
+    writer.result.links_copied.add(shown)
 
 
 def _extract_zip(path: Path, writer: _Writer) -> None:
@@ -234,12 +297,9 @@ def _extract_zip(path: Path, writer: _Writer) -> None:
                 name = checked_name(archive, info.filename)
                 # Unix type bits, when the zip has them (many writers leave them 0).
                 kind = stat.S_IFMT(info.external_attr >> 16)
-                if kind == stat.S_IFLNK:
-                    with zipped.open(info) as link:  # a zip link's data is its target; read no more than a name
-                        target = link.read(256).decode(errors="replace")
-                    writer.result.links.append(f"{info.filename} -> {target}")
-                    continue
-                if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
+                # A zip link entry's data is its target's name, and installers (pip, zipfile)
+                # write it as a regular file: so is it here, and whatever it holds is scanned.
+                if kind not in (0, stat.S_IFREG, stat.S_IFDIR, stat.S_IFLNK):
                     raise ArchiveError(f"{archive}: device, FIFO or special file in archive: {info.filename}")
                 if name is None:
                     continue
