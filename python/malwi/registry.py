@@ -269,4 +269,3 @@ def _figure(value: Any) -> str:
 
 def _change(before: Any, after: Any) -> str:
     return "" if before is None or after is None else f"{after - before:+.4f}"
-

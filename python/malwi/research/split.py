@@ -127,4 +127,3 @@ def reuse_splits(packages: list[dict[str, Any]], previous: Any) -> tuple[dict[st
     kept = {p["id"]: earlier[p["id"]] for p in packages if p["id"] in earlier}
     new = sorted(p["id"] for p in packages if p["id"] not in earlier)
     return kept, new
-
