@@ -171,7 +171,7 @@ class _Writer:
         # Installers let the later of two members with one name win; a scanner keeps both, since
         # either may be the one that hides something. Copies are numbered on from the last one
         # used for that name (folded, for filesystems that ignore case), so 50,000 members named
-        # alike cost 50,000 opens, not 50,000².
+        # alike cost two opens each, not 50,000² in all.
         key = (parent, unicodedata.normalize("NFD", relative.name).casefold())
         copy = 1
         while True:
