@@ -151,7 +151,7 @@ def test_links_out_of_an_archive_are_left_out_and_the_rest_is_scanned(case: str,
     result = run_malwi("scan", str(archive), "--no-cache", "--format", "json", env={"TMPDIR": str(scratch)})
     assert result.returncode == 1, result.stderr
     stderr = result.stderr.decode()
-    assert "1 link(s) not unpacked (the target is outside the archive or a folder): pkg/" in stderr, stderr
+    assert "1 link(s) not unpacked (the target is outside the archive, a folder or a loop): pkg/" in stderr, stderr
     document = json.loads(result.stdout)
     assert any("link(s) not unpacked" in w for w in document["warnings"]), document["warnings"]
     assert f"{archive}/pkg/setup.py" in [f["path"] for f in document["files"]]
@@ -181,6 +181,36 @@ def test_a_link_inside_the_archive_is_scanned_as_a_copy_of_its_target(kind: byte
     assert (out / "pkg" / "setup.py").read_bytes() == MALICIOUS and not (out / "pkg" / "setup.py").is_symlink()
     assert not (out / "pkg" / "gone.py").exists()
     assert (extraction.links_copied.count, extraction.links_left_out.count) == (1, 1)
+
+
+def test_links_are_followed_by_name_forwards_through_chains_and_never_round_a_loop(tmp_path: Path) -> None:
+    """Installers resolve a symbolic link once everything is unpacked: it may name a later member
+    or another link. A loop or a chain past the hop limit is left out, never a crash."""
+    chain = [special(f"p/hop{i}", tarfile.SYMTYPE, f"hop{i + 1}") for i in range(45)]
+    members: list[tarfile.TarInfo | tuple[str, bytes]] = [
+        special("p/setup.py", tarfile.SYMTYPE, "docs/notes.txt"),  # before its target
+        special("p/again.py", tarfile.SYMTYPE, "setup.py"),  # a link to a link
+        special("p/loop_a.py", tarfile.SYMTYPE, "loop_b.py"),
+        special("p/loop_b.py", tarfile.SYMTYPE, "./loop_a.py"),
+        special("p/up.py", tarfile.SYMTYPE, "../p/docs/notes.txt"),
+        special("p/escape.py", tarfile.SYMTYPE, "../../etc/passwd"),
+        special("p/folder.py", tarfile.SYMTYPE, "docs"),
+        *chain,
+        ("p/hop45", b"x = 1\n"),
+        ("p/docs/notes.txt", MALICIOUS),
+    ]
+    archive = tmp_path / "links.tar"
+    archive.write_bytes(tar_bytes(members, mode="w"))
+    out = tmp_path / "out"
+    out.mkdir()
+    extraction = extract(archive, out)
+    for copied in ("setup.py", "again.py", "up.py"):
+        assert (out / "p" / copied).read_bytes() == MALICIOUS, copied
+    left_out = {"loop_a.py", "loop_b.py", "escape.py", "folder.py", "hop0", "hop1", "hop2", "hop3", "hop4"}
+    assert not any((out / "p" / name).exists() for name in left_out)
+    assert (out / "p" / "hop5").read_bytes() == b"x = 1\n", "40 hops are followed"
+    assert not any(p.is_symlink() for p in out.rglob("*"))
+    assert (extraction.links_copied.count, extraction.links_left_out.count) == (3 + 40, 4 + 5)
 
 
 def test_a_zip_link_entry_is_written_as_the_file_installers_write(tmp_path: Path) -> None:

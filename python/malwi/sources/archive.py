@@ -41,6 +41,8 @@ from malwi.errors import ArchiveError
 # Archive kinds `malwi scan` unpacks when it is given one as a path.
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar", ".zip", ".whl", ".egg")
 CHUNK = 1 << 16
+# Links followed from one to the next before a target counts as unreachable (Linux's limit).
+MAX_LINK_HOPS = 40
 MB = 1024 * 1024
 
 
@@ -117,7 +119,7 @@ class Extraction:
         self.files = 0
         self.bytes = 0
         self.links_copied = _Tally()  # `name -> target`, unpacked as a copy of the target
-        self.links_left_out = _Tally()  # `name -> target`, target outside the archive or a folder
+        self.links_left_out = _Tally()  # `name -> target`, target outside the archive, a folder or a loop
         self.renamed: list[tuple[PurePosixPath, PurePosixPath]] = []  # (member name, name it was unpacked as)
 
     @property
@@ -131,8 +133,8 @@ class Extraction:
             )
         if self.links_left_out.count:
             notes.append(
-                f"{self.links_left_out.count} link(s) not unpacked (the target is outside the archive or a "
-                f"folder): {self.links_left_out}"
+                f"{self.links_left_out.count} link(s) not unpacked (the target is outside the archive, a folder "
+                f"or a loop): {self.links_left_out}"
             )
         for member, renamed in self.renamed[:10]:
             notes.append(f"two members are named {_shown(str(member))}: the later one is scanned as {_shown(str(renamed))}")
@@ -219,10 +221,7 @@ def _tar_members(writer: _Writer, tar: tarfile.TarFile) -> Iterator[tuple[tarfil
     archive = writer.archive
     for member in tar:
         name = checked_name(archive, member.name)
-        if member.issym() or member.islnk():
-            yield member, name
-            continue
-        if member.isdev() or member.isfifo() or not (member.isfile() or member.isdir()):
+        if not (member.isfile() or member.isdir() or member.issym() or member.islnk()):
             raise ArchiveError(f"{archive}: device, FIFO or special file in archive: {member.name}")
         yield member, name
 
@@ -252,34 +251,65 @@ def _extract_tar(path: Path, writer: _Writer) -> None:
         # Not the streaming mode (`r|*`): it stops after the first part of a gzip file made of
         # several, which tar and pip read to the end; members are still read in one pass.
         with tarfile.open(path, mode="r:*") as tar:
+            by_name: dict[PurePosixPath, tarfile.TarInfo] = {}  # files and links; the later of a name wins, as on disk
+            links: list[tuple[tarfile.TarInfo, PurePosixPath]] = []
             for member, name in _tar_members(writer, tar):
                 if name is None:
                     continue
                 if member.isdir():
                     writer.directory(name)
                     continue
+                by_name[name] = member
                 if member.issym() or member.islnk():
-                    _copy_link(tar, member, name, writer)
+                    links.append((member, name))
                     continue
                 source = tar.extractfile(member)
                 if source is None:  # pragma: no cover - regular files always have data
                     raise ArchiveError(f"{archive}: unreadable member {member.name}")
                 writer.file(name, source)
+            # Links last: a symbolic link may name a member that comes after it.
+            for member, name in links:
+                _copy_link(tar, member, name, by_name, writer)
     except ArchiveError:
         raise
     except (tarfile.TarError, EOFError, OSError, ValueError, zlib.error, lzma.LZMAError) as error:
         raise ArchiveError(f"{archive}: not a readable tar archive: {error}") from None
 
 
-def _copy_link(tar: tarfile.TarFile, member: tarfile.TarInfo, name: PurePosixPath, writer: _Writer) -> None:
-    """A link unpacked as a copy of its target. tarfile looks the target up among the earlier
-    members of this archive only (never on disk, so no cycles), the way an installer resolves it."""
-    shown = f"{_shown(member.name)} -> {_shown(member.linkname)}"
-    try:
-        source = tar.extractfile(member)
-    except KeyError:  # the target is not in the archive: `/etc/passwd`, `../../x`
-        source = None
-    if source is None:  # a folder, or nothing this archive holds
+def _link_target(link: tarfile.TarInfo, by_name: dict[PurePosixPath, tarfile.TarInfo]) -> tarfile.TarInfo | None:
+    """The regular file a link ends at, followed through other links of the archive by name
+    only (never on disk, never through tarfile's own lookup, which recurses forever on a loop);
+    None for a folder, a loop, more than `MAX_LINK_HOPS` links, or a target outside the archive."""
+    current = link
+    for _ in range(MAX_LINK_HOPS + 1):  # the link itself, then each link it leads to
+        if current.isfile():
+            return current
+        if current.linkname.startswith("/"):
+            return None
+        # A symbolic link is relative to its folder; a hard link names an archive member.
+        parts = list(PurePosixPath(current.name.replace("\\", "/")).parent.parts) if current.issym() else []
+        for part in current.linkname.replace("\\", "/").split("/"):
+            if part == "..":
+                if not parts:
+                    return None
+                parts.pop()
+            elif part not in ("", "."):
+                parts.append(part)
+        found = by_name.get(PurePosixPath(*parts)) if parts else None
+        if found is None or not (found.isfile() or found.issym() or found.islnk()):
+            return None
+        current = found
+    return None
+
+
+def _copy_link(
+    tar: tarfile.TarFile, link: tarfile.TarInfo, name: PurePosixPath, by_name: dict[PurePosixPath, tarfile.TarInfo], writer: _Writer
+) -> None:
+    """A link unpacked as a copy of the file it ends at, or left out with a note."""
+    shown = f"{_shown(link.name)} -> {_shown(link.linkname)}"
+    target = _link_target(link, by_name)
+    source = tar.extractfile(target) if target is not None else None
+    if source is None:
         writer.result.links_left_out.add(shown)
         return
     writer.file(name, source)
