@@ -176,6 +176,11 @@ class FileFinding:
         self.protection = report.protection
         self.notes = list(report.notes)
 
+    def warnings(self, repairs: list[str]) -> list[str]:
+        """The file's repairs, and where payload decoding stopped at a limit (a decoding bomb)."""
+        limits = [f"line {n['lines'][0]}: {n['detail']}" for n in self.notes if n["kind"] == "decoding_limit"]
+        return [*repairs, *limits]
+
     @property
     def analysed(self) -> bool:
         """Whether the static engines found anything worth reporting here."""
@@ -522,6 +527,7 @@ class MalwiReport:
         keys: list[str] = []
         owners: list[int] = []
         findings: list[FileFinding] = []
+        file_warnings: list[list[str]] = []
         for index, report in enumerate(reports):
             finding = FileFinding(shown(report.path), report.language, report.status, report.reason)
             finding.object_count = len(report.objects)
@@ -530,7 +536,8 @@ class MalwiReport:
             findings.append(finding)
             if report.status != "compiled":
                 self.warnings.append(f"{finding.path}: {report.status}, {report.reason}")
-            for note in _file_warnings(report):
+            file_warnings.append(finding.warnings(report.warnings))
+            for note in file_warnings[-1]:
                 self.warnings.append(f"{finding.path}: {note}")
             for obj in report.objects:
                 objects.append(obj)
@@ -569,7 +576,7 @@ class MalwiReport:
                     "top": float(file_top[index]) if objects and per_file[index] else 0.0,
                     "hashes": sorted(set(per_file[index])),
                     "findings": [o.to_dict() for o in finding.objects],
-                    "warnings": _file_warnings(report),
+                    "warnings": file_warnings[index],
                     **finding.engine_record(),
                 }
             )
@@ -594,12 +601,6 @@ class MalwiReport:
         from malwi.report.result import result_document
 
         return result_document(self)
-
-
-def _file_warnings(report: FileReport) -> list[str]:
-    """A file's repairs, and where payload decoding stopped at a limit (a decoding bomb)."""
-    limits = [f"line {n['lines'][0]}: {n['detail']}" for n in report.notes if n["kind"] == "decoding_limit"]
-    return [*report.warnings, *limits]
 
 
 def _scorer_key(bundle_path: Any, bundle: ModelBundle, suspicious_threshold: float) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 from malwi._malwi import __version__
 from malwi.report import FileFinding, MalwiReport
-from malwi.report.result import BatchReport, flow_text
+from malwi.report.result import BatchReport, flow_text, protector_evidence
 
 Result = MalwiReport | BatchReport
 
@@ -46,8 +46,7 @@ def _file_engines(finding: FileFinding, shown_objects: set[str]) -> list[str]:
     lines: list[str] = []
     protection = finding.protection
     if protection and protection["is_protected"]:
-        own = [e for e in protection["evidence"] if e["protector"] == protection["protector"]]
-        where = ", ".join(f"line {e['line']}: {e['signal']}" for e in own[:3])
+        where = ", ".join(f"line {e['line']}: {e['signal']}" for e in protector_evidence(protection)[:3])
         lines.append(f"    protected: {protection['protector']} ({protection['confidence']:.2f}; {where})")
     for payload in finding.payloads:
         if payload["object"] not in shown_objects:

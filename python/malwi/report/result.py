@@ -60,6 +60,11 @@ def flow_text(flow: dict[str, Any]) -> str:
     return f"{flow['source']} → {flow['sink']} ({', '.join([lines, *details])})"
 
 
+def protector_evidence(protection: dict[str, Any]) -> list[dict[str, Any]]:
+    """The evidence of the protector a file is said to be protected by (it may show traces of others)."""
+    return [e for e in protection["evidence"] if e["protector"] == protection["protector"]]
+
+
 def deobfuscation(report: MalwiReport) -> dict[str, Any]:
     """Payloads decoded from string literals (and scored as objects), and those reported but
     never decoded or loaded (marshalled code), with the limits decoding ran into."""

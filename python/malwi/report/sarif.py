@@ -41,7 +41,7 @@ from urllib.parse import quote
 
 from malwi._malwi import PATTERN_DATABASE_VERSION, __version__, categories
 from malwi.report import FileFinding, MalwiReport, ObjectFinding
-from malwi.report.result import BatchReport, flow_text
+from malwi.report.result import BatchReport, flow_text, protector_evidence
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://pypi.org/project/malwi/"
@@ -287,7 +287,7 @@ def _engine_results(finding: FileFinding, location: dict[str, Any], rule_index: 
     ]
     protection = finding.protection
     if protection and protection["is_protected"]:
-        first = next(e for e in protection["evidence"] if e["protector"] == protection["protector"])
+        first = protector_evidence(protection)[0]
         out.append(
             result(
                 PROTECTED_CODE,
