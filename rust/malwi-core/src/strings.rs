@@ -631,9 +631,47 @@ pub fn write_verbatim(out: &mut String, value: &str) {
     out.push('\'');
 }
 
+/// The text inside a verbatim token's quotes read back: undoes the escapes `write_verbatim`
+/// writes (short strings such as `'Login\x20Data'` are matched by what they say).
+pub fn read_verbatim(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some('x') => {
+                let hex: String = chars.by_ref().take(2).collect();
+                out.extend(u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32));
+            }
+            Some('u') => {
+                let code: String = chars.by_ref().skip(1).take_while(|&c| c != '}').collect();
+                out.extend(u32::from_str_radix(&code, 16).ok().and_then(char::from_u32));
+            }
+            Some(other) => out.push(other),
+            None => {}
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn read_verbatim_undoes_write_verbatim(value in "\\PC{0,24}|[ \t\r\n\\\\'\u{0}-\u{1f}\u{85}\u{a0}\u{2028}\u{3000}a]{0,12}") {
+            let mut written = String::new();
+            write_verbatim(&mut written, &value);
+            proptest::prop_assert_eq!(read_verbatim(&written[1..written.len() - 1]), value);
+        }
+    }
 
     fn token(s: &str) -> String {
         match classify(s, &FeaturizerConfig::default()) {

@@ -245,34 +245,6 @@ fn callee_of(category: &str) -> Option<Callee> {
     })
 }
 
-/// Undoes the escapes `strings::write_verbatim` writes.
-fn unescape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('n') => out.push('\n'),
-            Some('t') => out.push('\t'),
-            Some('r') => out.push('\r'),
-            Some('x') => {
-                let hex: String = chars.by_ref().take(2).collect();
-                out.extend(u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32));
-            }
-            Some('u') => {
-                let code: String = chars.by_ref().skip(1).take_while(|&c| c != '}').collect();
-                out.extend(u32::from_str_radix(&code, 16).ok().and_then(char::from_u32));
-            }
-            Some(other) => out.push(other),
-            None => {}
-        }
-    }
-    out
-}
-
 /// Whether an environment variable's name says it holds a secret.
 fn is_secret_name(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
@@ -560,7 +532,7 @@ impl<'t> Machine<'t> {
             token.strip_prefix('\'').and_then(|t| t.strip_suffix('\''))
         };
         // Short strings are written with escapes (`'Login\x20Data'`): undo them for matching.
-        let unescaped = text.filter(|t| noted == u32::MAX && t.contains('\\')).map(unescape);
+        let unescaped = text.filter(|t| noted == u32::MAX && t.contains('\\')).map(crate::strings::read_verbatim);
         if let Some(place) = unescaped.as_deref().or(text).and_then(place_of) {
             value.place = Some((place, (noted != u32::MAX).then_some(noted)));
         }
