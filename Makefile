@@ -3,7 +3,7 @@
 PYTHON ?= python3
 CARGO ?= cargo
 
-.PHONY: help install test test-rust test-python bench bench-check fuzz fuzz-check lint format
+.PHONY: help install install-release wheel test test-rust test-python bench bench-check fuzz fuzz-check lint format msrv
 .PHONY: evidence evidence-bandit evidence-pip-audit evidence-scan gates
 
 # What the quality gates read (`make evidence`) and write: coverage, bandit and pip-audit
@@ -18,8 +18,19 @@ PIP_AUDIT_FLAGS ?=
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-19s %s\n", $$1, $$2}'
 
-install: ## build the Rust core (release) and install malwi with its test dependencies
-	$(PYTHON) -m pip install -q '.[test]'
+# The Rust version Cargo.toml declares (`rust-version`), checked by `make msrv`.
+MSRV := $(shell sed -n 's/^rust-version = "\(.*\)"/\1/p' Cargo.toml)
+
+install: ## editable install with the test dependencies; the Rust core in the `dev` profile (quick to build)
+	$(PYTHON) -m pip install -q 'maturin>=1.7,<2'
+	$(PYTHON) -m maturin develop -q --profile dev --extras test
+
+install-release: ## the same with the release core (fat LTO): what benchmarks measure
+	$(PYTHON) -m pip install -q 'maturin>=1.7,<2'
+	$(PYTHON) -m maturin develop -q --release --extras test
+
+wheel: ## an abi3 wheel and an sdist in dist/ (release profile)
+	$(PYTHON) -m maturin build -q --release --sdist --out dist
 
 test: install test-rust test-python bench-check fuzz-check ## Rust and Python tests, benchmark and fuzz smoke runs (CI: then `evidence gates`, `lint`)
 
@@ -34,7 +45,7 @@ bench-check: ## run every benchmark once, as a test (a broken benchmark fails)
 	$(PYTHON) -m pytest -q benches --benchmark-disable
 	$(CARGO) bench -q -p malwi-core --bench extract -- --test
 
-bench: ## benchmark numbers: pytest-benchmark, criterion, and the CLI against parse-only
+bench: install-release ## benchmark numbers: pytest-benchmark, criterion, and the CLI against parse-only
 	$(PYTHON) -m pytest benches --benchmark-only --benchmark-columns=median,mean,stddev,rounds
 	$(CARGO) bench -p malwi-core --bench extract
 	$(PYTHON) benches/cli_throughput.py
@@ -45,14 +56,22 @@ fuzz-check: ## the fuzz target builds
 fuzz: ## fuzz the compiler for 5 minutes (needs nightly and cargo-fuzz)
 	cd fuzz && $(CARGO) +nightly fuzz run compile -- -max_total_time=300 -max_len=8192
 
-lint: ## rustfmt, clippy and mypy
+lint: ## ruff (lint and format), rustfmt, clippy and mypy
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m ruff format --check .
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy -q -p malwi-core -p malwi-python --all-targets -- -D warnings
 	$(PYTHON) -m mypy --strict python/malwi
 	$(PYTHON) -m mypy --strict tools
 
-format: ## format Rust sources
+format: ## format Python and Rust sources, and apply ruff's safe fixes
+	$(PYTHON) -m ruff check --fix -q .
+	$(PYTHON) -m ruff format -q .
 	$(CARGO) fmt --all
+
+msrv: ## the declared rust-version builds malwi (installs that toolchain with rustup, minimal profile)
+	rustup toolchain install $(MSRV) --profile minimal
+	$(CARGO) +$(MSRV) check -q -p malwi-core -p malwi-python --all-targets
 
 evidence: test-python evidence-bandit evidence-pip-audit evidence-scan ## collect evidence/: coverage (the test run), bandit, pip-audit, a JSON scan result
 

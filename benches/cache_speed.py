@@ -54,7 +54,9 @@ def main() -> None:
         print(f"second scan (cached)       {statistics.median(second):7.3f} s")
         print(f"scan with --no-cache       {statistics.median(uncached):7.3f} s")
         ratios = [a / b for a, b in zip(first, second)]
-        print(f"first / second             {statistics.median(ratios):7.1f}x (per round: {', '.join(f'{r:.1f}' for r in ratios)})")
+        print(
+            f"first / second             {statistics.median(ratios):7.1f}x (per round: {', '.join(f'{r:.1f}' for r in ratios)})"
+        )
         ratios = [a / b for a, b in zip(uncached, second)]
         print(f"no-cache / second          {statistics.median(ratios):7.1f}x")
 

@@ -48,7 +48,17 @@ def main() -> None:
             for workers in (1, 2):
                 start = time.perf_counter()
                 subprocess.run(
-                    [*malwi_cli, "scan", str(corpus), "--format", "tokens", "--workers", str(workers), "-o", "/dev/null"],
+                    [
+                        *malwi_cli,
+                        "scan",
+                        str(corpus),
+                        "--format",
+                        "tokens",
+                        "--workers",
+                        str(workers),
+                        "-o",
+                        "/dev/null",
+                    ],
                     check=True,
                 )
                 cli[workers].append(time.perf_counter() - start)
@@ -73,7 +83,9 @@ def main() -> None:
             text=True,
         )
         if peak.returncode == 0:
-            print(f"peak RSS of malwi scan on the corpus: {int(peak.stderr.strip().splitlines()[-1]) / 1024:.0f} MB")
+            print(
+                f"peak RSS of malwi scan on the corpus: {int(peak.stderr.strip().splitlines()[-1]) / 1024:.0f} MB"
+            )
 
 
 if __name__ == "__main__":

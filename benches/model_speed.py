@@ -28,12 +28,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 import malwi.model
+import numpy as np
 from malwi import _malwi
 from malwi.model.runtime import create_session
-from malwi.model.scoring import Scorer, ScoringStatistics, length_batches
+from malwi.model.scoring import Scorer, ScoringStatistics
 
 
 def stdlib_copy(scratch: Path) -> Path:
@@ -56,10 +55,12 @@ def timed(command: list[str]) -> float:
 def one_window_at_a_time(scorer: Scorer, session: Any, objects: list[Any]) -> None:
     """Every window on its own, padded to the model's maximum length."""
     bundle = scorer.bundle
-    encoding = bundle.vocabulary.encode(objects, max_length=bundle.max_length, stride=bundle.stride, max_windows=bundle.max_windows)
+    encoding = bundle.vocabulary.encode(
+        objects, max_length=bundle.max_length, stride=bundle.stride, max_windows=bundle.max_windows
+    )
     pad = bundle.vocabulary.pad_id
     for window in range(encoding.window_count):
-        ids, mask, rows, columns = encoding.pack([window])
+        ids, mask, _rows, columns = encoding.pack([window])
         full_ids = np.full((1, bundle.max_length), pad, dtype=np.int64)
         full_mask = np.zeros((1, bundle.max_length), dtype=np.int64)
         full_ids[0, :columns] = np.frombuffer(ids, dtype=np.int64)
@@ -107,8 +108,10 @@ def main() -> None:
         def stage2_all(session: Any, items: list[Any]) -> None:
             Scorer(bundle, session, "cpu").stage2(items, ScoringStatistics())
 
-        unique = list({h: o for h, o in zip(hashes, objects)}.values())
-        encoding = bundle.vocabulary.encode(objects, max_length=bundle.max_length, stride=bundle.stride, max_windows=bundle.max_windows)
+        unique = list(dict(zip(hashes, objects)).values())
+        encoding = bundle.vocabulary.encode(
+            objects, max_length=bundle.max_length, stride=bundle.stride, max_windows=bundle.max_windows
+        )
         shipped = ScoringStatistics()
         scorer.score(objects, shipped)
         print(
@@ -118,7 +121,12 @@ def main() -> None:
 
         steps: list[tuple[str, Callable[[], None]]] = []
         if not args.skip_reference:
-            steps.append((f"a. one window per call, padded to {bundle.max_length}, {fp32_label}", lambda: one_window_at_a_time(scorer, fp32_session, objects)))
+            steps.append(
+                (
+                    f"a. one window per call, padded to {bundle.max_length}, {fp32_label}",
+                    lambda: one_window_at_a_time(scorer, fp32_session, objects),
+                )
+            )
         steps += [
             (f"b. batched by length, {fp32_label}", lambda: stage2_all(fp32_session, objects)),
             ("c. batched by length, int8", lambda: stage2_all(int8_session, objects)),

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 import malwi
+import pytest
 from malwi import _malwi
 
 

@@ -9,6 +9,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -50,10 +51,11 @@ class FakeRegistry(http.server.BaseHTTPRequestHandler):
     `routes` maps a path to `(status, body)`; status 0 drops the connection without an answer
     (a network error). Every request path is appended to `requests`."""
 
-    routes: dict[str, tuple[int, bytes]] = {}
-    requests: list[str] = []
+    # Class attributes on purpose: the server makes a handler per request, the test sets them once.
+    routes: ClassVar[dict[str, tuple[int, bytes]]] = {}
+    requests: ClassVar[list[str]] = []
 
-    def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+    def do_GET(self) -> None:
         self.requests.append(self.path)
         status, body = self.routes.get(self.path, (404, b"not found"))
         if status == 0:

@@ -37,7 +37,9 @@ def minified_javascript(size: int) -> str:
 
 
 def one_line_python(size: int) -> str:
-    return one_line(size, "a{i}=f(b,'s',{i});c{i}=a{i}.g(d)+[1,2];", "zzzLastMarker=__import__('os').system(x)")
+    return one_line(
+        size, "a{i}=f(b,'s',{i});c{i}=a{i}.g(d)+[1,2];", "zzzLastMarker=__import__('os').system(x)"
+    )
 
 
 def compile_in_child(path: Path, max_file_size: int, timeout: float) -> dict:  # type: ignore[type-arg]
@@ -130,7 +132,9 @@ def test_nul_bytes(tmp_path: Path) -> None:
 
 def test_invalid_utf8(tmp_path: Path) -> None:
     path = tmp_path / "latin1.py"
-    path.write_bytes("# -*- coding: latin-1 -*-\nname = 'caf\xe9'\nimport os\nos.system(name)\n".encode("latin-1"))
+    path.write_bytes(
+        "# -*- coding: latin-1 -*-\nname = 'caf\xe9'\nimport os\nos.system(name)\n".encode("latin-1")
+    )
     (report,) = malwi.compile_files([path])
     assert report.status == "compiled"
     assert "invalid UTF-8 replaced by U+FFFD" in report.warnings

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 import malwi
+import pytest
 from malwi import _malwi
 
 
@@ -123,7 +122,12 @@ def test_compile_files_reports_every_file(tmp_path: Path) -> None:
     missing = tmp_path / "missing.py"
     reports = malwi.compile_files([good, big, binary, missing], workers=2, max_file_size=1000)
     assert [r.status for r in reports] == ["compiled", "skipped", "skipped", "failed"]
-    assert reports[0].objects[0].to_token_string().endswith("LOAD_ATTR PROCESS_MANAGEMENT LOAD_CONST 'id' CALL 1 POP_TOP")
+    assert (
+        reports[0]
+        .objects[0]
+        .to_token_string()
+        .endswith("LOAD_ATTR PROCESS_MANAGEMENT LOAD_CONST 'id' CALL 1 POP_TOP")
+    )
     assert "size limit" in (reports[1].reason or "")
     assert reports[2].reason == "binary file"
     assert reports[3].objects == [] and reports[3].reason

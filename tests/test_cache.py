@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from malwi.cache import ResultCache
 
 from .conftest import EXAMPLES, run_malwi
@@ -44,7 +43,10 @@ def comparable(document: dict) -> dict:
 def test_second_scan_comes_from_the_cache_and_says_the_same(tree: Path, private_cache: Path) -> None:
     first = scan_json(str(tree))
     second = scan_json(str(tree))
-    assert first["statistics"]["cached"] == 0 and second["statistics"]["cached"] == first["statistics"]["scanned"] == 6
+    assert (
+        first["statistics"]["cached"] == 0
+        and second["statistics"]["cached"] == first["statistics"]["scanned"] == 6
+    )
     assert comparable(second) == comparable(first)
     assert second["statistics"]["objects_scored"] == first["statistics"]["objects_scored"]
     assert second["model"]["device"] == "cache" and first["model"]["device"] == "cpu"
@@ -132,17 +134,27 @@ def test_tool_malwi_settings_apply_and_the_command_line_wins(tmp_path: Path) -> 
     (project / "pyproject.toml").write_text(
         '[project]\nname = "p"\n\n[tool.malwi]\nthreshold = 1.0\nformat = "json"\nexclude = ["malicious-javascript/"]\n'
     )
-    result = subprocess.run([sys.executable, "-m", "malwi", "scan", str(tree)], capture_output=True, cwd=project, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "malwi", "scan", str(tree)], capture_output=True, cwd=project, timeout=120
+    )
     document = json.loads(result.stdout)  # format from the config
     assert document["threshold"] == 1.0 and result.returncode == 0
     assert not any("malicious-javascript" in f["path"] for f in document["files"])
     assert document["statistics"]["skipped_ignored"] == 1
     overridden = subprocess.run(
-        [sys.executable, "-m", "malwi", "scan", str(tree), "--threshold", "0.5", "-f", "text"], capture_output=True, cwd=project, timeout=120
+        [sys.executable, "-m", "malwi", "scan", str(tree), "--threshold", "0.5", "-f", "text"],
+        capture_output=True,
+        cwd=project,
+        timeout=120,
     )
-    assert overridden.returncode == 1 and overridden.stdout.decode().splitlines()[-1].startswith("=> malicious")
+    assert overridden.returncode == 1 and overridden.stdout.decode().splitlines()[-1].startswith(
+        "=> malicious"
+    )
     ignored = subprocess.run(
-        [sys.executable, "-m", "malwi", "scan", str(tree), "--no-config", "-q"], capture_output=True, cwd=project, timeout=120
+        [sys.executable, "-m", "malwi", "scan", str(tree), "--no-config", "-q"],
+        capture_output=True,
+        cwd=project,
+        timeout=120,
     )
     assert ignored.returncode == 1
 
@@ -159,7 +171,9 @@ def test_a_bad_setting_is_one_line(tmp_path: Path) -> None:
 def test_malwiignore_of_a_scanned_folder_but_not_of_a_package_inside(tree: Path) -> None:
     (tree / ".malwiignore").write_text("malicious-javascript/\n")
     (tree / "malicious-python" / ".malwiignore").write_text("*\n")  # as if it came with the package
-    result = subprocess.run([sys.executable, "-m", "malwi", "scan", str(tree), "-f", "json"], capture_output=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "malwi", "scan", str(tree), "-f", "json"], capture_output=True, timeout=120
+    )
     document = json.loads(result.stdout)
     paths = [f["path"] for f in document["files"]]
     assert not any("malicious-javascript" in p for p in paths)
@@ -184,13 +198,20 @@ def test_malwiignore_inside_an_archive_is_not_honoured(tmp_path: Path) -> None:
 
 def test_settings_from_inside_the_scanned_tree_are_announced(tree: Path) -> None:
     (tree / "pyproject.toml").write_text('[tool.malwi]\nexclude = ["*"]\n')
-    result = subprocess.run([sys.executable, "-m", "malwi", "scan", ".", "-f", "json"], capture_output=True, cwd=tree, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "malwi", "scan", ".", "-f", "json"], capture_output=True, cwd=tree, timeout=120
+    )
     document = json.loads(result.stdout)
     assert document["verdict"] == "good" and document["statistics"]["scanned"] == 0
     assert "inside the scanned tree; its [tool.malwi] set exclude" in document["warnings"][0]
     assert any("nothing was scanned" in w for w in document["warnings"])
     assert b"inside the scanned tree" in result.stderr and b"nothing was scanned" in result.stderr
-    honest = subprocess.run([sys.executable, "-m", "malwi", "scan", ".", "--no-config", "-q"], capture_output=True, cwd=tree, timeout=120)
+    honest = subprocess.run(
+        [sys.executable, "-m", "malwi", "scan", ".", "--no-config", "-q"],
+        capture_output=True,
+        cwd=tree,
+        timeout=120,
+    )
     assert honest.returncode == 1
 
 
@@ -201,9 +222,17 @@ def test_project_extensions_do_not_filter_unpacked_packages(tmp_path: Path) -> N
     archive = tmp_path / "pkg-1.0.tgz"
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(EXAMPLES / "malicious-javascript" / "index.js", "package/index.js")
-    result = subprocess.run([sys.executable, "-m", "malwi", "scan", str(archive), "-q"], capture_output=True, cwd=tmp_path, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "malwi", "scan", str(archive), "-q"],
+        capture_output=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert result.returncode == 1, result.stdout
     asked = subprocess.run(
-        [sys.executable, "-m", "malwi", "scan", str(archive), "-q", "--extensions", "py"], capture_output=True, cwd=tmp_path, timeout=120
+        [sys.executable, "-m", "malwi", "scan", str(archive), "-q", "--extensions", "py"],
+        capture_output=True,
+        cwd=tmp_path,
+        timeout=120,
     )
     assert asked.returncode == 0, "an explicit --extensions still applies"

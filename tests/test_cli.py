@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 import malwi
+import pytest
 
 from .conftest import EXAMPLES, ROOT, run_malwi
 
@@ -38,7 +37,12 @@ def test_dumps_need_no_model(examples: Path, tmp_path: Path) -> None:
 
     env = {**os.environ, "MALWI_MODEL": str(tmp_path / "no-model-here")}
     for args in (["-f", "tokens"], ["-f", "code"], ["-f", "json", "--no-model"]):
-        result = subprocess.run([sys.executable, "-m", "malwi", "scan", str(examples), *args], capture_output=True, env=env, timeout=60)
+        result = subprocess.run(
+            [sys.executable, "-m", "malwi", "scan", str(examples), *args],
+            capture_output=True,
+            env=env,
+            timeout=60,
+        )
         assert result.returncode == 0, result.stderr
         assert result.stdout
 
@@ -120,7 +124,9 @@ def test_output_file(tmp_path: Path, examples: Path) -> None:
     result = run_malwi("scan", str(examples), "-f", "tokens", "--output", str(out))
     assert result.returncode == 0 and result.stdout == b""
     assert out.read_bytes() == run_malwi("scan", str(examples), "-f", "tokens").stdout
-    unwritable = run_malwi("scan", str(examples), "-f", "tokens", "--output", str(tmp_path / "no" / "such" / "dir.txt"))
+    unwritable = run_malwi(
+        "scan", str(examples), "-f", "tokens", "--output", str(tmp_path / "no" / "such" / "dir.txt")
+    )
     assert unwritable.returncode == 2 and unwritable.stderr.startswith(b"malwi: error: cannot write")
 
 
@@ -159,7 +165,9 @@ def test_python_dash_m_and_console_script_agree(examples: Path) -> None:
 
     script = Path(sys.executable).parent / "malwi"
     assert script.exists(), "the malwi console script is installed beside the interpreter"
-    direct = subprocess.run([str(script), "scan", str(examples), "-f", "tokens"], capture_output=True, timeout=60)
+    direct = subprocess.run(
+        [str(script), "scan", str(examples), "-f", "tokens"], capture_output=True, timeout=60
+    )
     assert direct.returncode == 0
     assert direct.stdout == run_malwi("scan", str(examples), "-f", "tokens").stdout
 
@@ -182,7 +190,13 @@ def test_pre_commit_hooks_run_as_declared(tmp_path: Path) -> None:
         assert {"id", "name", "entry", "language"} <= set(hook) and hook["language"] in ("python", "system")
         program, *arguments = shlex.split(hook["entry"])
         assert program == "malwi"
-        clean = run_malwi(*arguments, str(EXAMPLES / "benign" / "textstats.py"), str(EXAMPLES / "benign" / "slugify.js"))
+        clean = run_malwi(
+            *arguments, str(EXAMPLES / "benign" / "textstats.py"), str(EXAMPLES / "benign" / "slugify.js")
+        )
         assert clean.returncode == 0 and clean.stdout.startswith(b"=> good"), clean.stderr
-        dirty = run_malwi(*arguments, str(EXAMPLES / "benign" / "textstats.py"), str(EXAMPLES / "malicious-python" / "setup.py"))
+        dirty = run_malwi(
+            *arguments,
+            str(EXAMPLES / "benign" / "textstats.py"),
+            str(EXAMPLES / "malicious-python" / "setup.py"),
+        )
         assert dirty.returncode == 1 and dirty.stdout.startswith(b"=> malicious")

@@ -5,8 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from malwi.config import ConfigFileError, ProjectConfig, find_project_config, load_project_config, merge, parse_size
+from malwi.config import (
+    ConfigFileError,
+    ProjectConfig,
+    find_project_config,
+    load_project_config,
+    merge,
+    parse_size,
+)
 
 
 def write(path: Path, text: str) -> Path:
@@ -30,7 +36,9 @@ def error_of(tmp_path: Path, table: str) -> str:
 
 
 def test_found_upward_from_a_nested_directory_and_from_a_file(tmp_path: Path) -> None:
-    pyproject = write(tmp_path / "pyproject.toml", "[project]\nname = 'x'\n\n[tool.malwi]\nthreshold = 0.25\n")
+    pyproject = write(
+        tmp_path / "pyproject.toml", "[project]\nname = 'x'\n\n[tool.malwi]\nthreshold = 0.25\n"
+    )
     nested = tmp_path / "src" / "pkg" / "deep"
     nested.mkdir(parents=True)
     config = find_project_config(nested)
@@ -45,7 +53,10 @@ def test_found_upward_from_a_nested_directory_and_from_a_file(tmp_path: Path) ->
 def test_pyproject_without_the_table_is_skipped_over(tmp_path: Path) -> None:
     outer = write(tmp_path / "pyproject.toml", "[tool.malwi]\nquiet = true\n")
     # The package's own pyproject.toml configures other tools (and mentions malwi in passing).
-    write(tmp_path / "pkg" / "pyproject.toml", "[project]\nname = 'malwi-plugin'\n\n[tool.ruff]\nline-length = 99\n")
+    write(
+        tmp_path / "pkg" / "pyproject.toml",
+        "[project]\nname = 'malwi-plugin'\n\n[tool.ruff]\nline-length = 99\n",
+    )
     config = find_project_config(tmp_path / "pkg")
     assert config.path == outer.resolve()
     assert config.values == {"quiet": True}
@@ -122,7 +133,9 @@ def test_size_strings(text: str, size: int) -> None:
     assert parse_size(text) == size
 
 
-@pytest.mark.parametrize("bad", ["", "MB", "ten MB", "10 parsecs", "-1MB", "0", "0.1b", "inf", "nan", 0, -5, 1.5, True])
+@pytest.mark.parametrize(
+    "bad", ["", "MB", "ten MB", "10 parsecs", "-1MB", "0", "0.1b", "inf", "nan", 0, -5, 1.5, True]
+)
 def test_bad_sizes(bad: object) -> None:
     with pytest.raises(ValueError):
         parse_size(bad)
@@ -147,23 +160,38 @@ def test_relative_model_path_resolved_against_the_pyproject_directory(tmp_path: 
         ("threshold = 'high'", "[tool.malwi] threshold must be a number between 0 and 1, got 'high'"),
         ("threshold = 1.5", "[tool.malwi] threshold must be a number between 0 and 1, got 1.5"),
         ("threshold = true", "[tool.malwi] threshold must be a number between 0 and 1, got True"),
-        ("extensions = 'py'", "[tool.malwi] extensions must be a list of file extensions (non-empty strings), got 'py'"),
+        (
+            "extensions = 'py'",
+            "[tool.malwi] extensions must be a list of file extensions (non-empty strings), got 'py'",
+        ),
         ("extensions = ['py', 3]", "[tool.malwi] extensions must be a list of file extensions"),
-        ("max-file-size = '10 parsecs'", "[tool.malwi] max-file-size must be a positive number of bytes or a size such as '10MB', got '10 parsecs'"),
+        (
+            "max-file-size = '10 parsecs'",
+            "[tool.malwi] max-file-size must be a positive number of bytes or a size such as '10MB', got '10 parsecs'",
+        ),
         ("max-file-size = 0", "[tool.malwi] max-file-size must be a positive number of bytes"),
         ("max-file-size = 1.5", "[tool.malwi] max-file-size must be a positive number of bytes"),
         ("workers = -1", "[tool.malwi] workers must be a whole number, 0 (all cores) or more, got -1"),
         ("workers = 2.5", "[tool.malwi] workers must be a whole number"),
         ("workers = false", "[tool.malwi] workers must be a whole number"),
         ("device = 'tpu'", "[tool.malwi] device must be one of 'auto', 'cpu', 'cuda', got 'tpu'"),
-        ("format = 'html'", "[tool.malwi] format must be one of 'text', 'json', 'yaml', 'markdown', 'sarif', 'tokens', 'code', got 'html'"),
-        ("exclude = 'build/'", "[tool.malwi] exclude must be a list of gitignore patterns (non-empty strings), got 'build/'"),
+        (
+            "format = 'html'",
+            "[tool.malwi] format must be one of 'text', 'json', 'yaml', 'markdown', 'sarif', 'tokens', 'code', got 'html'",
+        ),
+        (
+            "exclude = 'build/'",
+            "[tool.malwi] exclude must be a list of gitignore patterns (non-empty strings), got 'build/'",
+        ),
         ("exclude = ['']", "[tool.malwi] exclude must be a list of gitignore patterns"),
         ("cache = 'no'", "[tool.malwi] cache must be true or false, got 'no'"),
         ("quiet = 1", "[tool.malwi] quiet must be true or false, got 1"),
         ("model = 42", "[tool.malwi] model must be a path (a non-empty string), got 42"),
         ("max_file_size = 10", "[tool.malwi] unknown key 'max_file_size'; did you mean 'max-file-size'?"),
-        ("colour = 'red'", "[tool.malwi] unknown key 'colour' (known keys: threshold, extensions, max-file-size"),
+        (
+            "colour = 'red'",
+            "[tool.malwi] unknown key 'colour' (known keys: threshold, extensions, max-file-size",
+        ),
         ("[tool.malwi.nested]\nx = 1", "[tool.malwi] unknown key 'nested'"),
     ],
 )

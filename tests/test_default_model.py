@@ -28,13 +28,17 @@ def test_default_model_matches_this_malwi() -> None:
     unknown = bundle.vocabulary.id("[UNK]")
     # Flow and protector tokens are emitted only when the model's featurizer switches them on.
     switched = {"FLOW_": bundle.featurizer.flow_tokens, "PROTECTOR_": bundle.featurizer.protector_tokens}
-    emitted = [t for t in malwi.reserved_tokens() if all(on or not t.startswith(p) for p, on in switched.items())]
+    emitted = [
+        t for t in malwi.reserved_tokens() if all(on or not t.startswith(p) for p, on in switched.items())
+    ]
     missing = [t for t in emitted if bundle.vocabulary.id(t) == unknown]
     assert not missing, f"reserved tokens outside the vocabulary: {missing}"
 
 
 def scan(path: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run([sys.executable, "-m", "malwi", "scan", path, "-f", "json"], capture_output=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "malwi", "scan", path, "-f", "json"], capture_output=True, timeout=120
+    )
 
 
 def test_defanged_malicious_python_examples_are_malicious() -> None:
@@ -55,11 +59,22 @@ def test_benign_examples_are_good() -> None:
 def test_a_fresh_registry_lists_the_shipped_model_with_its_training_run(tmp_path: Path) -> None:
     manifest = json.loads((DEFAULT_MODEL / "manifest.json").read_text())
     env = {**os.environ, "MALWI_REGISTRY": str(tmp_path / "registry.sqlite3")}
-    models = lambda *a: subprocess.run([sys.executable, "-m", "malwi", "models", *a], capture_output=True, timeout=60, env=env)
+
+    def models(*a):
+        return subprocess.run(
+            [sys.executable, "-m", "malwi", "models", *a], capture_output=True, timeout=60, env=env
+        )
+
     listed = models("list")
-    assert listed.returncode == 0 and manifest["model_id"].encode() in listed.stdout and b"active" in listed.stdout
+    assert (
+        listed.returncode == 0
+        and manifest["model_id"].encode() in listed.stdout
+        and b"active" in listed.stdout
+    )
     shown = json.loads(models("show", manifest["model_id"]).stdout)
-    assert shown["training_history"][0]["status"] == "completed" and shown["training_history"][0]["epochs"] >= 1
+    assert (
+        shown["training_history"][0]["status"] == "completed" and shown["training_history"][0]["epochs"] >= 1
+    )
     levels = {(p["dataset_name"], p["level"]) for p in shown["performance"]}
     assert {("validation", "package"), ("test", "object"), ("test", "file"), ("test", "package")} <= levels
     assert len(models("list").stdout.splitlines()) == len(listed.stdout.splitlines()), "registered once"

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from malwi import _malwi
 from malwi.report import MalwiReport
 from malwi.sources.archive import ExtractionLimits, decompressed_name, script_suffix
@@ -98,7 +97,9 @@ def test_zip_disguised_as_a_certificate_is_scanned_inside(tmp_path: Path, tiny: 
     pkg = package(tmp_path / "src", {"cert.crt": zipped({"payload.py": PAYLOAD})})
     scratch = tmp_path / "tmp"
     scratch.mkdir()
-    result = run_malwi("scan", str(pkg), "--format", "json", "--model", str(tiny), env={"TMPDIR": str(scratch)})
+    result = run_malwi(
+        "scan", str(pkg), "--format", "json", "--model", str(tiny), env={"TMPDIR": str(scratch)}
+    )
     assert result.returncode == 1, result.stderr
     data = json.loads(result.stdout)
     flagged = {f["path"]: f for f in data["files"]}
@@ -130,7 +131,11 @@ def test_gzipped_script_disguised_as_pyc(tmp_path: Path, tiny: Path) -> None:
     pkg = package(tmp_path, {"data.pyc": gzip.compress(PAYLOAD.encode()), "cache.bin": named.getvalue()})
     report = create(pkg, tiny)
     # No name in the header: `payload` plus the extension the text looks like; else the header's.
-    assert paths(report) == [f"{pkg}/__init__.py", f"{pkg}/cache.bin!/loader.py", f"{pkg}/data.pyc!/payload.py"]
+    assert paths(report) == [
+        f"{pkg}/__init__.py",
+        f"{pkg}/cache.bin!/loader.py",
+        f"{pkg}/data.pyc!/payload.py",
+    ]
     assert f"{pkg}/data.pyc: gzip archive disguised as .pyc, scanned inside" in report.warnings
     assert all(f.objects for f in report.files if "!/" in f.path)
 
@@ -150,11 +155,15 @@ def test_zip_slip_inside_a_disguised_zip_is_a_warning_not_an_error(tmp_path: Pat
     pkg = package(tmp_path / "src", {"cert.crt": evil, "run.py": PAYLOAD.encode()})
     scratch = tmp_path / "tmp"
     scratch.mkdir()
-    result = run_malwi("scan", str(pkg), "--format", "json", "--model", str(tiny), env={"TMPDIR": str(scratch)})
+    result = run_malwi(
+        "scan", str(pkg), "--format", "json", "--model", str(tiny), env={"TMPDIR": str(scratch)}
+    )
     assert result.returncode != 2, result.stderr
     data = json.loads(result.stdout)
     warning = next(w for w in data["warnings"] if w.startswith(f"{pkg}/cert.crt: "))
-    assert warning.startswith(f"{pkg}/cert.crt: zip archive disguised as .crt not unpacked: path escapes the archive")
+    assert warning.startswith(
+        f"{pkg}/cert.crt: zip archive disguised as .crt not unpacked: path escapes the archive"
+    )
     # The rest of the package is still scanned, and nothing of the zip is listed or left behind.
     assert f"{pkg}/run.py" in {f["path"] for f in data["files"]}
     assert data["status"] == "partial"
@@ -173,8 +182,9 @@ def test_nested_archives_are_scanned_one_level_deep(tmp_path: Path, tiny: Path) 
     wheel_name = f"{pkg}/vendor/helper-1.0-py3-none-any.whl"
     assert paths(report) == [f"{pkg}/__init__.py", f"{wheel_name}!/helper/__init__.py"]
     assert f"{wheel_name}: nested zip archive, scanned inside" in report.warnings
-    assert f"{wheel_name}!/helper/blob.dat: zip archive inside an archive not unpacked (one level deep only)" in (
-        report.warnings
+    assert (
+        f"{wheel_name}!/helper/blob.dat: zip archive inside an archive not unpacked (one level deep only)"
+        in (report.warnings)
     )
     assert report.status == "completed"
 

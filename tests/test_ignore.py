@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from malwi import _malwi
 
 
@@ -52,7 +51,10 @@ def test_malwiignore_is_honoured(project: Path) -> None:
 
 
 def test_a_dependency_cannot_hide_itself(tmp_path: Path) -> None:
-    tree(tmp_path, {"app.js": "x = 1", "node_modules/evil/.malwiignore": "*\n", "node_modules/evil/index.js": "x = 1"})
+    tree(
+        tmp_path,
+        {"app.js": "x = 1", "node_modules/evil/.malwiignore": "*\n", "node_modules/evil/index.js": "x = 1"},
+    )
     found = _malwi.discover([tmp_path])
     assert names(found, tmp_path) == ["app.js", "node_modules/evil/index.js"]
     assert found.ignored_ignore_files == [str(tmp_path / "node_modules" / "evil" / ".malwiignore")]
@@ -65,7 +67,9 @@ def test_ignore_files_false_reads_no_malwiignore(project: Path) -> None:
 
 
 def test_exclude_patterns_relative_to_their_base(project: Path) -> None:
-    found = _malwi.discover([project / "src"], exclude=["/setup.py", "/src/app.js", "vendor/"], exclude_base=project)
+    found = _malwi.discover(
+        [project / "src"], exclude=["/setup.py", "/src/app.js", "vendor/"], exclude_base=project
+    )
     # src/app.js and src/vendor/ are excluded; the .malwiignore above the walked directory is not
     # read (only walked directories' files count), so src/fixtures/ stays.
     assert names(found, project) == ["src/fixtures/evil.py", "src/fixtures/evil2.py"]

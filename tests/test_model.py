@@ -14,17 +14,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import malwi
 import numpy as np
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
-import yaml
-
-import malwi
 from malwi.model import ModelBundle, Scorer, load
 from malwi.model.scoring import length_batches, package_raw
-from malwi.report import MalwiReport
-from malwi.report import render
+from malwi.report import MalwiReport, render
 
 from .conftest import EXAMPLES
 from .tiny_model import build_tiny_bundle, write_manifest
@@ -44,7 +42,10 @@ def size_adjusted_bundle(tiny: Path, tmp_path_factory: pytest.TempPathFactory) -
 def scan(*args: str, model: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
     environment = {**os.environ, **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "malwi", "scan", *args, "--model", str(model)], capture_output=True, timeout=120, env=environment
+        [sys.executable, "-m", "malwi", "scan", *args, "--model", str(model)],
+        capture_output=True,
+        timeout=120,
+        env=environment,
     )
 
 
@@ -71,7 +72,7 @@ def test_windows_are_batched_by_length() -> None:
     for batch in batches:
         longest = int(lengths[batch].max())
         assert len(batch) * longest <= 420 or len(batch) == 1
-    assert [sorted(b.tolist()) for b in batches][0] == [0, 2, 4], "short windows travel together"
+    assert next(sorted(b.tolist()) for b in batches) == [0, 2, 4], "short windows travel together"
 
 
 def test_malicious_examples_say_malicious_with_activities(tiny: Path) -> None:
@@ -111,13 +112,17 @@ def test_report_formats(tiny: Path) -> None:
     assert as_yaml == as_json | {key: as_yaml[key] for key in per_run}
     assert as_yaml["analysis_id"] != as_json["analysis_id"]
     markdown = scan(str(EXAMPLES), "-f", "markdown", model=tiny).stdout.decode()
-    assert markdown.startswith("# malwi report") and "**Verdict: malicious**" in markdown and "| `" in markdown
+    assert (
+        markdown.startswith("# malwi report") and "**Verdict: malicious**" in markdown and "| `" in markdown
+    )
     quiet = scan(str(EXAMPLES), "--quiet", model=tiny).stdout.decode()
     assert quiet.count("\n") == 1 and quiet.startswith("=> malicious")
 
 
 def test_api_like_the_reference(tiny: Path) -> None:
-    report = MalwiReport.create(input_path=str(EXAMPLES / "malicious-javascript"), silent=True, malicious_threshold=0.7, model=tiny)
+    report = MalwiReport.create(
+        input_path=str(EXAMPLES / "malicious-javascript"), silent=True, malicious_threshold=0.7, model=tiny
+    )
     assert report.malicious and report.verdict == "malicious"
     assert report.statistics["scanned"] == 1
     assert any("PROCESS_MANAGEMENT" in o.activities for f in report.flagged_files for o in f.objects)
@@ -129,7 +134,18 @@ def test_api_like_the_reference(tiny: Path) -> None:
 
 def test_dump_still_works_without_a_model(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "malwi", "scan", str(EXAMPLES), "-f", "json", "--no-model", "--model", str(tmp_path / "absent")],
+        [
+            sys.executable,
+            "-m",
+            "malwi",
+            "scan",
+            str(EXAMPLES),
+            "-f",
+            "json",
+            "--no-model",
+            "--model",
+            str(tmp_path / "absent"),
+        ],
         capture_output=True,
         timeout=60,
     )
@@ -198,17 +214,44 @@ def test_registry_list_show_activate(tiny: Path, tmp_path: Path) -> None:
 
     with Registry(registry_path) as registry:
         registry.register_model(
-            model_id="tiny-1", model_name="malwi", model_type="classifier", version="0.0.1", file_path=str(tiny),
-            featurizer_id=malwi.FeaturizerConfig().featurizer_id, vocabulary_hash="x" * 64, threshold=0.7,
-            recall=0.9, false_positive_rate=0.01, training_config={"epochs": 1},
+            model_id="tiny-1",
+            model_name="malwi",
+            model_type="classifier",
+            version="0.0.1",
+            file_path=str(tiny),
+            featurizer_id=malwi.FeaturizerConfig().featurizer_id,
+            vocabulary_hash="x" * 64,
+            threshold=0.7,
+            recall=0.9,
+            false_positive_rate=0.01,
+            training_config={"epochs": 1},
         )
-        registry.record_training(model_id="tiny-1", started_at="2026-01-01T00:00:00Z", status="completed", epochs=1, config={"a": 1})
-        registry.record_performance(model_id="tiny-1", dataset_name="test", level="package", recall=0.9, false_positive_rate=0.01)
+        registry.record_training(
+            model_id="tiny-1",
+            started_at="2026-01-01T00:00:00Z",
+            status="completed",
+            epochs=1,
+            config={"a": 1},
+        )
+        registry.record_performance(
+            model_id="tiny-1", dataset_name="test", level="package", recall=0.9, false_positive_rate=0.01
+        )
         registry.add_version("malwi", "0.0.1", "tiny-1")
-        tables = {row[0] for row in registry.connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        tables = {
+            row[0]
+            for row in registry.connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
     assert {"model_registry", "model_performance", "training_history", "model_versions"} <= tables
     env = {"MALWI_REGISTRY": str(registry_path)}
-    run = lambda *a: subprocess.run([sys.executable, "-m", "malwi", "models", *a], capture_output=True, timeout=60, env={**os.environ, **env})
+
+    def run(*a):
+        return subprocess.run(
+            [sys.executable, "-m", "malwi", "models", *a],
+            capture_output=True,
+            timeout=60,
+            env={**os.environ, **env},
+        )
+
     listed = run("list")
     assert listed.returncode == 0 and b"tiny-1" in listed.stdout and b"testing" in listed.stdout
     shown = json.loads(run("show", "tiny-1").stdout)
@@ -219,7 +262,9 @@ def test_registry_list_show_activate(tiny: Path, tmp_path: Path) -> None:
     # Scans without --model now use the active model.
     result = subprocess.run(
         [sys.executable, "-m", "malwi", "scan", str(EXAMPLES / "benign"), "-f", "json"],
-        capture_output=True, timeout=60, env={**os.environ, **env},
+        capture_output=True,
+        timeout=60,
+        env={**os.environ, **env},
     )
     assert json.loads(result.stdout)["model"]["name"] == "tiny-test-model"
 
@@ -228,7 +273,15 @@ def evaluated_copy(tiny: Path, folder: Path, model_id: str, recall: float, diges
     """The tiny bundle as `evaluate` leaves it: test figures and the digest of its test packages."""
     shutil.copytree(tiny, folder)
     manifest = json.loads((folder / "manifest.json").read_text())
-    package = {"count": 100, "positives": 50, "precision": 0.98, "recall": recall, "f1": 0.97, "false_positive_rate": 0.02, "roc_auc": 0.99}
+    package = {
+        "count": 100,
+        "positives": 50,
+        "precision": 0.98,
+        "recall": recall,
+        "f1": 0.97,
+        "false_positive_rate": 0.02,
+        "roc_auc": 0.99,
+    }
     manifest["model_id"] = model_id
     manifest["metrics"] = {
         "validation": {"recall": 0.9, "false_positive_rate": 0.01, "roc_auc": 0.95},
@@ -242,13 +295,25 @@ def test_registry_compares_two_runs_on_their_held_out_packages(tiny: Path, tmp_p
     from malwi.registry import Registry
 
     with Registry(tmp_path / "registry.sqlite3") as registry:
-        for model_id, recall, digest in (("before", 0.95, "a" * 64), ("after", 0.97, "a" * 64), ("elsewhere", 0.99, "b" * 64)):
+        for model_id, recall, digest in (
+            ("before", 0.95, "a" * 64),
+            ("after", 0.97, "a" * 64),
+            ("elsewhere", 0.99, "b" * 64),
+        ):
             registry.register_bundle(evaluated_copy(tiny, tmp_path / model_id, model_id, recall, digest))
     env = {**os.environ, "MALWI_REGISTRY": str(tmp_path / "registry.sqlite3")}
-    run = lambda *a: subprocess.run([sys.executable, "-m", "malwi", "models", "compare", *a], capture_output=True, timeout=60, env=env)
+
+    def run(*a):
+        return subprocess.run(
+            [sys.executable, "-m", "malwi", "models", "compare", *a], capture_output=True, timeout=60, env=env
+        )
+
     result = run("before", "after")
     assert result.returncode == 0, result.stderr
-    rows = {line.split(" | ")[0].strip("| "): line.split(" | ")[1:] for line in result.stdout.decode().splitlines()}
+    rows = {
+        line.split(" | ")[0].strip("| "): line.split(" | ")[1:]
+        for line in result.stdout.decode().splitlines()
+    }
     assert rows["test package recall"] == ["0.9500", "0.9700", "+0.0200 |"]
     assert rows["test packages (digest)"][-1] == "same packages: yes |"
     assert rows["test object recall"][:2] == ["–", "–"], "a level the run did not measure is not invented"
@@ -261,7 +326,9 @@ def size_adjusted_copy(tiny: Path, tmp_path: Path, benign: list[float]) -> Path:
     model = broken_copy(tiny, tmp_path)
     manifest = json.loads((model / "manifest.json").read_text())
     np.sort(np.array(benign, dtype="<f4")).tofile(model / "benign.f32")
-    manifest["calibration"].update(package_score="size_adjusted", benign_object_scores="benign.f32", a=1.0, b=-2.0)
+    manifest["calibration"].update(
+        package_score="size_adjusted", benign_object_scores="benign.f32", a=1.0, b=-2.0
+    )
     manifest["files"]["benign.f32"] = hashlib.sha256((model / "benign.f32").read_bytes()).hexdigest()
     (model / "manifest.json").write_text(json.dumps(manifest))
     return model
@@ -287,14 +354,20 @@ def test_size_adjusted_bundle_scans_and_rejects_missing_benign_scores(tiny: Path
     model = size_adjusted_copy(tiny, tmp_path / "a", [0.2, 0.3] * 250)
     report = MalwiReport.create(input_path=str(EXAMPLES / "malicious-python"), silent=True, model=model)
     scorer = load(model, device="cpu")
-    assert report.maliciousness == pytest.approx(scorer.package_score(report_top(report, scorer), report.statistics["objects_scored"]), abs=1e-4)
+    assert report.maliciousness == pytest.approx(
+        scorer.package_score(report_top(report, scorer), report.statistics["objects_scored"]), abs=1e-4
+    )
     broken = size_adjusted_copy(tiny, tmp_path / "b", [])
     result = scan(str(EXAMPLES), model=broken)
     assert result.returncode == 2 and b"need the benign object scores" in result.stderr
 
 
 def report_top(report: MalwiReport, scorer: Scorer) -> float:
-    objects = [o for f in malwi.compile_files([str(p) for p in sorted((EXAMPLES / "malicious-python").rglob("*.py"))]) for o in f.objects]
+    objects = [
+        o
+        for f in malwi.compile_files([str(p) for p in sorted((EXAMPLES / "malicious-python").rglob("*.py"))])
+        for o in f.objects
+    ]
     return float(np.max(scorer.score(objects)))
 
 
@@ -303,8 +376,14 @@ def report_top(report: MalwiReport, scorer: Scorer) -> float:
     top=st.floats(min_value=0.0, max_value=1.0, allow_nan=False, width=32),
     objects=st.integers(min_value=1, max_value=200_000),
 )
-def test_scalar_package_probability_matches_the_vectorised_formula(size_adjusted_bundle: ModelBundle, top: float, objects: int) -> None:
+def test_scalar_package_probability_matches_the_vectorised_formula(
+    size_adjusted_bundle: ModelBundle, top: float, objects: int
+) -> None:
     """The cached path scores packages without numpy: it must agree with scoring.package_raw."""
     raw = package_raw(size_adjusted_bundle, np.array([top], dtype=np.float32), np.array([objects]))
-    expected = 1.0 / (1.0 + np.exp(-(size_adjusted_bundle.calibration_a * raw[0] + size_adjusted_bundle.calibration_b)))
-    assert size_adjusted_bundle.package_probability(top, objects) == pytest.approx(float(expected), rel=1e-9, abs=1e-12)
+    expected = 1.0 / (
+        1.0 + np.exp(-(size_adjusted_bundle.calibration_a * raw[0] + size_adjusted_bundle.calibration_b))
+    )
+    assert size_adjusted_bundle.package_probability(top, objects) == pytest.approx(
+        float(expected), rel=1e-9, abs=1e-12
+    )

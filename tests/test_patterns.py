@@ -7,7 +7,6 @@ from collections import Counter
 from pathlib import Path
 
 import jsonschema
-
 import malwi
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -46,7 +45,7 @@ def test_database_is_large_enough_per_language() -> None:
 
 def test_core_uses_this_database() -> None:
     database = load("patterns/pattern_database.json")
-    assert malwi.PATTERN_DATABASE_VERSION == database["version"]
+    assert database["version"] == malwi.PATTERN_DATABASE_VERSION
     assert {name for name, _ in malwi.categories()} == set(database["categories"])
     descriptions = dict(malwi.categories())
     for name, category in database["categories"].items():

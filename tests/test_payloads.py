@@ -9,7 +9,6 @@ import zlib
 from pathlib import Path
 
 import jsonschema
-
 import malwi
 
 from .conftest import ROOT, run_malwi
@@ -70,7 +69,7 @@ def test_payloads_built_from_literals_are_folded_then_decoded() -> None:
     assert [(o.name, o.decoded_from) for o in decoded] == [(f"<decoded:L{n}>", "folded") for n in (1, 2, 3)]
     assert all("PROCESS_MANAGEMENT" in o.activities() for o in decoded)
     js = "require('child_process').exec('id')"
-    source = f"eval(String.fromCharCode({', '.join(str(ord(c)) for c in js)}));\neval(unescape('{''.join('%%%02x' % ord(c) for c in js)}'));\n"
+    source = f"eval(String.fromCharCode({', '.join(str(ord(c)) for c in js)}));\neval(unescape('{''.join(f'%{ord(c):02x}' for c in js)}'));\n"
     decoded = [o for o in malwi.compile_source(source, "javascript") if o.decoded_from]
     assert [o.name for o in decoded] == ["<decoded:L1>", "<decoded:L2>"]
     assert all("PROCESS_MANAGEMENT" in o.activities() for o in decoded)

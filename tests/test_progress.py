@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from malwi import progress
 from malwi.progress import Progress
 
@@ -25,7 +24,9 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     return fake
 
 
-def test_a_long_download_draws_a_bar_and_ends_the_line(clock: Clock, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_long_download_draws_a_bar_and_ends_the_line(
+    clock: Clock, capsys: pytest.CaptureFixture[str]
+) -> None:
     with Progress("requests==2.0", 4 * 1024 * 1024, unit="bytes", enabled=True) as bar:
         for _ in range(4):
             clock.now += 1.0

@@ -8,13 +8,13 @@ import hashlib
 import json
 from pathlib import Path
 
+import malwi
 import numpy as np
 import pytest
-
-import malwi
 from malwi.research import ResearchError, Workspace, download
 from malwi.research.preprocess import choose_splits
 from malwi.research.split import assign_splits, minhash_signatures
+
 from tests.conftest import FakeRegistry
 
 SDIST = b"fake sdist bytes: never unpacked, never run"
@@ -30,8 +30,20 @@ def pypi_metadata(url: str, digest: str) -> bytes:
         {
             "info": {"version": "1.2.3"},
             "urls": [
-                {"packagetype": "bdist_wheel", "filename": "demo-1.2.3-py3-none-any.whl", "url": url + ".whl", "size": 10, "digests": {"sha256": "0" * 64}},
-                {"packagetype": "sdist", "filename": "demo-1.2.3.tar.gz", "url": url, "size": len(SDIST), "digests": {"sha256": digest}},
+                {
+                    "packagetype": "bdist_wheel",
+                    "filename": "demo-1.2.3-py3-none-any.whl",
+                    "url": url + ".whl",
+                    "size": 10,
+                    "digests": {"sha256": "0" * 64},
+                },
+                {
+                    "packagetype": "sdist",
+                    "filename": "demo-1.2.3.tar.gz",
+                    "url": url,
+                    "size": len(SDIST),
+                    "digests": {"sha256": digest},
+                },
             ],
         }
     ).encode()
@@ -65,7 +77,10 @@ def test_missing_package_is_an_error(server: str, tmp_path: Path) -> None:
 
 def test_npm_integrity(server: str, tmp_path: Path) -> None:
     integrity = "sha512-" + base64.b64encode(hashlib.sha512(SDIST).digest()).decode()
-    metadata = {"dist-tags": {"latest": "2.0.0"}, "versions": {"2.0.0": {"dist": {"tarball": "/tarballs/left-pad-2.0.0.tgz", "integrity": integrity}}}}
+    metadata = {
+        "dist-tags": {"latest": "2.0.0"},
+        "versions": {"2.0.0": {"dist": {"tarball": "/tarballs/left-pad-2.0.0.tgz", "integrity": integrity}}},
+    }
     FakeRegistry.routes["/npm/left-pad"] = (200, json.dumps(metadata).encode())
     FakeRegistry.routes["/tarballs/left-pad-2.0.0.tgz"] = (200, SDIST)
     result = download.download_npm("left-pad", tmp_path, max_bytes=1 << 20)
@@ -83,12 +98,28 @@ def test_splits_keep_names_and_payload_families_together() -> None:
         family = i % 6  # six payload families, each republished under ten names
         package_id = f"malicious/pkg{i}_1.0"
         packages.append({"id": package_id, "name": f"pkg{i}", "label": 1})
-        rows.append({"package_id": package_id, "hash": f"h{family}", "tokens": payload + f"LOAD_NAME family{family}", "token_count": 30})
+        rows.append(
+            {
+                "package_id": package_id,
+                "hash": f"h{family}",
+                "tokens": payload + f"LOAD_NAME family{family}",
+                "token_count": 30,
+            }
+        )
     packages.append({"id": "malicious/pkg0_2.0", "name": "pkg0", "label": 1})
-    rows.append({"package_id": "malicious/pkg0_2.0", "hash": "other", "tokens": "IMPORT_NAME x", "token_count": 2})
+    rows.append(
+        {"package_id": "malicious/pkg0_2.0", "hash": "other", "tokens": "IMPORT_NAME x", "token_count": 2}
+    )
     for i in range(40):
         packages.append({"id": f"pypi/benign{i}", "name": f"benign{i}", "label": 0})
-        rows.append({"package_id": f"pypi/benign{i}", "hash": f"b{i}", "tokens": f"LOAD_NAME thing{i} CALL 0", "token_count": 4})
+        rows.append(
+            {
+                "package_id": f"pypi/benign{i}",
+                "hash": f"b{i}",
+                "tokens": f"LOAD_NAME thing{i} CALL 0",
+                "token_count": 4,
+            }
+        )
     config = {
         "fractions": {"train": 0.7, "validation": 0.15, "test": 0.15},
         "benign_fractions": {"train": 0.6, "validation": 0.2, "test": 0.2},
@@ -96,7 +127,9 @@ def test_splits_keep_names_and_payload_families_together() -> None:
     }
     splits = assign_splits(packages, rows, config, seed=7)
     for family in range(6):
-        assert len({splits[f"malicious/pkg{i}_1.0"] for i in range(family, 60, 6)}) == 1, f"family {family} was split"
+        assert len({splits[f"malicious/pkg{i}_1.0"] for i in range(family, 60, 6)}) == 1, (
+            f"family {family} was split"
+        )
     assert splits["malicious/pkg0_2.0"] == splits["malicious/pkg0_1.0"], "versions of one name stay together"
     benign = [splits[f"pypi/benign{i}"] for i in range(40)]
     assert {"train", "validation", "test"} <= set(benign)
@@ -106,25 +139,39 @@ def test_splits_keep_names_and_payload_families_together() -> None:
 def test_reused_splits_keep_the_held_out_packages_of_an_earlier_run(tmp_path: Path) -> None:
     """A retrain with other tokens is compared on the earlier run's test packages, not on a regrouped split."""
     (tmp_path / "data" / "training").mkdir(parents=True)
-    earlier = {"packages": [{"id": "malicious/a_1", "split": "test"}, {"id": "pypi/b", "split": "train"}, {"id": "gone", "split": "validation"}]}
+    earlier = {
+        "packages": [
+            {"id": "malicious/a_1", "split": "test"},
+            {"id": "pypi/b", "split": "train"},
+            {"id": "gone", "split": "validation"},
+        ]
+    }
     (tmp_path / "runs").mkdir()
     (tmp_path / "runs" / "packages.json").write_text(json.dumps(earlier))
     config = {"seed": 3, "split": {"reuse": "runs/packages.json"}}
     config_path = tmp_path / "data" / "training" / "training_config.json"
     config_path.write_text(json.dumps(config))
-    packages = [{"id": "malicious/a_1", "name": "a", "label": 1}, {"id": "pypi/b", "name": "b", "label": 0}, {"id": "pypi/new", "name": "new", "label": 0}]
-    rows = [{"package_id": p["id"], "hash": p["id"], "tokens": "LOAD_NAME x", "token_count": 2} for p in packages]
+    packages = [
+        {"id": "malicious/a_1", "name": "a", "label": 1},
+        {"id": "pypi/b", "name": "b", "label": 0},
+        {"id": "pypi/new", "name": "new", "label": 0},
+    ]
+    rows = [
+        {"package_id": p["id"], "hash": p["id"], "tokens": "LOAD_NAME x", "token_count": 2} for p in packages
+    ]
     splits = choose_splits(Workspace(tmp_path / "work", config_path), packages, rows)
-    assert splits == {"malicious/a_1": "test", "pypi/b": "train"}, "a package the earlier run lacked gets no split"
+    assert splits == {"malicious/a_1": "test", "pypi/b": "train"}, (
+        "a package the earlier run lacked gets no split"
+    )
 
     config["split"] = {"reuse": str(tmp_path / "missing.json")}
     config_path.write_text(json.dumps(config))
-    with pytest.raises(ResearchError, match="cannot read the splits to reuse .*missing.json"):
+    with pytest.raises(ResearchError, match=r"cannot read the splits to reuse .*missing\.json"):
         choose_splits(Workspace(tmp_path / "work", config_path), packages, rows)
     (tmp_path / "runs" / "packages.json").write_text(json.dumps([{"id": "x"}]))
     config["split"] = {"reuse": "runs/packages.json"}
     config_path.write_text(json.dumps(config))
-    with pytest.raises(ResearchError, match="not the packages.json of a preprocess run"):
+    with pytest.raises(ResearchError, match=r"not the packages\.json of a preprocess run"):
         choose_splits(Workspace(tmp_path / "work", config_path), packages, rows)
 
 
@@ -133,17 +180,25 @@ def test_minhash_sees_near_duplicates() -> None:
     near = base.replace("T100", "X100")
     other = " ".join(f"U{i}" for i in range(200))
     signatures = minhash_signatures([base, near, other], shingle=5, permutations=128, seed=1)
-    agree = lambda a, b: float(np.mean(signatures[a] == signatures[b]))
+
+    def agree(a, b):
+        return float(np.mean(signatures[a] == signatures[b]))
+
     assert agree(0, 1) > 0.8 > 0.05 > agree(0, 2)
 
 
 def test_featurizer_matches_the_tokenizers_library(tmp_path: Path) -> None:
     tokenizers = pytest.importorskip("tokenizers", reason="the tokenizers library is a test dependency")
-    corpus = [o.to_token_string() for path in Path(__file__).parent.parent.joinpath("examples").rglob("*.py")
-              for o in malwi.compile_source(path.read_text(), "python")]
+    corpus = [
+        o.to_token_string()
+        for path in Path(__file__).parent.parent.joinpath("examples").rglob("*.py")
+        for o in malwi.compile_source(path.read_text(), "python")
+    ]
     tokenizer = tokenizers.Tokenizer(tokenizers.models.WordLevel(unk_token="[UNK]"))
     tokenizer.pre_tokenizer = tokenizers.pre_tokenizers.WhitespaceSplit()
-    trainer = tokenizers.trainers.WordLevelTrainer(vocab_size=300, min_frequency=2, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]"])
+    trainer = tokenizers.trainers.WordLevelTrainer(
+        vocab_size=300, min_frequency=2, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]"]
+    )
     tokenizer.train_from_iterator(corpus, trainer=trainer)
     tokenizer.save(str(tmp_path / "tokenizer.json"))
     vocabulary = malwi.Vocabulary((tmp_path / "tokenizer.json").read_text())
@@ -151,7 +206,7 @@ def test_featurizer_matches_the_tokenizers_library(tmp_path: Path) -> None:
     encoding = vocabulary.encode(corpus, max_length=10_000, stride=9_000, max_windows=1)
     lengths = np.frombuffer(encoding.lengths(), dtype=np.int32)
     for i, text in enumerate(corpus):
-        ids, _, _, columns = encoding.pack([i])
+        ids, _, _, _columns = encoding.pack([i])
         ours = np.frombuffer(ids, dtype=np.int64)[1 : lengths[i] - 1].tolist()  # without [CLS] and [SEP]
         assert ours == tokenizer.encode(text).ids
 

@@ -10,9 +10,8 @@ import os
 import tarfile
 from pathlib import Path
 
-import pytest
-
 import malwi
+import pytest
 
 ARCHIVE = Path(
     os.environ.get(

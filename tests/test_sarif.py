@@ -19,10 +19,9 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
+import malwi
 import pytest
 from jsonschema import Draft4Validator
-
-import malwi
 from malwi.report import MalwiReport
 from malwi.report.sarif import (
     ENGINE_RULES,
@@ -165,7 +164,9 @@ def test_malicious_scan(tiny: Path) -> None:
     by_object = {(uri_of(r), r["properties"]["objectName"]): r for r in results if r not in engine}
     hook = by_object[("malicious-python/setup.py", "PostInstallCommand.run")]
     # The most severe of INSTALL_HOOK (7.0) and PROCESS_MANAGEMENT (8.5) names the alert.
-    assert hook["ruleId"] == "PROCESS_MANAGEMENT" and hook["properties"]["otherActivities"] == ["INSTALL_HOOK"]
+    assert hook["ruleId"] == "PROCESS_MANAGEMENT" and hook["properties"]["otherActivities"] == [
+        "INSTALL_HOOK"
+    ]
     assert hook["locations"][0]["physicalLocation"]["region"] == {"startLine": 8, "endLine": 10}
     assert hook["level"] == "error"
     score = f"{hook['properties']['score']:.2f}"
@@ -223,7 +224,7 @@ def test_severity_is_ten_times_the_highest_pattern_confidence() -> None:
         name: round(10 * max(p["confidence"] for p in category["patterns"]), 1)
         for name, category in database["categories"].items()
     }
-    assert SECURITY_SEVERITY == expected, "update SECURITY_SEVERITY in malwi/report/sarif.py"
+    assert expected == SECURITY_SEVERITY, "update SECURITY_SEVERITY in malwi/report/sarif.py"
     assert set(SECURITY_SEVERITY) == {name for name, _ in malwi.categories()}
 
 
@@ -232,7 +233,8 @@ def test_level_follows_threshold(tiny: Path) -> None:
     results = validate(to_sarif(default))["runs"][0]["results"]
     scores = {o.hash: o.score for f in default.flagged_files for o in f.objects}
     assert results and all(
-        r["level"] == ("error" if scores[r["properties"]["objectHash"]] >= 0.7 else "warning") for r in results
+        r["level"] == ("error" if scores[r["properties"]["objectHash"]] >= 0.7 else "warning")
+        for r in results
     )
     strict = create(EXAMPLES / "malicious-python", tiny, malicious_threshold=1.0)
     strict_results = validate(to_sarif(strict))["runs"][0]["results"]
@@ -257,9 +259,7 @@ def test_objects_without_activities(tiny: Path) -> None:
 def test_fingerprints_are_stable_across_runs(tiny: Path) -> None:
     def alerts() -> list[tuple[str, str, str]]:
         run = validate(to_sarif(create(EXAMPLES, tiny)))["runs"][0]
-        return sorted(
-            (r["ruleId"], uri_of(r), r["partialFingerprints"][FINGERPRINT]) for r in run["results"]
-        )
+        return sorted((r["ruleId"], uri_of(r), r["partialFingerprints"][FINGERPRINT]) for r in run["results"])
 
     first = alerts()
     assert first and first == alerts()
@@ -316,7 +316,9 @@ def test_root_can_be_chosen(tiny: Path, tmp_path: Path) -> None:
     # A file outside the root gets an absolute file URI and no base.
     outside = validate(to_sarif(report, root=tmp_path))["runs"][0]
     locations = [r["locations"][0]["physicalLocation"]["artifactLocation"] for r in outside["results"]]
-    assert locations and all("uriBaseId" not in loc and loc["uri"].startswith("file:///") for loc in locations)
+    assert locations and all(
+        "uriBaseId" not in loc and loc["uri"].startswith("file:///") for loc in locations
+    )
 
 
 def test_warnings_become_notifications(tiny: Path, tmp_path: Path) -> None:

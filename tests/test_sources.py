@@ -16,10 +16,10 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-
 from malwi.errors import ArchiveError
 from malwi.sources.archive import ExtractionLimits, extract
 from malwi.sources.dependencies import parse_package_json, parse_package_lock, parse_requirements
+
 from tests.conftest import ROOT, FakeRegistry, run_malwi
 
 SCHEMA = json.loads((ROOT / "data" / "schemas" / "analysis_result_schema.json").read_text())
@@ -94,10 +94,26 @@ def many_files(count: int = 100_000) -> bytes:
 
 
 HOSTILE = {
-    "zip-slip": ("evil.zip", lambda: zip_bytes([("pkg/ok.py", BENIGN), ("../../evil.py", b"print(1)\n")]), "path escapes the archive"),
-    "absolute-path": ("evil.tar.gz", lambda: tar_bytes([("/tmp/malwi-evil.py", b"x = 1\n")]), "absolute path in archive"),
-    "windows-absolute": ("evil.zip", lambda: zip_bytes([("C:\\evil.py", b"x = 1\n")]), "absolute path in archive"),
-    "device": ("evil.tgz", lambda: tar_bytes([special("pkg/dev", tarfile.CHRTYPE)]), "device, FIFO or special file"),
+    "zip-slip": (
+        "evil.zip",
+        lambda: zip_bytes([("pkg/ok.py", BENIGN), ("../../evil.py", b"print(1)\n")]),
+        "path escapes the archive",
+    ),
+    "absolute-path": (
+        "evil.tar.gz",
+        lambda: tar_bytes([("/tmp/malwi-evil.py", b"x = 1\n")]),
+        "absolute path in archive",
+    ),
+    "windows-absolute": (
+        "evil.zip",
+        lambda: zip_bytes([("C:\\evil.py", b"x = 1\n")]),
+        "absolute path in archive",
+    ),
+    "device": (
+        "evil.tgz",
+        lambda: tar_bytes([special("pkg/dev", tarfile.CHRTYPE)]),
+        "device, FIFO or special file",
+    ),
     "ratio-bomb": ("bomb.tar.gz", ratio_bomb, "compression ratio above 200:1"),
     "many-files": ("many.tar.gz", many_files, "more than 50,000 files"),
 }
@@ -134,8 +150,16 @@ def test_extract_refuses_to_follow_a_planted_link(tmp_path: Path) -> None:
 
 
 LINKED = {
-    "symlink": ("linked.tar.gz", lambda: tar_bytes([("pkg/setup.py", MALICIOUS), special("pkg/link", tarfile.SYMTYPE, "/etc/passwd")])),
-    "hardlink": ("linked.tar", lambda: tar_bytes([("pkg/setup.py", MALICIOUS), special("pkg/hard", tarfile.LNKTYPE, "/etc/shadow")], mode="w")),
+    "symlink": (
+        "linked.tar.gz",
+        lambda: tar_bytes([("pkg/setup.py", MALICIOUS), special("pkg/link", tarfile.SYMTYPE, "/etc/passwd")]),
+    ),
+    "hardlink": (
+        "linked.tar",
+        lambda: tar_bytes(
+            [("pkg/setup.py", MALICIOUS), special("pkg/hard", tarfile.LNKTYPE, "/etc/shadow")], mode="w"
+        ),
+    ),
 }
 
 
@@ -151,11 +175,15 @@ def test_links_out_of_an_archive_are_left_out_and_the_rest_is_scanned(case: str,
     result = run_malwi("scan", str(archive), "--no-cache", "--format", "json", env={"TMPDIR": str(scratch)})
     assert result.returncode == 1, result.stderr
     stderr = result.stderr.decode()
-    assert "1 link(s) not unpacked (the target is outside the archive, a folder or a loop): pkg/" in stderr, stderr
+    assert "1 link(s) not unpacked (the target is outside the archive, a folder or a loop): pkg/" in stderr, (
+        stderr
+    )
     document = json.loads(result.stdout)
     assert any("link(s) not unpacked" in w for w in document["warnings"]), document["warnings"]
     assert f"{archive}/pkg/setup.py" in [f["path"] for f in document["files"]]
-    assert not [p for p in scratch.iterdir() if p.is_dir()], "the unpacked folder is removed (onnxruntime leaves a .ses file)"
+    assert not [p for p in scratch.iterdir() if p.is_dir()], (
+        "the unpacked folder is removed (onnxruntime leaves a .ses file)"
+    )
     target = tmp_path / "out"
     target.mkdir()
     extraction = extract(archive, target)
@@ -167,8 +195,14 @@ def test_links_out_of_an_archive_are_left_out_and_the_rest_is_scanned(case: str,
 def test_a_link_inside_the_archive_is_scanned_as_a_copy_of_its_target(kind: bytes, tmp_path: Path) -> None:
     """`setup.py -> docs/notes.txt`: an installer creates the link and runs the `.txt`; the scan must
     see that code under the name that runs it."""
-    target_name = "docs/notes.txt" if kind == tarfile.SYMTYPE else "pkg/docs/notes.txt"  # hard links name the member
-    members = [("pkg/docs/notes.txt", MALICIOUS), special("pkg/setup.py", kind, target_name), special("pkg/gone.py", kind, "../../x.py")]
+    target_name = (
+        "docs/notes.txt" if kind == tarfile.SYMTYPE else "pkg/docs/notes.txt"
+    )  # hard links name the member
+    members = [
+        ("pkg/docs/notes.txt", MALICIOUS),
+        special("pkg/setup.py", kind, target_name),
+        special("pkg/gone.py", kind, "../../x.py"),
+    ]
     archive = tmp_path / "linked.tar.gz"
     archive.write_bytes(tar_bytes(members))
     result = run_malwi("scan", str(archive), "--no-cache", "--format", "json")
@@ -178,7 +212,9 @@ def test_a_link_inside_the_archive_is_scanned_as_a_copy_of_its_target(kind: byte
     out = tmp_path / "out"
     out.mkdir()
     extraction = extract(archive, out)
-    assert (out / "pkg" / "setup.py").read_bytes() == MALICIOUS and not (out / "pkg" / "setup.py").is_symlink()
+    assert (out / "pkg" / "setup.py").read_bytes() == MALICIOUS and not (
+        out / "pkg" / "setup.py"
+    ).is_symlink()
     assert not (out / "pkg" / "gone.py").exists()
     assert (extraction.links_copied.count, extraction.links_left_out.count) == (1, 1)
 
@@ -231,7 +267,9 @@ def test_a_zip_link_entry_is_written_as_the_file_installers_write(tmp_path: Path
 
 
 def test_many_links_are_tallied_not_listed(tmp_path: Path) -> None:
-    members: list[tarfile.TarInfo | tuple[str, bytes]] = [special(f"l{i}", tarfile.SYMTYPE, "/etc/\x1b[2J" + "x" * 500) for i in range(1000)]
+    members: list[tarfile.TarInfo | tuple[str, bytes]] = [
+        special(f"l{i}", tarfile.SYMTYPE, "/etc/\x1b[2J" + "x" * 500) for i in range(1000)
+    ]
     archive = tmp_path / "links.tar"
     archive.write_bytes(tar_bytes(members, mode="w"))
     out = tmp_path / "out"
@@ -250,27 +288,48 @@ def test_members_sharing_a_name_are_all_scanned(order: str, tmp_path: Path) -> N
     result = run_malwi("scan", str(archive), "--no-cache", "--format", "json")
     assert result.returncode == 1, result.stderr
     document = json.loads(result.stdout)
-    assert "two members are named pkg/setup.py: the later one is scanned as pkg/setup~2.py" in result.stderr.decode()
+    assert (
+        "two members are named pkg/setup.py: the later one is scanned as pkg/setup~2.py"
+        in result.stderr.decode()
+    )
     assert any("pkg/setup~2.py" in w for w in document["warnings"])
     flagged = "pkg/setup~2.py" if order == "malicious-last" else "pkg/setup.py"
-    assert f"{archive}/{flagged}" in [f["path"] for f in document["files"]], "the malicious copy is the one judged"
+    assert f"{archive}/{flagged}" in [f["path"] for f in document["files"]], (
+        "the malicious copy is the one judged"
+    )
 
 
 def test_renamed_duplicates_never_overwrite_a_member(tmp_path: Path) -> None:
-    members = [("a/x.py", b"one = 1\n"), ("a/x.py", b"two = 2\n"), ("a/x~2.py", b"real = 3\n"), ("a/x.py", b"three = 3\n"), ("a/LICENSE", b"l"), ("a/LICENSE", b"m")]
+    members = [
+        ("a/x.py", b"one = 1\n"),
+        ("a/x.py", b"two = 2\n"),
+        ("a/x~2.py", b"real = 3\n"),
+        ("a/x.py", b"three = 3\n"),
+        ("a/LICENSE", b"l"),
+        ("a/LICENSE", b"m"),
+    ]
     archive = tmp_path / "dup.tar"
     archive.write_bytes(tar_bytes(members, mode="w"))
     target = tmp_path / "out"
     target.mkdir()
     extraction = extract(archive, target)
     written = {p.name: p.read_bytes() for p in (target / "a").iterdir()}
-    assert sorted(written.values()) == sorted(data for _, data in members), "every member is kept, none overwritten"
+    assert sorted(written.values()) == sorted(data for _, data in members), (
+        "every member is kept, none overwritten"
+    )
     assert written["x.py"] == b"one = 1\n" and written["LICENSE"] == b"l" and written["LICENSE~2"] == b"m"
-    assert [str(new) for _, new in extraction.renamed] == ["a/x~2.py", "a/x~2~2.py", "a/x~3.py", "a/LICENSE~2"]
+    assert [str(new) for _, new in extraction.renamed] == [
+        "a/x~2.py",
+        "a/x~2~2.py",
+        "a/x~3.py",
+        "a/LICENSE~2",
+    ]
     assert any("two members are named a/x.py" in note for note in extraction.notes)
 
 
-def test_many_members_sharing_a_name_cost_one_open_each(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_many_members_sharing_a_name_cost_one_open_each(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A hostile archive of thousands of `a.py` must not make each one probe every earlier copy."""
     archive = tmp_path / "same.tar"
     archive.write_bytes(tar_bytes([("a.py", b"x = 1\n")] * 300, mode="w"))
@@ -320,7 +379,9 @@ def test_archives_are_scanned_like_folders(suffix: str, tmp_path: Path) -> None:
     if suffix in (".zip", ".whl", ".egg"):
         data = zip_bytes(members)
     else:
-        data = tar_bytes(members, mode={".tar.gz": "w:gz", ".tgz": "w:gz", ".tar.bz2": "w:bz2", ".tar": "w"}[suffix])
+        data = tar_bytes(
+            members, mode={".tar.gz": "w:gz", ".tgz": "w:gz", ".tar.bz2": "w:bz2", ".tar": "w"}[suffix]
+        )
     archive = tmp_path / f"demo-1.0{suffix}"
     archive.write_bytes(data)
     result = run_malwi("scan", str(archive), "--no-cache", "--format", "json")
@@ -337,11 +398,18 @@ def test_archives_are_scanned_like_folders(suffix: str, tmp_path: Path) -> None:
 
 
 def sdist(name: str = "demo", version: str = "1.0", body: bytes = BENIGN) -> bytes:
-    return tar_bytes([(f"{name}-{version}/{name}/__init__.py", body), (f"{name}-{version}/PKG-INFO", b"Name: demo\n")])
+    return tar_bytes(
+        [(f"{name}-{version}/{name}/__init__.py", body), (f"{name}-{version}/PKG-INFO", b"Name: demo\n")]
+    )
 
 
 def serve_pypi(
-    name: str, version: str, data: bytes, digest: str | None = None, latest: bool = True, versioned: bool = True
+    name: str,
+    version: str,
+    data: bytes,
+    digest: str | None = None,
+    latest: bool = True,
+    versioned: bool = True,
 ) -> None:
     filename = f"{name}-{version}.tar.gz"
     metadata = {
@@ -368,7 +436,10 @@ def serve_pypi(
 def serve_npm(name: str, version: str, data: bytes) -> str:
     integrity = "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
     tarball = f"/tarballs/{name}-{version}.tgz"
-    metadata = {"dist-tags": {"latest": version}, "versions": {version: {"dist": {"tarball": tarball, "integrity": integrity}}}}
+    metadata = {
+        "dist-tags": {"latest": version},
+        "versions": {version: {"dist": {"tarball": tarball, "integrity": integrity}}},
+    }
     FakeRegistry.routes[f"/npm/{name}"] = (200, json.dumps(metadata).encode())
     FakeRegistry.routes[tarball] = (200, data)
     return integrity
@@ -388,7 +459,9 @@ def test_pypi_download_scan_and_keep(registry_server: str, tmp_path: Path) -> No
     assert "/pypi/demo/json" in FakeRegistry.requests
 
 
-def test_pypi_version_from_the_project_document_when_a_mirror_lacks_version_pages(registry_server: str) -> None:
+def test_pypi_version_from_the_project_document_when_a_mirror_lacks_version_pages(
+    registry_server: str,
+) -> None:
     serve_pypi("demo", "1.0", sdist(), versioned=False)
     result = run_malwi("pypi", "demo", "1.0", "--no-cache", "--quiet")
     assert result.returncode == 0 and result.stdout.startswith(b"=> good"), result.stderr
@@ -417,7 +490,9 @@ def test_pypi_malicious_release_exits_1(registry_server: str) -> None:
         ("npm-version", ["npm", "left-pad", "9.9.9"], "left-pad@9.9.9: no such version on npm"),
     ],
 )
-def test_registry_failures_exit_2_with_one_line(registry_server: str, setup: str, args: list[str], message: str, tmp_path: Path) -> None:
+def test_registry_failures_exit_2_with_one_line(
+    registry_server: str, setup: str, args: list[str], message: str, tmp_path: Path
+) -> None:
     if setup == "digest":
         serve_pypi("demo", "1.0", sdist(), digest="0" * 64)
     elif setup == "network":
@@ -440,7 +515,12 @@ def test_registry_failures_exit_2_with_one_line(registry_server: str, setup: str
 
 
 def test_npm_release_by_integrity(registry_server: str) -> None:
-    package = tar_bytes([("package/index.js", b"module.exports = (s, n) => s.padStart(n);\n"), ("package/package.json", b"{}")])
+    package = tar_bytes(
+        [
+            ("package/index.js", b"module.exports = (s, n) => s.padStart(n);\n"),
+            ("package/package.json", b"{}"),
+        ]
+    )
     serve_npm("left-pad", "1.3.0", package)
     result = run_malwi("npm", "left-pad", "--no-cache", "--format", "sarif")
     assert result.returncode == 0, result.stderr
@@ -468,7 +548,12 @@ def test_requirements_parsing(tmp_path: Path) -> None:
 
 def test_npm_dependency_files(tmp_path: Path) -> None:
     (tmp_path / "package.json").write_text(
-        json.dumps({"dependencies": {"left-pad": "1.3.0", "lodash": "^4.17.21", "alias": "npm:real@2.0.0"}, "devDependencies": {"x": "git+https://e/x"}})
+        json.dumps(
+            {
+                "dependencies": {"left-pad": "1.3.0", "lodash": "^4.17.21", "alias": "npm:real@2.0.0"},
+                "devDependencies": {"x": "git+https://e/x"},
+            }
+        )
     )
     found = parse_package_json(tmp_path / "package.json")
     assert [d.label for d in found.pinned] == ["left-pad@1.3.0", "real@2.0.0"]
@@ -477,7 +562,11 @@ def test_npm_dependency_files(tmp_path: Path) -> None:
         "lockfileVersion": 3,
         "packages": {
             "": {"name": "app"},
-            "node_modules/a": {"version": "1.0.0", "resolved": "https://r/a-1.0.0.tgz", "integrity": "sha512-x"},
+            "node_modules/a": {
+                "version": "1.0.0",
+                "resolved": "https://r/a-1.0.0.tgz",
+                "integrity": "sha512-x",
+            },
             "node_modules/a/node_modules/b": {"version": "2.0.0"},
             "node_modules/local": {"link": True},
             "node_modules/g": {"version": "git+ssh://git@github.com/x/g.git#abc"},
@@ -486,12 +575,21 @@ def test_npm_dependency_files(tmp_path: Path) -> None:
     }
     (tmp_path / "package-lock.json").write_text(json.dumps(lock))
     found = parse_package_lock(tmp_path / "package-lock.json")
-    assert [(d.label, d.resolved) for d in found.pinned] == [("a@1.0.0", "https://r/a-1.0.0.tgz"), ("b@2.0.0", "")]
+    assert [(d.label, d.resolved) for d in found.pinned] == [
+        ("a@1.0.0", "https://r/a-1.0.0.tgz"),
+        ("b@2.0.0", ""),
+    ]
     assert len(found.unresolved) == 2
-    legacy = {"lockfileVersion": 1, "dependencies": {"a": {"version": "1.0.0", "dependencies": {"b": {"version": "2.0.0"}}}}}
+    legacy = {
+        "lockfileVersion": 1,
+        "dependencies": {"a": {"version": "1.0.0", "dependencies": {"b": {"version": "2.0.0"}}}},
+    }
     (tmp_path / "v1" / "package-lock.json").parent.mkdir()
     (tmp_path / "v1" / "package-lock.json").write_text(json.dumps(legacy))
-    assert [d.label for d in parse_package_lock(tmp_path / "v1" / "package-lock.json").pinned] == ["a@1.0.0", "b@2.0.0"]
+    assert [d.label for d in parse_package_lock(tmp_path / "v1" / "package-lock.json").pinned] == [
+        "a@1.0.0",
+        "b@2.0.0",
+    ]
 
 
 def test_requirements_scan_is_a_batch(registry_server: str, tmp_path: Path) -> None:
@@ -529,7 +627,11 @@ def test_lockfile_uses_its_own_resolved_url_and_integrity(registry_server: str, 
         "lockfileVersion": 3,
         "packages": {
             "": {"name": "app"},
-            "node_modules/tiny": {"version": "1.0.0", "resolved": registry_server + "/tarballs/tiny-1.0.0.tgz", "integrity": integrity},
+            "node_modules/tiny": {
+                "version": "1.0.0",
+                "resolved": registry_server + "/tarballs/tiny-1.0.0.tgz",
+                "integrity": integrity,
+            },
         },
     }
     (tmp_path / "package-lock.json").write_text(json.dumps(lock))
@@ -543,7 +645,10 @@ def test_lockfile_uses_its_own_resolved_url_and_integrity(registry_server: str, 
     assert result.returncode == 2 and b"does not match" in result.stderr
 
 
-@pytest.mark.skipif(not os.environ.get("MALWI_TEST_REAL_REGISTRIES"), reason="opt-in: set MALWI_TEST_REAL_REGISTRIES=1 to hit pypi.org and npmjs.org")
+@pytest.mark.skipif(
+    not os.environ.get("MALWI_TEST_REAL_REGISTRIES"),
+    reason="opt-in: set MALWI_TEST_REAL_REGISTRIES=1 to hit pypi.org and npmjs.org",
+)
 @pytest.mark.parametrize("args", [["pypi", "requests"], ["npm", "left-pad"]])
 def test_real_registries_say_good(args: list[str]) -> None:
     started = time.perf_counter()
@@ -592,16 +697,29 @@ def test_encrypted_or_corrupt_zip_members_are_one_line_errors(tmp_path: Path) ->
     corrupt.write_bytes(bytes(data))
     for archive, message in ((encrypted, b"encrypted"), (corrupt, b"not a readable zip archive")):
         result = run_malwi("scan", str(archive), "--no-cache")
-        assert result.returncode == 2 and message in result.stderr and b"internal error" not in result.stderr, result.stderr
+        assert (
+            result.returncode == 2 and message in result.stderr and b"internal error" not in result.stderr
+        ), result.stderr
 
 
-def test_a_lockfile_url_without_integrity_is_fetched_from_that_url(registry_server: str, tmp_path: Path) -> None:
-    evil = tar_bytes([("package/index.js", (ROOT / "examples" / "malicious-javascript" / "index.js").read_bytes())])
+def test_a_lockfile_url_without_integrity_is_fetched_from_that_url(
+    registry_server: str, tmp_path: Path
+) -> None:
+    evil = tar_bytes(
+        [("package/index.js", (ROOT / "examples" / "malicious-javascript" / "index.js").read_bytes())]
+    )
     serve_npm("a", "1.0.0", tar_bytes([("package/index.js", b"module.exports = 1;\n")]))
     FakeRegistry.routes["/elsewhere/evil.tgz"] = (200, evil)
-    lock = {"lockfileVersion": 3, "packages": {"node_modules/a": {"version": "1.0.0", "resolved": registry_server + "/elsewhere/evil.tgz"}}}
+    lock = {
+        "lockfileVersion": 3,
+        "packages": {
+            "node_modules/a": {"version": "1.0.0", "resolved": registry_server + "/elsewhere/evil.tgz"}
+        },
+    }
     (tmp_path / "package-lock.json").write_text(json.dumps(lock))
-    result = run_malwi("scan", "--lockfile", str(tmp_path / "package-lock.json"), "--no-cache", "--format", "json")
+    result = run_malwi(
+        "scan", "--lockfile", str(tmp_path / "package-lock.json"), "--no-cache", "--format", "json"
+    )
     document = json.loads(result.stdout)
     assert result.returncode == 1 and document["verdict"] == "malicious", result.stderr
     assert "/elsewhere/evil.tgz" in FakeRegistry.requests and "/npm/a" not in FakeRegistry.requests
@@ -614,10 +732,20 @@ def test_a_lockfile_url_without_integrity_is_fetched_from_that_url(registry_serv
     [
         ((200, b'{"info": '), "did not answer with JSON"),
         ((200, b"[1, 2]"), "not an object"),
-        ((200, json.dumps({"info": {"version": "1.0"}, "urls": [{"packagetype": "sdist", "size": "12kB"}]}).encode()), "unexpected registry metadata"),
+        (
+            (
+                200,
+                json.dumps(
+                    {"info": {"version": "1.0"}, "urls": [{"packagetype": "sdist", "size": "12kB"}]}
+                ).encode(),
+            ),
+            "unexpected registry metadata",
+        ),
     ],
 )
-def test_broken_registry_answers_are_one_line_errors(registry_server: str, route: tuple[int, bytes], message: str) -> None:
+def test_broken_registry_answers_are_one_line_errors(
+    registry_server: str, route: tuple[int, bytes], message: str
+) -> None:
     FakeRegistry.routes["/pypi/demo/json"] = route
     result = run_malwi("pypi", "demo", "--no-cache")
     stderr = result.stderr.decode()
@@ -629,10 +757,15 @@ def test_requirements_index_options_are_reported(registry_server: str, tmp_path:
     requirements = tmp_path / "requirements.txt"
     requirements.write_text("--index-url https://internal.example/simple\ndemo==1.0\n")
     result = run_malwi("scan", "-r", str(requirements), "--no-cache")
-    assert result.returncode == 0 and b"--index-url https://internal.example/simple is not used" in result.stderr
+    assert (
+        result.returncode == 0 and b"--index-url https://internal.example/simple is not used" in result.stderr
+    )
 
 
-@pytest.mark.parametrize(("flag", "value"), [("--max-archive-ratio", "nan"), ("--max-archive-ratio", "-5"), ("--max-archive-files", "0")])
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [("--max-archive-ratio", "nan"), ("--max-archive-ratio", "-5"), ("--max-archive-files", "0")],
+)
 def test_archive_limits_must_make_sense(flag: str, value: str) -> None:
     result = run_malwi("scan", str(ROOT / "examples"), flag, value)
     assert result.returncode == 2 and result.stderr.startswith(b"malwi: error: argument " + flag.encode())

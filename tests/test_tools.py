@@ -46,9 +46,17 @@ def assert_usage_error(result: subprocess.CompletedProcess[str], fragment: str) 
 # coverage gate ----------------------------------------------------------------------------------
 
 
-def coverage_report(tmp_path: Path, covered: int, statements: int, files: dict[str, tuple[int, int]] | None = None) -> Path:
+def coverage_report(
+    tmp_path: Path, covered: int, statements: int, files: dict[str, tuple[int, int]] | None = None
+) -> Path:
     entries = {
-        name: {"summary": {"covered_lines": c, "num_statements": s, "percent_covered": 100.0 * c / s if s else 100.0}}
+        name: {
+            "summary": {
+                "covered_lines": c,
+                "num_statements": s,
+                "percent_covered": 100.0 * c / s if s else 100.0,
+            }
+        }
         for name, (c, s) in (files or {}).items()
     }
     return write(
@@ -56,7 +64,11 @@ def coverage_report(tmp_path: Path, covered: int, statements: int, files: dict[s
         {
             "meta": {"format": 3, "version": "7.10.0"},
             "files": entries,
-            "totals": {"covered_lines": covered, "num_statements": statements, "percent_covered": 100.0 * covered / statements},
+            "totals": {
+                "covered_lines": covered,
+                "num_statements": statements,
+                "percent_covered": 100.0 * covered / statements,
+            },
         },
     )
 
@@ -76,7 +88,9 @@ def test_coverage_gate_fails_below_the_floor(tmp_path: Path) -> None:
 
 
 def test_coverage_gate_per_file_floor_is_opt_in(tmp_path: Path) -> None:
-    report = coverage_report(tmp_path, 90, 100, {"pkg/good.py": (80, 80), "pkg/weak.py": (10, 20), "pkg/skip.py": (0, 0)})
+    report = coverage_report(
+        tmp_path, 90, 100, {"pkg/good.py": (80, 80), "pkg/weak.py": (10, 20), "pkg/skip.py": (0, 0)}
+    )
     assert tool("coverage_gate.py", report, "--min", "50").returncode == 0
     result = tool("coverage_gate.py", report, "--min", "50", "--min-file", "60")
     assert result.returncode == 1
@@ -102,13 +116,17 @@ def test_coverage_gate_rejects_malformed_evidence(tmp_path: Path, content: Any, 
 
 def test_coverage_gate_missing_evidence_and_bad_arguments(tmp_path: Path) -> None:
     assert_usage_error(tool("coverage_gate.py", tmp_path / "absent.json"), "coverage report not found")
-    assert_usage_error(tool("coverage_gate.py", coverage_report(tmp_path, 1, 2), "--min", "150"), "between 0 and 100")
+    assert_usage_error(
+        tool("coverage_gate.py", coverage_report(tmp_path, 1, 2), "--min", "150"), "between 0 and 100"
+    )
 
 
 # bandit gate ------------------------------------------------------------------------------------
 
 
-def finding(test_id: str, severity: str, confidence: str, filename: str = "python/malwi/x.py", line: int = 3) -> dict[str, Any]:
+def finding(
+    test_id: str, severity: str, confidence: str, filename: str = "python/malwi/x.py", line: int = 3
+) -> dict[str, Any]:
     return {
         "filename": filename,
         "line_number": line,
@@ -139,7 +157,10 @@ def test_bandit_gate_fails_with_one_line_per_finding(tmp_path: Path) -> None:
     report = bandit_report(tmp_path, finding("B602", "HIGH", "HIGH", line=12), finding("B101", "LOW", "HIGH"))
     result = tool("bandit_gate.py", report, "--allow", empty_allow(tmp_path))
     assert result.returncode == 1
-    assert "bandit gate: python/malwi/x.py:12 B602 [HIGH/HIGH] issue B602 second line" in result.stdout.splitlines()
+    assert (
+        "bandit gate: python/malwi/x.py:12 B602 [HIGH/HIGH] issue B602 second line"
+        in result.stdout.splitlines()
+    )
     assert "B101" not in result.stdout
     assert "FAIL" in result.stdout
     strict = tool("bandit_gate.py", report, "--allow", empty_allow(tmp_path), "--severity", "low")
@@ -147,8 +168,13 @@ def test_bandit_gate_fails_with_one_line_per_finding(tmp_path: Path) -> None:
 
 
 def test_bandit_gate_allow_list_needs_reasons(tmp_path: Path) -> None:
-    report = bandit_report(tmp_path, finding("B608", "MEDIUM", "MEDIUM", filename="./python/malwi/registry.py"))
-    allow = write(tmp_path / "allow.json", {"allow": [{"test_id": "B608", "path": "python/malwi/reg*.py", "reason": "placeholders only"}]})
+    report = bandit_report(
+        tmp_path, finding("B608", "MEDIUM", "MEDIUM", filename="./python/malwi/registry.py")
+    )
+    allow = write(
+        tmp_path / "allow.json",
+        {"allow": [{"test_id": "B608", "path": "python/malwi/reg*.py", "reason": "placeholders only"}]},
+    )
     result = tool("bandit_gate.py", report, "--allow", allow)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "allowed: python/malwi/registry.py:3 B608" in result.stdout
@@ -160,7 +186,9 @@ def test_bandit_gate_allow_list_needs_reasons(tmp_path: Path) -> None:
 
 
 def test_bandit_gate_fails_on_files_bandit_could_not_parse(tmp_path: Path) -> None:
-    report = bandit_report(tmp_path, errors=[{"filename": "python/malwi/broken.py", "reason": "syntax error while parsing AST"}])
+    report = bandit_report(
+        tmp_path, errors=[{"filename": "python/malwi/broken.py", "reason": "syntax error while parsing AST"}]
+    )
     result = tool("bandit_gate.py", report, "--allow", empty_allow(tmp_path))
     assert result.returncode == 1
     assert "not checked: python/malwi/broken.py: syntax error" in result.stdout
@@ -199,7 +227,14 @@ CLEAN = [{"name": f"pkg{i}", "version": "1.0", "vulns": []} for i in range(4)]
 VULNERABLE = {
     "name": "Some_Lib",
     "version": "1.2.3",
-    "vulns": [{"id": "PYSEC-2024-1", "fix_versions": ["1.2.4"], "aliases": ["CVE-2024-0001", "GHSA-aaaa-bbbb-cccc"], "description": "d"}],
+    "vulns": [
+        {
+            "id": "PYSEC-2024-1",
+            "fix_versions": ["1.2.4"],
+            "aliases": ["CVE-2024-0001", "GHSA-aaaa-bbbb-cccc"],
+            "description": "d",
+        }
+    ],
 }
 
 
@@ -212,15 +247,24 @@ def test_pip_audit_gate_passes_when_nothing_is_known(tmp_path: Path) -> None:
 
 
 def test_pip_audit_gate_fails_on_a_vulnerability(tmp_path: Path) -> None:
-    result = tool("pip_audit_gate.py", audit_report(tmp_path, *CLEAN, VULNERABLE), "--allow", empty_allow(tmp_path))
+    result = tool(
+        "pip_audit_gate.py", audit_report(tmp_path, *CLEAN, VULNERABLE), "--allow", empty_allow(tmp_path)
+    )
     assert result.returncode == 1
-    assert "Some_Lib 1.2.3: PYSEC-2024-1 (CVE-2024-0001, GHSA-aaaa-bbbb-cccc), fixed in 1.2.4" in result.stdout
+    assert (
+        "Some_Lib 1.2.3: PYSEC-2024-1 (CVE-2024-0001, GHSA-aaaa-bbbb-cccc), fixed in 1.2.4" in result.stdout
+    )
     assert "FAIL" in result.stdout
 
 
 def test_pip_audit_gate_allow_list_expires(tmp_path: Path) -> None:
     report = audit_report(tmp_path, *CLEAN, VULNERABLE)
-    entry = {"id": "CVE-2024-0001", "package": "some-lib", "reason": "not reachable from malwi", "expires": "2030-01-01"}
+    entry = {
+        "id": "CVE-2024-0001",
+        "package": "some-lib",
+        "reason": "not reachable from malwi",
+        "expires": "2030-01-01",
+    }
     allow = write(tmp_path / "allow.json", {"allow": [entry]})
     allowed = tool("pip_audit_gate.py", report, "--allow", allow, "--today", "2029-12-31")
     assert allowed.returncode == 0, allowed.stdout + allowed.stderr
@@ -250,20 +294,30 @@ def test_pip_audit_gate_error_marker_skips_explicitly(tmp_path: Path) -> None:
     write(tmp_path / "pip-audit.error", "ConnectionError: Failed to resolve 'api.osv.dev'\n")
     offline = tool("pip_audit_gate.py", report, "--allow", empty_allow(tmp_path), "--allow-offline")
     assert offline.returncode == 0
-    assert "SKIPPED (pip-audit could not run: ConnectionError: Failed to resolve 'api.osv.dev'" in offline.stdout
+    assert (
+        "SKIPPED (pip-audit could not run: ConnectionError: Failed to resolve 'api.osv.dev'" in offline.stdout
+    )
     assert tool("pip_audit_gate.py", report, "--allow", empty_allow(tmp_path)).returncode == 1
 
 
 def test_pip_audit_gate_a_run_that_audited_nothing_is_a_skip(tmp_path: Path) -> None:
     """pip-audit says 'No known vulnerabilities found' when every lookup failed: not a pass."""
-    skipped = [{"name": f"pkg{i}", "skip_reason": "Dependency not found on PyPI and could not be audited"} for i in range(5)]
+    skipped = [
+        {"name": f"pkg{i}", "skip_reason": "Dependency not found on PyPI and could not be audited"}
+        for i in range(5)
+    ]
     report = audit_report(tmp_path, *skipped)
     result = tool("pip_audit_gate.py", report, "--allow", empty_allow(tmp_path))
     assert result.returncode == 1
     assert "SKIPPED (the vulnerability service answered for none of 5 dependencies" in result.stdout
-    assert tool("pip_audit_gate.py", report, "--allow", empty_allow(tmp_path), "--allow-offline").returncode == 0
+    assert (
+        tool("pip_audit_gate.py", report, "--allow", empty_allow(tmp_path), "--allow-offline").returncode == 0
+    )
     mostly = audit_report(tmp_path, CLEAN[0], *skipped)
-    assert "answered for only 1 of 6" in tool("pip_audit_gate.py", mostly, "--allow", empty_allow(tmp_path)).stdout
+    assert (
+        "answered for only 1 of 6"
+        in tool("pip_audit_gate.py", mostly, "--allow", empty_allow(tmp_path)).stdout
+    )
 
 
 @pytest.mark.parametrize(
@@ -277,7 +331,9 @@ def test_pip_audit_gate_a_run_that_audited_nothing_is_a_skip(tmp_path: Path) -> 
 )
 def test_pip_audit_gate_rejects_malformed_evidence(tmp_path: Path, content: Any, fragment: str) -> None:
     report = write(tmp_path / "pip-audit.json", content)
-    assert_usage_error(tool("pip_audit_gate.py", report, "--allow", empty_allow(tmp_path), "--allow-offline"), fragment)
+    assert_usage_error(
+        tool("pip_audit_gate.py", report, "--allow", empty_allow(tmp_path), "--allow-offline"), fragment
+    )
 
 
 def test_pip_audit_allow_list_in_the_repository_is_well_formed(tmp_path: Path) -> None:
@@ -300,7 +356,11 @@ RESULT_SCHEMA = {
         },
     },
 }
-RESULT = {"analysis_id": "0b6ee3a4-6d0e-4f57-9a39-1c2f0f4f1d2e", "timestamp": "2025-01-02T03:04:05Z", "results": {"confidence": 0.5}}
+RESULT = {
+    "analysis_id": "0b6ee3a4-6d0e-4f57-9a39-1c2f0f4f1d2e",
+    "timestamp": "2025-01-02T03:04:05Z",
+    "results": {"confidence": 0.5},
+}
 
 
 def report_of(path: Path) -> dict[str, Any]:
@@ -315,14 +375,31 @@ def test_schema_validate_defaults_to_the_pattern_databases(tmp_path: Path) -> No
     data = report_of(report)
     assert data["valid"] is True
     files = {entry["file"]: entry for entry in data["files"]}
-    assert files["data/patterns/pattern_database.json"]["schema"] == "data/schemas/pattern_database_schema.json"
+    assert (
+        files["data/patterns/pattern_database.json"]["schema"] == "data/schemas/pattern_database_schema.json"
+    )
     assert "uuid" in data["formats_checked"] and "date-time" in data["formats_checked"]
 
 
 def test_schema_validate_positional_and_flag_forms_agree(tmp_path: Path) -> None:
     positional = tool("schema_validate.py", PATTERN_DB, "--report", tmp_path / "a.json")
-    flags = tool("schema_validate.py", "--schema", PATTERN_SCHEMA, "--input", PATTERN_DB, "--report", tmp_path / "b.json")
-    named = tool("schema_validate.py", "--pattern-db", "data/patterns/pattern_database.json", "--report", tmp_path / "c.json", cwd=tmp_path)
+    flags = tool(
+        "schema_validate.py",
+        "--schema",
+        PATTERN_SCHEMA,
+        "--input",
+        PATTERN_DB,
+        "--report",
+        tmp_path / "b.json",
+    )
+    named = tool(
+        "schema_validate.py",
+        "--pattern-db",
+        "data/patterns/pattern_database.json",
+        "--report",
+        tmp_path / "c.json",
+        cwd=tmp_path,
+    )
     for result in (positional, flags, named):
         assert result.returncode == 0, result.stdout + result.stderr
     selected = [report_of(tmp_path / f"{n}.json")["files"][0]["schema_selected_by"] for n in "abc"]
@@ -331,7 +408,9 @@ def test_schema_validate_positional_and_flag_forms_agree(tmp_path: Path) -> None
 
 def test_schema_validate_picks_the_schema_by_content(tmp_path: Path) -> None:
     result_file = write(tmp_path / "result.json", RESULT)
-    database = write(tmp_path / "db.json", {"version": "1.0.0", "categories": {"X": {"description": "d", "patterns": []}}})
+    database = write(
+        tmp_path / "db.json", {"version": "1.0.0", "categories": {"X": {"description": "d", "patterns": []}}}
+    )
     report = tmp_path / "report.json"
     outcome = tool("schema_validate.py", result_file, database, "--report", report)
     entries = {Path(e["file"]).name: e for e in report_of(report)["files"]}
@@ -349,7 +428,9 @@ def test_schema_validate_invalid_artifact_names_the_error_path(tmp_path: Path) -
         {**RESULT, "analysis_id": "not-a-uuid", "timestamp": "yesterday", "results": {"confidence": 1.5}},
     )
     report = tmp_path / "report.json"
-    result = tool("schema_validate.py", "--schema", schema, "--input", good, "--input", bad, "--report", report)
+    result = tool(
+        "schema_validate.py", "--schema", schema, "--input", good, "--input", bad, "--report", report
+    )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "INVALID" in result.stdout and "/results/confidence" in result.stdout
     data = report_of(report)
@@ -399,7 +480,10 @@ def test_schema_validate_writes_to_evidence_by_default(tmp_path: Path) -> None:
         (lambda d: [write(d / "list.json", [1])], "cannot tell which schema applies"),
         (lambda d: ["--schema", d / "absent-schema.json", PATTERN_DB], "schema not found"),
         (lambda d: ["--schema", write(d / "s.json", {"type": 5}), PATTERN_DB], "not a valid JSON Schema"),
-        (lambda d: ["--schema", write(d / "r.json", {"$ref": "#/definitions/gone"}), PATTERN_DB], "cannot validate"),
+        (
+            lambda d: ["--schema", write(d / "r.json", {"$ref": "#/definitions/gone"}), PATTERN_DB],
+            "cannot validate",
+        ),
         (lambda d: ["--schema", PATTERN_SCHEMA], "none was given"),
         (lambda d: ["--no-such-flag"], "unrecognized arguments"),
     ],

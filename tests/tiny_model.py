@@ -12,12 +12,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import malwi
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
-
-import malwi
 from malwi.model.bundle import sha256_file
+from onnx import TensorProto, helper, numpy_helper
 
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 MALICIOUS_WEIGHTS = {
@@ -78,7 +77,11 @@ def build_tiny_bundle(directory: Path, **overrides: Any) -> Path:
     tokenizer = {
         "version": "1.0",
         "pre_tokenizer": {"type": "WhitespaceSplit"},
-        "model": {"type": "WordLevel", "vocab": {t: i for i, t in enumerate(vocabulary)}, "unk_token": "[UNK]"},
+        "model": {
+            "type": "WordLevel",
+            "vocab": {t: i for i, t in enumerate(vocabulary)},
+            "unk_token": "[UNK]",
+        },
     }
     (directory / "tokenizer.json").write_text(json.dumps(tokenizer))
     build_onnx(vocabulary, directory / "model.onnx")
@@ -88,11 +91,25 @@ def build_tiny_bundle(directory: Path, **overrides: Any) -> Path:
         "format": 1,
         "name": "tiny-test-model",
         "version": "0.0.1",
-        "featurizer": {"id": config.featurizer_id, "version": config.version, "config": json.loads(config.to_json())},
-        "vocabulary": {"file": "tokenizer.json", "hash": malwi.Vocabulary(json.dumps(tokenizer)).hash, "size": len(vocabulary)},
+        "featurizer": {
+            "id": config.featurizer_id,
+            "version": config.version,
+            "config": json.loads(config.to_json()),
+        },
+        "vocabulary": {
+            "file": "tokenizer.json",
+            "hash": malwi.Vocabulary(json.dumps(tokenizer)).hash,
+            "size": len(vocabulary),
+        },
         "windows": {"max_length": 64, "stride": 48, "max_windows": 8},
         # Stage 1 scores everything 0.5 (zero weights): every object goes to stage 2.
-        "stage1": {"file": "stage1.bin", "bits": STAGE1_BITS, "max_order": 2, "bias": 0.0, "candidate_threshold": 0.1},
+        "stage1": {
+            "file": "stage1.bin",
+            "bits": STAGE1_BITS,
+            "max_order": 2,
+            "bias": 0.0,
+            "candidate_threshold": 0.1,
+        },
         "stage2": {"file": "model.onnx", "malicious_class": 1, "combine": "stage2"},
         "calibration": {"method": "platt", "a": 10.0, "b": -5.0},
         "threshold": 0.7,

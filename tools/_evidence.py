@@ -94,7 +94,7 @@ def allow_entries(path: Path, required: bool) -> list[tuple[int, dict[str, Any]]
     data = load_json(path, "allow list")
     entries = data.get("allow") if isinstance(data, dict) else None
     if not isinstance(entries, list):
-        raise UsageError(f"malformed allow list: {display(path)} needs an \"allow\" list")
+        raise UsageError(f'malformed allow list: {display(path)} needs an "allow" list')
     for index, entry in enumerate(entries):
         if not isinstance(entry, dict):
             raise UsageError(f"malformed allow list: allow[{index}] is not an object")

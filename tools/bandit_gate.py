@@ -22,13 +22,13 @@ from typing import Any, NoReturn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _evidence import (  # noqa: E402
-    allow_entries,
+from _evidence import (
     EVIDENCE,
     EXIT_FAILED,
     EXIT_OK,
     ROOT,
     UsageError,
+    allow_entries,
     die,
     display,
     load_json,
@@ -71,12 +71,24 @@ class Parser(argparse.ArgumentParser):
 
 def build_parser() -> Parser:
     parser = Parser(prog="bandit_gate.py", description="Gate over bandit's JSON report.")
-    parser.add_argument("report", nargs="?", default=None, metavar="BANDIT_JSON", help="default evidence/bandit.json")
-    parser.add_argument("--severity", choices=("low", "medium", "high"), default="medium", help="lowest severity that fails (default medium)")
     parser.add_argument(
-        "--confidence", choices=("low", "medium", "high"), default="medium", help="lowest confidence that fails (default medium)"
+        "report", nargs="?", default=None, metavar="BANDIT_JSON", help="default evidence/bandit.json"
     )
-    parser.add_argument("--allow", metavar="PATH", help=f"allow list (default {display(DEFAULT_ALLOW)}; absent: none)")
+    parser.add_argument(
+        "--severity",
+        choices=("low", "medium", "high"),
+        default="medium",
+        help="lowest severity that fails (default medium)",
+    )
+    parser.add_argument(
+        "--confidence",
+        choices=("low", "medium", "high"),
+        default="medium",
+        help="lowest confidence that fails (default medium)",
+    )
+    parser.add_argument(
+        "--allow", metavar="PATH", help=f"allow list (default {display(DEFAULT_ALLOW)}; absent: none)"
+    )
     return parser
 
 
@@ -99,7 +111,9 @@ def level(value: Any, what: str) -> str:
 def read_report(path: Path) -> tuple[list[Finding], list[str]]:
     data = load_json(path, "bandit report")
     if not isinstance(data, dict) or not isinstance(data.get("results"), list):
-        raise UsageError(f"malformed bandit report: no results list in {display(path)} (is it bandit -f json?)")
+        raise UsageError(
+            f"malformed bandit report: no results list in {display(path)} (is it bandit -f json?)"
+        )
     findings = []
     for index, entry in enumerate(data["results"]):
         where = f"results[{index}]"
@@ -156,7 +170,9 @@ def main(argv: list[str] | None = None) -> int:
 
     severity, confidence = LEVELS[args.severity], LEVELS[args.confidence]
     relevant = [
-        f for f in findings if LEVELS[f.severity.lower()] >= severity and LEVELS[f.confidence.lower()] >= confidence
+        f
+        for f in findings
+        if LEVELS[f.severity.lower()] >= severity and LEVELS[f.confidence.lower()] >= confidence
     ]
     failing: list[Finding] = []
     used: set[Allowance] = set()
@@ -173,7 +189,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{TOOL}: not checked: {problem}")
     for allowance in allowances:
         if allowance not in used:
-            print(f"{TOOL}: note: allow-list entry {allowance.test_id} {allowance.path} matched nothing (stale?)")
+            print(
+                f"{TOOL}: note: allow-list entry {allowance.test_id} {allowance.path} matched nothing (stale?)"
+            )
 
     threshold = f"severity>={args.severity}, confidence>={args.confidence}"
     summary = (

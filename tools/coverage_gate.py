@@ -19,8 +19,7 @@ from typing import Any, NoReturn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from malwi.cli import bounded  # noqa: E402
-from _evidence import (  # noqa: E402
+from _evidence import (
     EVIDENCE,
     EXIT_FAILED,
     EXIT_OK,
@@ -30,6 +29,7 @@ from _evidence import (  # noqa: E402
     load_json,
     resolve_input,
 )
+from malwi.cli import bounded
 
 TOOL = "coverage gate"
 # Measured when this floor was set: 56.7% of the package's 1793 lines (commit 4683840, `make
@@ -48,14 +48,27 @@ percentage = bounded(float, 0.0, 100.0, "must be a percentage between 0 and 100"
 
 
 def build_parser() -> Parser:
-    parser = Parser(prog="coverage_gate.py", description="Line-coverage floor over coverage.py's JSON report.")
+    parser = Parser(
+        prog="coverage_gate.py", description="Line-coverage floor over coverage.py's JSON report."
+    )
     parser.add_argument(
         "report", nargs="?", default=None, metavar="COVERAGE_JSON", help="default evidence/coverage.json"
     )
-    parser.add_argument("--min", type=percentage, default=DEFAULT_MIN, help=f"total line coverage floor, %% (default {DEFAULT_MIN})")
-    parser.add_argument("--min-file", type=percentage, default=None, help="per-file floor, %% (off by default)")
     parser.add_argument(
-        "--exclude", action="append", default=[], metavar="GLOB", help="files the per-file floor skips (repeatable)"
+        "--min",
+        type=percentage,
+        default=DEFAULT_MIN,
+        help=f"total line coverage floor, %% (default {DEFAULT_MIN})",
+    )
+    parser.add_argument(
+        "--min-file", type=percentage, default=None, help="per-file floor, %% (off by default)"
+    )
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="files the per-file floor skips (repeatable)",
     )
     return parser
 
@@ -77,7 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         data = load_json(path, "coverage report")
         if not isinstance(data, dict) or not isinstance(data.get("totals"), dict):
-            raise UsageError(f"malformed coverage report: no totals in {display(path)} (is it coverage.py JSON?)")
+            raise UsageError(
+                f"malformed coverage report: no totals in {display(path)} (is it coverage.py JSON?)"
+            )
         covered = count(data["totals"], "covered_lines", "totals")
         statements = count(data["totals"], "num_statements", "totals")
         if covered > statements:
@@ -86,7 +101,10 @@ def main(argv: list[str] | None = None) -> int:
         if not isinstance(files, dict):
             raise UsageError("malformed coverage report: files is not an object")
         per_file = {
-            name: (count(entry.get("summary"), "covered_lines", name), count(entry.get("summary"), "num_statements", name))
+            name: (
+                count(entry.get("summary"), "covered_lines", name),
+                count(entry.get("summary"), "num_statements", name),
+            )
             for name, entry in files.items()
             if isinstance(entry, dict)
         }
@@ -96,7 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     total = line_percent(covered, statements)
     failed = False
     verdict = "PASS" if total >= args.min else "FAIL"
-    print(f"{TOOL}: {total:.1f}% of {statements} lines covered ({covered}), minimum {args.min:.1f}%: {verdict}")
+    print(
+        f"{TOOL}: {total:.1f}% of {statements} lines covered ({covered}), minimum {args.min:.1f}%: {verdict}"
+    )
     failed |= total < args.min
 
     if args.min_file is not None:

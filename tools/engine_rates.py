@@ -31,12 +31,16 @@ def package_paths(args: argparse.Namespace) -> list[Path]:
         index = json.loads(Path(args.from_index).read_text())
         base = Path(args.from_index).parent
         for entry in index:
-            if entry.get("status") == "downloaded" and (not args.ecosystem or entry["ecosystem"] == args.ecosystem):
+            if entry.get("status") == "downloaded" and (
+                not args.ecosystem or entry["ecosystem"] == args.ecosystem
+            ):
                 packages.append(base / entry["file"])
     for raw in args.paths:
         path = Path(raw)
         if args.each_subfolder and path.is_dir():
-            packages.extend(sorted(p for p in path.iterdir() if p.is_dir() or p.name.endswith(ARCHIVE_SUFFIXES)))
+            packages.extend(
+                sorted(p for p in path.iterdir() if p.is_dir() or p.name.endswith(ARCHIVE_SUFFIXES))
+            )
         else:
             packages.append(path)
     return packages[: args.limit] if args.limit else packages
@@ -89,7 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--from-index", help="a research workspace's downloads/index.json")
     parser.add_argument("--ecosystem", choices=["pypi", "npm"], help="with --from-index: only this registry")
     parser.add_argument("--limit", type=int, default=0, help="at most this many packages (index order)")
-    parser.add_argument("--each-subfolder", action="store_true", help="each subfolder of a path is one package")
+    parser.add_argument(
+        "--each-subfolder", action="store_true", help="each subfolder of a path is one package"
+    )
     parser.add_argument("--output", help="write the per-package results and the rates as JSON")
     args = parser.parse_args(argv)
     packages = package_paths(args)
@@ -114,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     with_payloads = sorted(name for name, r in analysed.items() if r["payload_objects"])
     kinds: Counter[str] = Counter()
     for r in analysed.values():
-        kinds.update({kind: 1 for kind in r["flows"]})
+        kinds.update(dict.fromkeys(r["flows"], 1))
     summary = {
         "packages": total,
         "unreadable": len(results) - total,
@@ -134,7 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     for name in flowing:
         print(f"flows: {name}: {analysed[name]['flows']} {analysed[name]['evidence'][:3]}")
     if args.output:
-        Path(args.output).write_text(json.dumps({"summary": summary, "packages": results}, indent=1, ensure_ascii=False))
+        Path(args.output).write_text(
+            json.dumps({"summary": summary, "packages": results}, indent=1, ensure_ascii=False)
+        )
     return 0
 
 

@@ -25,19 +25,19 @@ from typing import Any, NoReturn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from malwi.cli import bounded  # noqa: E402
-from _evidence import (  # noqa: E402
-    allow_entries,
+from _evidence import (
     EVIDENCE,
     EXIT_FAILED,
     EXIT_OK,
     UsageError,
+    allow_entries,
     die,
     display,
     load_json,
     one_line,
     resolve_input,
 )
+from malwi.cli import bounded
 
 TOOL = "pip-audit gate"
 DEFAULT_ALLOW = Path(__file__).resolve().parent / "pip_audit_allow.json"
@@ -86,13 +86,21 @@ share = bounded(float, 0.0, 1.0, "must be between 0 and 1")
 
 def build_parser() -> Parser:
     parser = Parser(prog="pip_audit_gate.py", description="Gate over pip-audit's JSON report.")
-    parser.add_argument("report", nargs="?", default=None, metavar="PIP_AUDIT_JSON", help="default evidence/pip-audit.json")
     parser.add_argument(
-        "--error-marker", metavar="PATH", help="file recording that pip-audit could not run (default: the report's .error sibling)"
+        "report", nargs="?", default=None, metavar="PIP_AUDIT_JSON", help="default evidence/pip-audit.json"
     )
-    parser.add_argument("--allow", metavar="PATH", help=f"allow list (default {display(DEFAULT_ALLOW)}; absent: none)")
     parser.add_argument(
-        "--allow-offline", action="store_true", help="a skip (no vulnerability data) passes instead of failing; still printed"
+        "--error-marker",
+        metavar="PATH",
+        help="file recording that pip-audit could not run (default: the report's .error sibling)",
+    )
+    parser.add_argument(
+        "--allow", metavar="PATH", help=f"allow list (default {display(DEFAULT_ALLOW)}; absent: none)"
+    )
+    parser.add_argument(
+        "--allow-offline",
+        action="store_true",
+        help="a skip (no vulnerability data) passes instead of failing; still printed",
     )
     parser.add_argument(
         "--max-unaudited-share",
@@ -117,12 +125,16 @@ def strings(value: Any, what: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def read_report(path: Path, max_unaudited_share: float) -> tuple[list[Vulnerability], int, list[tuple[str, str]]]:
+def read_report(
+    path: Path, max_unaudited_share: float
+) -> tuple[list[Vulnerability], int, list[tuple[str, str]]]:
     """The vulnerabilities found, how many dependencies were audited, and those that were not."""
     data = load_json(path, "pip-audit report")
     dependencies = data.get("dependencies") if isinstance(data, dict) else data
     if not isinstance(dependencies, list):
-        raise UsageError(f"malformed pip-audit report: no dependencies list in {display(path)} (is it pip-audit -f json?)")
+        raise UsageError(
+            f"malformed pip-audit report: no dependencies list in {display(path)} (is it pip-audit -f json?)"
+        )
     vulnerabilities: list[Vulnerability] = []
     audited = 0
     unaudited: list[tuple[str, str]] = []
@@ -185,7 +197,9 @@ def read_allow(path: Path, required: bool) -> list[Allowance]:
             expiry = None
         if expiry is None:
             raise UsageError(f"malformed allow list: allow[{index}] ({vuln_id}) needs expires as YYYY-MM-DD")
-        allowances.append(Allowance(vuln_id.strip(), normalize(package) if package else None, reason.strip(), expiry))
+        allowances.append(
+            Allowance(vuln_id.strip(), normalize(package) if package else None, reason.strip(), expiry)
+        )
     return allowances
 
 
@@ -205,7 +219,10 @@ def main(argv: list[str] | None = None) -> int:
         allowances = read_allow(allow_path, required=args.allow is not None)
         if marker.exists():
             try:
-                recorded = one_line(marker.read_text(encoding="utf-8", errors="replace"), 300) or "no reason recorded"
+                recorded = (
+                    one_line(marker.read_text(encoding="utf-8", errors="replace"), 300)
+                    or "no reason recorded"
+                )
             except OSError as error:
                 recorded = f"marker unreadable: {error.strerror}"
             raise Skipped(f"pip-audit could not run: {recorded} ({display(marker)})")

@@ -26,7 +26,7 @@ from uuid import UUID
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _evidence import (  # noqa: E402
+from _evidence import (
     EVIDENCE,
     EXIT_FAILED,
     EXIT_OK,
@@ -93,17 +93,33 @@ def build_parser() -> Parser:
         prog="schema_validate.py",
         description="Validate JSON artifacts against JSON Schemas (draft-07); writes a JSON report.",
     )
-    parser.add_argument("files", nargs="*", metavar="FILE", help="artifacts; schema from --schema or picked by content")
-    parser.add_argument("--input", action="append", default=[], metavar="FILE", help="an artifact, as FILE (repeatable)")
+    parser.add_argument(
+        "files", nargs="*", metavar="FILE", help="artifacts; schema from --schema or picked by content"
+    )
+    parser.add_argument(
+        "--input", action="append", default=[], metavar="FILE", help="an artifact, as FILE (repeatable)"
+    )
     parser.add_argument("--schema", metavar="SCHEMA", help="the schema for FILE and --input artifacts")
     parser.add_argument(
-        "--pattern-db", action="append", default=[], metavar="FILE", help=f"a pattern DB ({display(PATTERN_DB_SCHEMA)})"
+        "--pattern-db",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help=f"a pattern DB ({display(PATTERN_DB_SCHEMA)})",
     )
     parser.add_argument(
-        "--result", action="append", default=[], metavar="FILE", help=f"an analysis result ({display(RESULT_SCHEMA)})"
+        "--result",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help=f"an analysis result ({display(RESULT_SCHEMA)})",
     )
-    parser.add_argument("--report", metavar="PATH", help=f"where the JSON report goes (default {display(DEFAULT_REPORT)})")
-    parser.add_argument("--max-errors", type=int, default=50, metavar="N", help="errors kept per file in the report")
+    parser.add_argument(
+        "--report", metavar="PATH", help=f"where the JSON report goes (default {display(DEFAULT_REPORT)})"
+    )
+    parser.add_argument(
+        "--max-errors", type=int, default=50, metavar="N", help="errors kept per file in the report"
+    )
     return parser
 
 
@@ -198,7 +214,8 @@ class Validation:
             found = list(validator.iter_errors(job.instance))
         except RecursionError:
             raise
-        except Exception as error:  # e.g. a $ref that does not resolve: a broken schema, not an invalid artifact
+        # e.g. a $ref that does not resolve: a broken schema, not an invalid artifact
+        except Exception as error:  # noqa: BLE001
             raise UsageError(
                 f"cannot validate {display(job.path)} against {display(job.schema)}: "
                 f"{type(error).__name__}: {one_line(error, 160)}"
@@ -250,7 +267,9 @@ def collect(args: argparse.Namespace) -> list[Job]:
     if not jobs:
         found = sorted(PATTERN_DIR.rglob("*.json")) if PATTERN_DIR.is_dir() else []
         if not found:
-            raise UsageError(f"nothing to validate: no artifacts named and no pattern DB under {display(PATTERN_DIR)}")
+            raise UsageError(
+                f"nothing to validate: no artifacts named and no pattern DB under {display(PATTERN_DIR)}"
+            )
         jobs = [Job(path, PATTERN_DB_SCHEMA, "default") for path in found]
     for job in jobs:
         job.instance = load_json(job.path, "artifact")

@@ -94,7 +94,10 @@ class ResultCache:
         now = time.time()
         self._write(
             "INSERT OR REPLACE INTO file_results (content_sha256, language, scorer, result, used) VALUES (?, ?, ?, ?, ?)",
-            [(digest, language, scorer, json.dumps(result, separators=(",", ":")), now) for digest, language, result in rows],
+            [
+                (digest, language, scorer, json.dumps(result, separators=(",", ":")), now)
+                for digest, language, result in rows
+            ],
         )
 
     def prune(self, max_rows: int = MAX_ROWS) -> int:

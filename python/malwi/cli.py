@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from malwi.report import MalwiReport
     from malwi.report.result import BatchReport
     from malwi.sources import Prepared, Workspace
-    from malwi.sources.registries import Release
     from malwi.sources.dependencies import Dependency
+    from malwi.sources.registries import Release
 
 N = TypeVar("N", int, float)
 EXIT_OK = 0
@@ -82,30 +82,90 @@ def add_report_options(command: argparse.ArgumentParser, formats: Sequence[str])
         + ("; tokens/code: malwicode or source per object, without the model" if "tokens" in formats else ""),
     )
     command.add_argument("--output", "-o", metavar="FILE", help="write the output to FILE instead of stdout")
-    command.add_argument("--workers", "-w", type=positive_int, metavar="N", help="worker threads (default: all cores)")
-    command.add_argument("--threshold", type=probability, metavar="P", help="maliciousness at which the verdict is malicious (default: the model's)")
-    command.add_argument("--device", choices=("auto", "cpu", "cuda"), help="where the model runs (default: auto)")
-    command.add_argument("--model", metavar="DIR", help="model bundle to use (default: the active or bundled model)")
-    command.add_argument("--no-cache", dest="cache", action="store_false", default=None, help="neither read nor write the result cache")
-    command.add_argument("--max-archive-size", type=parse_size, metavar="SIZE", help="refuse archives that unpack to more (default: 1GB)")
-    command.add_argument("--max-archive-files", type=count, metavar="N", help="refuse archives with more files (default: 50000)")
-    command.add_argument("--max-archive-ratio", type=ratio, metavar="R", help="refuse archives compressed more than R:1 (default: 200)")
+    command.add_argument(
+        "--workers", "-w", type=positive_int, metavar="N", help="worker threads (default: all cores)"
+    )
+    command.add_argument(
+        "--threshold",
+        type=probability,
+        metavar="P",
+        help="maliciousness at which the verdict is malicious (default: the model's)",
+    )
+    command.add_argument(
+        "--device", choices=("auto", "cpu", "cuda"), help="where the model runs (default: auto)"
+    )
+    command.add_argument(
+        "--model", metavar="DIR", help="model bundle to use (default: the active or bundled model)"
+    )
+    command.add_argument(
+        "--no-cache",
+        dest="cache",
+        action="store_false",
+        default=None,
+        help="neither read nor write the result cache",
+    )
+    command.add_argument(
+        "--max-archive-size",
+        type=parse_size,
+        metavar="SIZE",
+        help="refuse archives that unpack to more (default: 1GB)",
+    )
+    command.add_argument(
+        "--max-archive-files",
+        type=count,
+        metavar="N",
+        help="refuse archives with more files (default: 50000)",
+    )
+    command.add_argument(
+        "--max-archive-ratio",
+        type=ratio,
+        metavar="R",
+        help="refuse archives compressed more than R:1 (default: 200)",
+    )
     command.add_argument("--no-config", action="store_true", help="ignore [tool.malwi] in pyproject.toml")
-    command.add_argument("--quiet", "-q", action="store_true", default=None, help="no warnings or progress; the text report is just the verdict line")
+    command.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        default=None,
+        help="no warnings or progress; the text report is just the verdict line",
+    )
 
 
 def build_parser() -> Parser:
     parser = Parser(prog="malwi", description="AI malware scanner for Python and JavaScript packages.")
     parser.add_argument("--version", action="version", version=f"malwi {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    scan = commands.add_parser("scan", help="scan files, folders, archives or dependency files; exit 1 when malicious")
-    scan.add_argument("paths", nargs="*", metavar="PATH", help="files, directories or archives (.tar.gz .tgz .tar.bz2 .tar .zip .whl .egg)")
-    scan.add_argument("--requirements", "-r", action="append", default=[], metavar="FILE", help="scan every pinned dependency of a pip requirements file")
+    scan = commands.add_parser(
+        "scan", help="scan files, folders, archives or dependency files; exit 1 when malicious"
+    )
     scan.add_argument(
-        "--lockfile", action="append", default=[], metavar="FILE", help="scan every pinned dependency of package-lock.json or package.json"
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="files, directories or archives (.tar.gz .tgz .tar.bz2 .tar .zip .whl .egg)",
+    )
+    scan.add_argument(
+        "--requirements",
+        "-r",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="scan every pinned dependency of a pip requirements file",
+    )
+    scan.add_argument(
+        "--lockfile",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="scan every pinned dependency of package-lock.json or package.json",
     )
     add_report_options(scan, FORMATS)
-    scan.add_argument("--no-model", action="store_true", help="compile only; with --format json, a structured dump of all objects")
+    scan.add_argument(
+        "--no-model",
+        action="store_true",
+        help="compile only; with --format json, a structured dump of all objects",
+    )
     scan.add_argument(
         "--extensions",
         metavar="EXT[,EXT...]",
@@ -117,41 +177,82 @@ def build_parser() -> Parser:
         metavar="SIZE",
         help="skip larger files with a warning (default: 10MB)",
     )
-    scan.add_argument("--methods", choices=("separate", "inline"), help="methods as their own objects or inside classes (without the model)")
-    scan.add_argument("--lambdas", choices=("separate", "inline"), help="lambdas as their own objects or inline (without the model)")
-    scan.add_argument("--featurizer-config", metavar="FILE", help="featurizer configuration, JSON (without the model)")
+    scan.add_argument(
+        "--methods",
+        choices=("separate", "inline"),
+        help="methods as their own objects or inside classes (without the model)",
+    )
+    scan.add_argument(
+        "--lambdas",
+        choices=("separate", "inline"),
+        help="lambdas as their own objects or inline (without the model)",
+    )
+    scan.add_argument(
+        "--featurizer-config", metavar="FILE", help="featurizer configuration, JSON (without the model)"
+    )
 
     for ecosystem, what in (("pypi", "PyPI (the sdist, else a wheel)"), ("npm", "npm (the tarball)")):
-        fetch = commands.add_parser(ecosystem, help=f"fetch a release from {what}, verify its digest, scan it; nothing is installed")
+        fetch = commands.add_parser(
+            ecosystem, help=f"fetch a release from {what}, verify its digest, scan it; nothing is installed"
+        )
         fetch.add_argument("name", metavar="NAME")
-        fetch.add_argument("version", nargs="?", metavar="VERSION", help="default: the latest release" + (" (or a dist-tag)" if ecosystem == "npm" else ""))
+        fetch.add_argument(
+            "version",
+            nargs="?",
+            metavar="VERSION",
+            help="default: the latest release" + (" (or a dist-tag)" if ecosystem == "npm" else ""),
+        )
         fetch.add_argument("--keep", metavar="DIR", help="also keep the downloaded file in DIR")
-        fetch.add_argument("--index-url", metavar="URL", help=f"registry JSON API (default: ${'MALWI_PYPI_URL' if ecosystem == 'pypi' else 'MALWI_NPM_URL'} or the public registry)")
+        fetch.add_argument(
+            "--index-url",
+            metavar="URL",
+            help=f"registry JSON API (default: ${'MALWI_PYPI_URL' if ecosystem == 'pypi' else 'MALWI_NPM_URL'} or the public registry)",
+        )
         add_report_options(fetch, REPORT_FORMATS)
 
     models = commands.add_parser("models", help="the model registry: list, show, compare, activate")
-    models.add_argument("--registry", metavar="PATH", help="registry database (default: $MALWI_REGISTRY or ~/.cache/malwi)")
+    models.add_argument(
+        "--registry", metavar="PATH", help="registry database (default: $MALWI_REGISTRY or ~/.cache/malwi)"
+    )
     actions = models.add_subparsers(dest="action", metavar="ACTION", parser_class=Parser, required=True)
     actions.add_parser("list", help="registered models")
     show = actions.add_parser("show", help="one model with its metrics, training runs and versions (JSON)")
     show.add_argument("model_id")
-    compare = actions.add_parser("compare", help="two models' held-out figures side by side (a Markdown table)")
+    compare = actions.add_parser(
+        "compare", help="two models' held-out figures side by side (a Markdown table)"
+    )
     compare.add_argument("first", metavar="MODEL_ID")
     compare.add_argument("second", metavar="MODEL_ID")
     activate = actions.add_parser("activate", help="make scans use this model")
     activate.add_argument("model_id")
 
-    research = commands.add_parser("research", help="train the model: download, preprocess, train-tokenizer, train, export, evaluate")
-    research.add_argument("--config", default="data/training/training_config.json", metavar="FILE", help="training configuration")
-    research.add_argument("--work", default="research-work", metavar="DIR", help="working folder for data and models (default: research-work)")
+    research = commands.add_parser(
+        "research", help="train the model: download, preprocess, train-tokenizer, train, export, evaluate"
+    )
+    research.add_argument(
+        "--config",
+        default="data/training/training_config.json",
+        metavar="FILE",
+        help="training configuration",
+    )
+    research.add_argument(
+        "--work",
+        default="research-work",
+        metavar="DIR",
+        help="working folder for data and models (default: research-work)",
+    )
     research.add_argument("--registry", metavar="PATH", help="registry database to record runs in")
     steps = research.add_subparsers(dest="step", metavar="STEP", parser_class=Parser, required=True)
     steps.add_parser("download", help="fetch benign releases from PyPI and npm (digests checked, resumable)")
-    steps.add_parser("preprocess", help="compile everything into objects: a Parquet table with labels and splits")
+    steps.add_parser(
+        "preprocess", help="compile everything into objects: a Parquet table with labels and splits"
+    )
     steps.add_parser("train-tokenizer", help="build the closed malwicode vocabulary")
     steps.add_parser("train", help="train stage 1 (n-gram linear model) and stage 2 (DistilBERT)")
     export = steps.add_parser("export", help="ONNX export, int8 quantization, calibration, manifest")
-    export.add_argument("--into", metavar="DIR", help="also copy the bundle here (e.g. python/malwi/models/default)")
+    export.add_argument(
+        "--into", metavar="DIR", help="also copy the bundle here (e.g. python/malwi/models/default)"
+    )
     steps.add_parser("evaluate", help="object/file/package metrics and curves on the test packages")
     return parser
 
@@ -198,7 +299,9 @@ def apply_settings(args: argparse.Namespace) -> None:
         args.extensions = [e.strip() for e in args.extensions.split(",") if e.strip()]
     args.exclude_base = str(project.path.parent) if project is not None and project.path is not None else None
     if args.format not in (FORMATS if args.command == "scan" else REPORT_FORMATS):
-        raise UsageError(f"format {args.format!r} (from {project.path if project else 'settings'}) is not available here")
+        raise UsageError(
+            f"format {args.format!r} (from {project.path if project else 'settings'}) is not available here"
+        )
 
 
 def featurizer_config(args: argparse.Namespace) -> FeaturizerConfig:
@@ -207,7 +310,9 @@ def featurizer_config(args: argparse.Namespace) -> FeaturizerConfig:
             with open(args.featurizer_config, encoding="utf-8") as handle:
                 base = FeaturizerConfig.from_json(handle.read())
         except OSError as error:
-            raise UsageError(f"cannot read featurizer config: {error.strerror}: {args.featurizer_config}") from None
+            raise UsageError(
+                f"cannot read featurizer config: {error.strerror}: {args.featurizer_config}"
+            ) from None
     else:
         base = FeaturizerConfig()
     return FeaturizerConfig(
@@ -235,23 +340,33 @@ def report_problems(report: FileReport, quiet: bool) -> None:
 def run_scan(args: argparse.Namespace, out: BinaryIO) -> int:
     if not args.paths and not args.requirements and not args.lockfile:
         raise UsageError("nothing to scan: give a PATH, --requirements FILE or --lockfile FILE")
-    missing = [path for path in [*args.paths, *args.requirements, *args.lockfile] if not os.path.lexists(path)]
+    missing = [
+        path for path in [*args.paths, *args.requirements, *args.lockfile] if not os.path.lexists(path)
+    ]
     if missing:
         raise UsageError(f"path not found: {missing[0]}")
     extensions = args.extensions
     if args.format in REPORT_FORMATS and not args.no_model:
         if args.methods or args.lambdas or args.featurizer_config:
-            raise UsageError("featurizer options apply without the model only (--format tokens|code or --no-model)")
+            raise UsageError(
+                "featurizer options apply without the model only (--format tokens|code or --no-model)"
+            )
         return run_report(args, out)
     if args.requirements or args.lockfile:
-        raise UsageError("--requirements and --lockfile end in a verdict: use a report format, not --no-model")
+        raise UsageError(
+            "--requirements and --lockfile end in a verdict: use a report format, not --no-model"
+        )
     if args.no_model and args.format in ("text", "yaml", "markdown", "sarif"):
-        raise UsageError(f"--format {args.format} is a verdict and needs the model; without it use tokens, code or json")
+        raise UsageError(
+            f"--format {args.format} is a verdict and needs the model; without it use tokens, code or json"
+        )
     from malwi.sources.archive import is_archive
 
     archives = [path for path in args.paths if is_archive(path)]
     if archives:
-        raise UsageError(f"{archives[0]}: archives are unpacked for verdicts only; unpack it to dump its tokens or code")
+        raise UsageError(
+            f"{archives[0]}: archives are unpacked for verdicts only; unpack it to dump its tokens or code"
+        )
     options = ScanOptions(
         workers=args.workers,
         max_file_size=args.max_file_size,
@@ -267,7 +382,10 @@ def run_scan(args: argparse.Namespace, out: BinaryIO) -> int:
             out,
             {
                 "malwi_version": __version__,
-                "featurizer": {"id": options.config.featurizer_id, "config": json.loads(options.config.to_json())},
+                "featurizer": {
+                    "id": options.config.featurizer_id,
+                    "config": json.loads(options.config.to_json()),
+                },
             },
         )
     render = {"tokens": dump.tokens, "code": dump.code}.get(args.format)
@@ -298,7 +416,7 @@ def run_report(args: argparse.Namespace, out: BinaryIO) -> int:
     files. One target gives one report; dependency files give a batch, one report per package."""
     from malwi.report import FileInfo, MalwiReport, render
     from malwi.report.result import BatchReport
-    from malwi.sources import ExtractionLimits, Prepared, Workspace
+    from malwi.sources import ExtractionLimits, Workspace
 
     limits = ExtractionLimits()
     if args.max_archive_size:
@@ -329,7 +447,9 @@ def run_report(args: argparse.Namespace, out: BinaryIO) -> int:
             # An unpacked archive or download is not trusted to say what to skip.
             ignore_files=not untrusted,
             label=prepared.label,
-            file_info=FileInfo.of_file(archive, archive.name if prepared.source else str(archive), "archive") if archive else None,
+            file_info=FileInfo.of_file(archive, archive.name if prepared.source else str(archive), "archive")
+            if archive
+            else None,
             progress=progress,
             archive_limits=limits,
         )
@@ -352,7 +472,11 @@ def run_report(args: argparse.Namespace, out: BinaryIO) -> int:
             result = scan(workspace.local(args.paths))
         else:
             result = scan_dependencies(args, workspace, scan)
-    text = render.text(result, quiet=args.quiet) if args.format == "text" else render.RENDERERS[args.format](result)
+    text = (
+        render.text(result, quiet=args.quiet)
+        if args.format == "text"
+        else render.RENDERERS[args.format](result)
+    )
     out.write(text.encode())
     if result.malicious:
         return EXIT_MALICIOUS
@@ -413,7 +537,9 @@ def scan_dependencies(
             batch.reports.append(report)
             workspace.discard(*prepared.folders)
         except (RegistryError, ArchiveError) as error:
-            batch.failed.append({"package": dependency.label, "origin": dependency.origin, "error": str(error)})
+            batch.failed.append(
+                {"package": dependency.label, "origin": dependency.origin, "error": str(error)}
+            )
             warn(args.quiet, f"{dependency.label} not scanned: {error}")
         finally:
             if not isinstance(fetched, Exception):
@@ -460,7 +586,9 @@ def run_models(args: argparse.Namespace) -> int:
             for model in models:
                 recall = "–" if model["recall"] is None else f"{model['recall']:.3f}"
                 fpr = "–" if model["false_positive_rate"] is None else f"{model['false_positive_rate']:.3f}"
-                print(f"{model['model_id']:<36} {model['version']:<12} {model['status']:<10} recall {recall} fpr {fpr}")
+                print(
+                    f"{model['model_id']:<36} {model['version']:<12} {model['status']:<10} recall {recall} fpr {fpr}"
+                )
         elif args.action == "show":
             print(json.dumps(registry.show(args.model_id), indent=2, default=str))
         elif args.action == "compare":
@@ -516,10 +644,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
-    except Exception as error:  # noqa: BLE001 - the last line of defence against tracebacks
+    except Exception as error:
         if os.environ.get("MALWI_DEBUG"):
             raise
-        print(f"malwi: internal error: {type(error).__name__}: {error} (MALWI_DEBUG=1 shows details)", file=sys.stderr)
+        print(
+            f"malwi: internal error: {type(error).__name__}: {error} (MALWI_DEBUG=1 shows details)",
+            file=sys.stderr,
+        )
         return EXIT_ERROR
 
 

@@ -21,7 +21,14 @@ from typing import Any, TypeVar
 
 from malwi._malwi import MalwiError
 
-__all__ = ["ConfigFileError", "ProjectConfig", "find_project_config", "load_project_config", "merge", "parse_size"]
+__all__ = [
+    "ConfigFileError",
+    "ProjectConfig",
+    "find_project_config",
+    "load_project_config",
+    "merge",
+    "parse_size",
+]
 
 FORMATS = ("text", "json", "yaml", "markdown", "sarif", "tokens", "code")
 DEVICES = ("auto", "cpu", "cuda")
@@ -138,7 +145,9 @@ def load_project_config(path: str | os.PathLike[str]) -> ProjectConfig:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise ConfigFileError(f"{path}: invalid TOML: not UTF-8 ({error.reason} at byte {error.start})") from None
+        raise ConfigFileError(
+            f"{path}: invalid TOML: not UTF-8 ({error.reason} at byte {error.start})"
+        ) from None
     if sys.version_info >= (3, 11):
         import tomllib
     else:

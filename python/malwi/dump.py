@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     class Writer(Protocol):
         def write(self, data: bytes, /) -> int: ...
 
+
 from malwi._malwi import FileReport, MalwiObject, render
 
 
@@ -59,7 +60,7 @@ def file_record(report: FileReport) -> dict[str, Any]:
 class JsonStream:
     """Writes `{"malwi_version": ..., "files": [...], "statistics": {...}}` incrementally."""
 
-    def __init__(self, out: "Writer", head: dict[str, Any]) -> None:
+    def __init__(self, out: Writer, head: dict[str, Any]) -> None:
         self.out = out
         self.first = True
         opening = json.dumps(head, indent=2)[:-2]  # drop the closing "\n}"
@@ -74,5 +75,8 @@ class JsonStream:
 
     def close(self, tail: dict[str, Any]) -> None:
         closing = "\n  ]" if not self.first else "]"
-        rest = "".join(f',\n  "{key}": ' + json.dumps(value, indent=2).replace("\n", "\n  ") for key, value in tail.items())
+        rest = "".join(
+            f',\n  "{key}": ' + json.dumps(value, indent=2).replace("\n", "\n  ")
+            for key, value in tail.items()
+        )
         self.out.write((closing + rest + "\n}\n").encode())

@@ -26,7 +26,9 @@ class Progress:
     `total` may be 0 when unknown (a download without Content-Length): then only the count shows.
     """
 
-    def __init__(self, label: str, total: int = 0, *, unit: str = "items", enabled: bool | None = None) -> None:
+    def __init__(
+        self, label: str, total: int = 0, *, unit: str = "items", enabled: bool | None = None
+    ) -> None:
         self.label = label
         self.total = total
         self.unit = unit
@@ -46,7 +48,9 @@ class Progress:
             share = min(self.done / self.total, 1.0)
             filled = int(share * WIDTH)
             bar = "█" * filled + "·" * (WIDTH - filled)
-            return f"{self.label} {bar} {self._amount(self.done)}/{self._amount(self.total)} ({elapsed:.0f} s)"
+            return (
+                f"{self.label} {bar} {self._amount(self.done)}/{self._amount(self.total)} ({elapsed:.0f} s)"
+            )
         return f"{self.label} {self._amount(self.done)} ({elapsed:.0f} s)"
 
     def step(self, count: int = 1) -> None:

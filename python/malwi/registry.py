@@ -108,8 +108,14 @@ class Registry:
             )
 
     def register_bundle(
-        self, directory: str | os.PathLike[str], *, status: str | None = None, change_notes: str | None = None,
-        model_name: str = "malwi", model_type: str = "ensemble", logs_path: str | None = None,
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        status: str | None = None,
+        change_notes: str | None = None,
+        model_name: str = "malwi",
+        model_type: str = "ensemble",
+        logs_path: str | None = None,
     ) -> str:
         """Records a model bundle from its manifest, the one source of what a model is: the model
         row, its training run (once), its validation and test figures (replaced by the
@@ -149,30 +155,50 @@ class Registry:
             self.connection.execute("DELETE FROM model_performance WHERE model_id = ?", (model_id,))
         if validation:
             self.record_performance(
-                model_id=model_id, dataset_name="validation", level="package", dataset_size=validation.get("packages"),
-                positives=validation.get("malicious_packages"), recall=validation.get("recall"),
-                false_positive_rate=validation.get("false_positive_rate"), roc_auc=validation.get("roc_auc"),
+                model_id=model_id,
+                dataset_name="validation",
+                level="package",
+                dataset_size=validation.get("packages"),
+                positives=validation.get("malicious_packages"),
+                recall=validation.get("recall"),
+                false_positive_rate=validation.get("false_positive_rate"),
+                roc_auc=validation.get("roc_auc"),
                 threshold=manifest["threshold"],
             )
         for level in ("object", "file", "package"):
             if level in test:
                 figures = test[level]
                 self.record_performance(
-                    model_id=model_id, dataset_name="test", level=level, dataset_size=figures.get("count"),
-                    positives=figures.get("positives"), precision=figures.get("precision"), recall=figures.get("recall"),
-                    f1_score=figures.get("f1"), false_positive_rate=figures.get("false_positive_rate"),
-                    roc_auc=figures.get("roc_auc"), threshold=manifest["threshold"],
-                    inference_time_ms=figures.get("inference_time_ms"), test_config={"split": "test"},
+                    model_id=model_id,
+                    dataset_name="test",
+                    level=level,
+                    dataset_size=figures.get("count"),
+                    positives=figures.get("positives"),
+                    precision=figures.get("precision"),
+                    recall=figures.get("recall"),
+                    f1_score=figures.get("f1"),
+                    false_positive_rate=figures.get("false_positive_rate"),
+                    roc_auc=figures.get("roc_auc"),
+                    threshold=manifest["threshold"],
+                    inference_time_ms=figures.get("inference_time_ms"),
+                    test_config={"split": "test"},
                 )
         recorded = self.connection.execute(
-            "SELECT 1 FROM training_history WHERE model_id = ? AND started_at = ?", (model_id, training.get("started_at"))
+            "SELECT 1 FROM training_history WHERE model_id = ? AND started_at = ?",
+            (model_id, training.get("started_at")),
         ).fetchone()
         if training.get("started_at") and not recorded:
             self.record_training(
-                model_id=model_id, started_at=training["started_at"], finished_at=training.get("finished_at"),
-                duration_seconds=training.get("seconds"), epochs=training.get("epochs"),
-                final_loss=training.get("final_loss"), device=training.get("device"), status="completed",
-                config=training.get("config"), logs_path=logs_path,
+                model_id=model_id,
+                started_at=training["started_at"],
+                finished_at=training.get("finished_at"),
+                duration_seconds=training.get("seconds"),
+                epochs=training.get("epochs"),
+                final_loss=training.get("final_loss"),
+                device=training.get("device"),
+                status="completed",
+                config=training.get("config"),
+                logs_path=logs_path,
             )
         self.add_version(model_name, manifest["version"], model_id, change_notes=change_notes)
         return model_id
@@ -187,12 +213,19 @@ class Registry:
                 model_id = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))["model_id"]
             except (OSError, ValueError, KeyError):
                 continue  # a source tree without a trained model
-            if self.connection.execute("SELECT 1 FROM model_registry WHERE model_id = ?", (model_id,)).fetchone():
+            if self.connection.execute(
+                "SELECT 1 FROM model_registry WHERE model_id = ?", (model_id,)
+            ).fetchone():
                 continue
-            has_active = self.connection.execute("SELECT 1 FROM model_registry WHERE status = 'active'").fetchone()
+            has_active = self.connection.execute(
+                "SELECT 1 FROM model_registry WHERE status = 'active'"
+            ).fetchone()
             self.register_bundle(
-                directory, status="testing" if has_active else "active", change_notes="shipped in the package",
-                model_name=entry["model_name"], model_type=entry["model_type"],
+                directory,
+                status="testing" if has_active else "active",
+                change_notes="shipped in the package",
+                model_name=entry["model_name"],
+                model_type=entry["model_type"],
             )
 
     def list_models(self) -> list[dict[str, Any]]:
@@ -203,7 +236,9 @@ class Registry:
         return [dict(row) for row in rows]
 
     def show(self, model_id: str) -> dict[str, Any]:
-        row = self.connection.execute("SELECT * FROM model_registry WHERE model_id = ?", (model_id,)).fetchone()
+        row = self.connection.execute(
+            "SELECT * FROM model_registry WHERE model_id = ?", (model_id,)
+        ).fetchone()
         if row is None:
             raise RegistryError(f"no model {model_id!r} in {self.path}")
         model = dict(row)
@@ -211,9 +246,15 @@ class Registry:
             if model.get(key):
                 model[key] = json.loads(model[key])
         query = "SELECT * FROM {} WHERE model_id = ? ORDER BY id"
-        model["performance"] = [dict(r) for r in self.connection.execute(query.format("model_performance"), (model_id,))]
-        model["training_history"] = [dict(r) for r in self.connection.execute(query.format("training_history"), (model_id,))]
-        model["versions"] = [dict(r) for r in self.connection.execute(query.format("model_versions"), (model_id,))]
+        model["performance"] = [
+            dict(r) for r in self.connection.execute(query.format("model_performance"), (model_id,))
+        ]
+        model["training_history"] = [
+            dict(r) for r in self.connection.execute(query.format("training_history"), (model_id,))
+        ]
+        model["versions"] = [
+            dict(r) for r in self.connection.execute(query.format("model_versions"), (model_id,))
+        ]
         return model
 
     def compare(self, first: str, second: str) -> list[tuple[str, str, str, str]]:
@@ -224,24 +265,54 @@ class Registry:
         tests = [m.get("test") or {} for m in metrics]
         validations = [m.get("validation") or {} for m in metrics]
         digests = [t.get("test_set", {}).get("sha256") for t in tests]
-        same = "unknown (a model evaluated before test-set digests)" if None in digests else (
-            "yes" if digests[0] == digests[1] else "NO: the figures are not comparable"
+        same = (
+            "unknown (a model evaluated before test-set digests)"
+            if None in digests
+            else ("yes" if digests[0] == digests[1] else "NO: the figures are not comparable")
         )
         rows: list[tuple[str, str, str, str]] = [
             ("version", models[0]["version"], models[1]["version"], ""),
             ("featurizer", models[0]["featurizer_id"], models[1]["featurizer_id"], ""),
-            ("threshold", _figure(models[0]["threshold"]), _figure(models[1]["threshold"]), _change(models[0]["threshold"], models[1]["threshold"])),
+            (
+                "threshold",
+                _figure(models[0]["threshold"]),
+                _figure(models[1]["threshold"]),
+                _change(models[0]["threshold"], models[1]["threshold"]),
+            ),
         ]
-        counts = [f"{t['test_set']['packages']:,} ({t['test_set']['sha256'][:12]})" if "test_set" in t else "–" for t in tests]
+        counts = [
+            f"{t['test_set']['packages']:,} ({t['test_set']['sha256'][:12]})" if "test_set" in t else "–"
+            for t in tests
+        ]
         rows.append(("test packages (digest)", counts[0], counts[1], f"same packages: {same}"))
-        names = {"precision": "precision", "recall": "recall", "f1": "F1", "false_positive_rate": "FPR", "roc_auc": "ROC AUC"}
+        names = {
+            "precision": "precision",
+            "recall": "recall",
+            "f1": "F1",
+            "false_positive_rate": "FPR",
+            "roc_auc": "ROC AUC",
+        }
         for level in ("package", "file", "object"):
             for key, name in names.items():
                 values = [t.get(level, {}).get(key) for t in tests]
-                rows.append((f"test {level} {name}", _figure(values[0]), _figure(values[1]), _change(values[0], values[1])))
+                rows.append(
+                    (
+                        f"test {level} {name}",
+                        _figure(values[0]),
+                        _figure(values[1]),
+                        _change(values[0], values[1]),
+                    )
+                )
         for key, name in (("recall", "recall"), ("false_positive_rate", "FPR"), ("roc_auc", "ROC AUC")):
             values = [v.get(key) for v in validations]
-            rows.append((f"validation package {name}", _figure(values[0]), _figure(values[1]), _change(values[0], values[1])))
+            rows.append(
+                (
+                    f"validation package {name}",
+                    _figure(values[0]),
+                    _figure(values[1]),
+                    _change(values[0], values[1]),
+                )
+            )
         return rows
 
     def activate(self, model_id: str) -> None:

@@ -110,7 +110,9 @@ class ModelBundle:
             if not path.is_file():
                 raise ModelError(f"model file missing: {path}")
             if sha256_file(path) != expected:
-                raise ModelError(f"model file {path} does not match its manifest digest (corrupt or replaced)")
+                raise ModelError(
+                    f"model file {path} does not match its manifest digest (corrupt or replaced)"
+                )
         try:
             bundle = cls(directory, manifest)
         except (KeyError, TypeError, ValueError) as error:

@@ -33,7 +33,9 @@ class ScoringStatistics:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def length_batches(lengths: np.ndarray, max_tokens: int = BATCH_TOKENS, max_rows: int = BATCH_ROWS) -> list[np.ndarray]:
+def length_batches(
+    lengths: np.ndarray, max_tokens: int = BATCH_TOKENS, max_rows: int = BATCH_ROWS
+) -> list[np.ndarray]:
     """Window indices grouped so that windows of similar length share a batch: little padding,
     no input padded to the model's maximum length just because one input is long."""
     order = np.argsort(lengths, kind="stable")
@@ -41,7 +43,11 @@ def length_batches(lengths: np.ndarray, max_tokens: int = BATCH_TOKENS, max_rows
     start = 0
     while start < len(order):
         end = start + 1
-        while end < len(order) and end - start < max_rows and (end - start + 1) * lengths[order[end]] <= max_tokens:
+        while (
+            end < len(order)
+            and end - start < max_rows
+            and (end - start + 1) * lengths[order[end]] <= max_tokens
+        ):
             end += 1
         batches.append(order[start:end])
         start = end
@@ -125,7 +131,9 @@ class Scorer:
         scores[ran] = combine(stage1[ran], stage2[ran], self.bundle.combine)
         return scores
 
-    def score(self, objects: Sequence[MalwiObject], statistics: ScoringStatistics | None = None) -> np.ndarray:
+    def score(
+        self, objects: Sequence[MalwiObject], statistics: ScoringStatistics | None = None
+    ) -> np.ndarray:
         """The probability that each object is malicious."""
         statistics = statistics if statistics is not None else ScoringStatistics()
         return self.final(*self.parts(objects, [o.to_hash() for o in objects], statistics))
@@ -138,7 +146,9 @@ class Scorer:
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
         """Platt scaling fitted on whole validation packages: a raw package score as a probability."""
         a, b = self.bundle.calibration_a, self.bundle.calibration_b
-        calibrated: np.ndarray = (1.0 / (1.0 + np.exp(-(a * np.asarray(raw, dtype=np.float64) + b)))).astype(np.float32)
+        calibrated: np.ndarray = (1.0 / (1.0 + np.exp(-(a * np.asarray(raw, dtype=np.float64) + b)))).astype(
+            np.float32
+        )
         return calibrated
 
     def object_probability(self, scores: np.ndarray) -> np.ndarray:

@@ -184,10 +184,17 @@ class FileFinding:
     @property
     def analysed(self) -> bool:
         """Whether the static engines found anything worth reporting here."""
-        return bool(self.flows or self.payloads or self.notes or (self.protection and self.protection["is_protected"]))
+        return bool(
+            self.flows or self.payloads or self.notes or (self.protection and self.protection["is_protected"])
+        )
 
     def engine_record(self) -> dict[str, Any]:
-        return {"flows": self.flows, "payloads": self.payloads, "protection": self.protection, "notes": self.notes}
+        return {
+            "flows": self.flows,
+            "payloads": self.payloads,
+            "protection": self.protection,
+            "notes": self.notes,
+        }
 
     def restore_engines(self, record: dict[str, Any]) -> None:
         self.flows = record.get("flows", [])
@@ -237,7 +244,11 @@ class FileInfo:
         info = cls(name or os.path.basename(os.fspath(path)), kind)
         import numpy as np
 
-        md5, sha1, sha256 = hashlib.md5(usedforsecurity=False), hashlib.sha1(usedforsecurity=False), hashlib.sha256()
+        md5, sha1, sha256 = (
+            hashlib.md5(usedforsecurity=False),
+            hashlib.sha1(usedforsecurity=False),
+            hashlib.sha256(),
+        )
         counts = np.zeros(256, dtype=np.int64)
         with open(path, "rb") as handle:
             while block := handle.read(1 << 20):
@@ -372,7 +383,9 @@ class MalwiReport:
             report.warnings.append(f"{shown(path)}: cannot be read: {message}")
             report._partial = True
         for path in found.ignored_ignore_files:
-            report.warnings.append(f"{shown(path)}: not honoured (only the .malwiignore of a scanned folder itself counts)")
+            report.warnings.append(
+                f"{shown(path)}: not honoured (only the .malwiignore of a scanned folder itself counts)"
+            )
         owned = isinstance(cache, bool)
         result_cache = _open_cache(report) if cache is True else (cache or None)
         scorer_key = _scorer_key(bundle_path, bundle, report.suspicious_threshold)
@@ -389,7 +402,17 @@ class MalwiReport:
                 for start in range(0, len(files), CHUNK_FILES):
                     chunk = files[start : start + CHUNK_FILES]
                     report._scan_chunk(
-                        chunk, shown, bundle_path, device, workers, max_file_size, result_cache, scorer_key, scoring, tally, manifest
+                        chunk,
+                        shown,
+                        bundle_path,
+                        device,
+                        workers,
+                        max_file_size,
+                        result_cache,
+                        scorer_key,
+                        scoring,
+                        tally,
+                        manifest,
                     )
                     bar.step(len(chunk))
         finally:
@@ -408,7 +431,9 @@ class MalwiReport:
         report.verdict = (
             "malicious"
             if report.malicious
-            else "suspicious" if report.maliciousness >= report.suspicious_threshold else "good"
+            else "suspicious"
+            if report.maliciousness >= report.suspicious_threshold
+            else "good"
         )
         if scoring:
             report.model["device"] = scoring[0].device
@@ -477,7 +502,11 @@ class MalwiReport:
             digests[path] = hashlib.sha256(data).hexdigest()
             manifest.append((shown(path), digests[path], len(data)))
             tally.bytes += len(data)
-        hits = cache.lookup([(digests[p], lang) for p, lang in chunk if p in digests], scorer_key) if cache else {}
+        hits = (
+            cache.lookup([(digests[p], lang) for p, lang in chunk if p in digests], scorer_key)
+            if cache
+            else {}
+        )
         misses: list[tuple[str, str]] = []
         for path, language in chunk:
             cached = hits.get((digests.get(path, ""), language))
@@ -503,7 +532,9 @@ class MalwiReport:
             from malwi.model.scoring import ScoringStatistics
 
             scoring.extend([scorer, ScoringStatistics()])
-        reports = compile_files(misses, workers=workers, max_file_size=max_file_size, config=scoring[0].bundle.featurizer)
+        reports = compile_files(
+            misses, workers=workers, max_file_size=max_file_size, config=scoring[0].bundle.featurizer
+        )
         records = self._score_files(reports, shown, scoring[0], scoring[1], tally)
         if cache is not None:
             rows = [
@@ -517,7 +548,12 @@ class MalwiReport:
                 self.warnings.append(f"result cache not updated: {error}")
 
     def _score_files(
-        self, reports: list[FileReport], shown: Any, scorer: Scorer, statistics: ScoringStatistics, tally: _Tally
+        self,
+        reports: list[FileReport],
+        shown: Any,
+        scorer: Scorer,
+        statistics: ScoringStatistics,
+        tally: _Tally,
     ) -> list[dict[str, Any] | None]:
         """Scores compiled files; keeps per file its score and the objects worth showing, and
         returns what the cache should remember of each (None: not cacheable)."""
@@ -668,7 +704,10 @@ class _Inside:
         for path, kind, disguised in archives:
             name = shown(path)
             left = ExtractionLimits(
-                limits.max_total_bytes - used_bytes, limits.max_files - used_files, limits.max_ratio, limits.ratio_grace
+                limits.max_total_bytes - used_bytes,
+                limits.max_files - used_files,
+                limits.max_ratio,
+                limits.ratio_grace,
             )
             if left.max_total_bytes <= 0 or left.max_files <= 0:
                 report.warnings.append(
@@ -679,17 +718,21 @@ class _Inside:
                 continue
             folder = self._folder()
             try:
-                extraction, kind = unpack_found(path, folder, kind, left)
+                extraction, found_kind = unpack_found(path, folder, kind, left)
             except Exception as error:  # noqa: BLE001 - hostile bytes: whatever breaks, the package is still scanned
                 shutil.rmtree(folder, ignore_errors=True)
-                reason = str(error).removeprefix(f"{path}: ") if isinstance(error, ArchiveError) else repr(error)
-                report.warnings.append(f"{name}: {_archive_words(path, kind, disguised)} not unpacked: {reason}")
+                reason = (
+                    str(error).removeprefix(f"{path}: ") if isinstance(error, ArchiveError) else repr(error)
+                )
+                report.warnings.append(
+                    f"{name}: {_archive_words(path, kind, disguised)} not unpacked: {reason}"
+                )
                 report._partial = report._partial or disguised
                 continue
             used_bytes += extraction.bytes
             used_files += extraction.files
             show_as(folder, name + "!")
-            report.warnings.append(f"{name}: {_archive_words(path, kind, disguised)}, scanned inside")
+            report.warnings.append(f"{name}: {_archive_words(path, found_kind, disguised)}, scanned inside")
             report.warnings += [f"{name}: {note}" for note in extraction.notes]
             inner = discover([folder], extensions=extensions, ignore_files=False)
             self.files += inner.files

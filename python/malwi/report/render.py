@@ -31,7 +31,9 @@ def text(report: Result, quiet: bool = False) -> str:
         return summary(report) + "\n"
     lines = [f"malwi {__version__} · model {report.model.get('name')} {report.model.get('version')}"]
     if report.source:
-        lines.append(f"{report.label} from {report.source['ecosystem']} ({report.source.get('filename') or report.source.get('origin', '')})")
+        lines.append(
+            f"{report.label} from {report.source['ecosystem']} ({report.source.get('filename') or report.source.get('origin', '')})"
+        )
     lines += tree(report)
     lines.append(summary(report))
     return "\n".join(lines) + "\n"
@@ -51,7 +53,9 @@ def _file_engines(finding: FileFinding, shown_objects: set[str]) -> list[str]:
     for payload in finding.payloads:
         if payload["object"] not in shown_objects:
             activities = _humane(payload["activities"]) or "no listed activity"
-            lines.append(f"    decoded payload at line {payload['lines'][0]} ({payload['chain']}): {activities}")
+            lines.append(
+                f"    decoded payload at line {payload['lines'][0]} ({payload['chain']}): {activities}"
+            )
     for flow in finding.flows:
         if flow["object"] not in shown_objects:
             lines.append(f"    flow in {flow['object']}: {flow_text(flow)}")
@@ -72,7 +76,9 @@ def tree(report: MalwiReport) -> list[str]:
             first, final = obj.lines
             lines.append(f"{branch}{obj.name} ({obj.kind}, lines {first}-{final})  {obj.score:.2f}")
             if obj.decoded_from:
-                lines.append(f"{stem}decoded payload ({obj.decoded_from}): {_humane(obj.activities) or 'no listed activity'}")
+                lines.append(
+                    f"{stem}decoded payload ({obj.decoded_from}): {_humane(obj.activities) or 'no listed activity'}"
+                )
             elif obj.activities:
                 lines.append(f"{stem}activities: {', '.join(obj.activities)}")
             for flow in obj.flows:
@@ -136,7 +142,9 @@ def _yaml(value: Any, indent: int) -> list[str]:
                 lines.append(f"{pad}{key}:")
                 lines.extend(_yaml(item, indent + 1))
             else:
-                lines.append(f"{pad}{key}: {_yaml(item, 0)[0] if isinstance(item, dict | list) else _yaml_scalar(item)}")
+                lines.append(
+                    f"{pad}{key}: {_yaml(item, 0)[0] if isinstance(item, dict | list) else _yaml_scalar(item)}"
+                )
         return lines
     if isinstance(value, list):
         if not value:
@@ -159,7 +167,11 @@ def to_markdown(report: Result) -> str:
     if isinstance(report, BatchReport):
         parts = [f"# malwi report: {report.label}", "", f"**Verdict: {report.verdict}**", ""]
         for item in report.reports:
-            parts.append(to_markdown(item).replace("# malwi report", f"## {item.label}", 1).replace("\n## `", "\n### `"))
+            parts.append(
+                to_markdown(item)
+                .replace("# malwi report", f"## {item.label}", 1)
+                .replace("\n## `", "\n### `")
+            )
         for unresolved in report.unresolved:
             parts.append(f"- `{unresolved['requirement']}` not scanned: {unresolved['reason']}")
         for failed in report.failed:

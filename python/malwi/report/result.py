@@ -55,8 +55,14 @@ def flow_text(flow: dict[str, Any]) -> str:
     lines = f"line {flow['sink_line']}"
     if flow["source_line"] != flow["sink_line"]:
         lines = f"lines {flow['source_line']} → {flow['sink_line']}"
-    details = [d for d in (flow.get("source_detail") and f"from {flow['source_detail']}",
-                           flow.get("sink_detail") and f"to {flow['sink_detail']}") if d]
+    details = [
+        d
+        for d in (
+            flow.get("source_detail") and f"from {flow['source_detail']}",
+            flow.get("sink_detail") and f"to {flow['sink_detail']}",
+        )
+        if d
+    ]
     return f"{flow['source']} → {flow['sink']} ({', '.join([lines, *details])})"
 
 
@@ -69,7 +75,9 @@ def deobfuscation(report: MalwiReport) -> dict[str, Any]:
     """Payloads decoded from string literals (and scored as objects), and those reported but
     never decoded or loaded (marshalled code), with the limits decoding ran into."""
     payloads = [
-        {"file": f.path, **payload, "lines": [max(n, 1) for n in payload["lines"]]} for f in report.files for payload in f.payloads
+        {"file": f.path, **payload, "lines": [max(n, 1) for n in payload["lines"]]}
+        for f in report.files
+        for payload in f.payloads
     ]
     notes = [{"file": f.path, **note} for f in report.files for note in f.notes]
     return {
@@ -101,7 +109,9 @@ def vm_detection(report: MalwiReport) -> dict[str, Any]:
 def taint_tracking(report: MalwiReport) -> dict[str, Any]:
     """Data flows from sources to sinks, each inside one object (function or module body)."""
     flows = [
-        {"file": f.path, **flow, "path": f"{flow['source']} → {flow['sink']}"} for f in report.files for flow in f.flows
+        {"file": f.path, **flow, "path": f"{flow['source']} → {flow['sink']}"}
+        for f in report.files
+        for flow in f.flows
     ]
     return {
         "status": "completed",

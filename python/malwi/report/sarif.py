@@ -261,17 +261,31 @@ def _message(obj: ObjectFinding, report: MalwiReport) -> str:
     )
 
 
-def _engine_results(finding: FileFinding, location: dict[str, Any], rule_index: dict[str, int]) -> list[dict[str, Any]]:
+def _engine_results(
+    finding: FileFinding, location: dict[str, Any], rule_index: dict[str, int]
+) -> list[dict[str, Any]]:
     """A result per data flow and one for protected code; fingerprints leave lines out, so a
     flow keeps its identity when code above it moves."""
-    def result(rule_id: str, line: int, text: str, identity: str, properties: dict[str, Any]) -> dict[str, Any]:
+
+    def result(
+        rule_id: str, line: int, text: str, identity: str, properties: dict[str, Any]
+    ) -> dict[str, Any]:
         return {
             "ruleId": rule_id,
             "ruleIndex": rule_index[rule_id],
             "level": "warning",
             "message": {"text": text},
-            "locations": [{"physicalLocation": {"artifactLocation": location, "region": {"startLine": max(1, line), "endLine": max(1, line)}}}],
-            "partialFingerprints": {FINGERPRINT: hashlib.sha256(f"{finding.path}\0{identity}".encode()).hexdigest()},
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": location,
+                        "region": {"startLine": max(1, line), "endLine": max(1, line)},
+                    }
+                }
+            ],
+            "partialFingerprints": {
+                FINGERPRINT: hashlib.sha256(f"{finding.path}\0{identity}".encode()).hexdigest()
+            },
             "properties": properties,
         }
 
@@ -362,9 +376,7 @@ def sarif_log(report: MalwiReport, root: str | os.PathLike[str] | None = None) -
                         ],
                     }
                 ],
-                "partialFingerprints": {
-                    FINGERPRINT: f"{obj.hash}:{occurrence[id(obj)]}"
-                },
+                "partialFingerprints": {FINGERPRINT: f"{obj.hash}:{occurrence[id(obj)]}"},
                 "properties": {
                     "score": round(obj.score, 4),
                     "activities": list(obj.activities),

@@ -35,7 +35,9 @@ class Workspace:
         try:
             self.config: dict[str, Any] = json.loads(self.config_path.read_text())
         except OSError as error:
-            raise ResearchError(f"cannot read the training config {self.config_path}: {error.strerror}") from None
+            raise ResearchError(
+                f"cannot read the training config {self.config_path}: {error.strerror}"
+            ) from None
         self.downloads = self.root / "downloads"
         self.objects = self.root / "objects.parquet"
         self.packages = self.root / "packages.json"
@@ -54,7 +56,9 @@ class Workspace:
     def config_relative(self, value: str) -> Path:
         """A path named in the config: absolute, or relative to the config's repository."""
         path = Path(value)
-        return path if path.is_absolute() else (self.config_path.resolve().parent.parent.parent / path).resolve()
+        return (
+            path if path.is_absolute() else (self.config_path.resolve().parent.parent.parent / path).resolve()
+        )
 
     def require(self, *paths: Path) -> None:
         for path in paths:

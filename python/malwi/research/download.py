@@ -48,8 +48,8 @@ def _fetch(release: registries.Release, folder: Path, root: Path) -> dict[str, A
 
 def names(path: Path, count: int) -> list[str]:
     result = []
-    for line in path.read_text().splitlines():
-        line = line.strip()
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
         if line and not line.startswith("#"):
             result.append(line)
         if len(result) >= count:
@@ -60,8 +60,12 @@ def names(path: Path, count: int) -> list[str]:
 def run(workspace: Workspace, args: argparse.Namespace) -> None:
     data = workspace.config["data"]
     max_bytes = int(data["max_download_mb"]) * 1024 * 1024
-    jobs = [("pypi", n) for n in names(workspace.data_path("benign_pypi_list"), int(data["benign_pypi_packages"]))]
-    jobs += [("npm", n) for n in names(workspace.data_path("benign_npm_list"), int(data["benign_npm_packages"]))]
+    jobs = [
+        ("pypi", n) for n in names(workspace.data_path("benign_pypi_list"), int(data["benign_pypi_packages"]))
+    ]
+    jobs += [
+        ("npm", n) for n in names(workspace.data_path("benign_npm_list"), int(data["benign_npm_packages"]))
+    ]
     root = workspace.downloads
     progress = Progress("download", len(jobs))
 

@@ -39,7 +39,7 @@ def metrics(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict[st
     recall = true_positive / max(1, int(positives.sum()))
     both = len(np.unique(labels)) == 2
     return {
-        "count": int(len(labels)),
+        "count": len(labels),
         "positives": int(positives.sum()),
         "precision": round(precision, 4),
         "recall": round(recall, 4),
@@ -70,7 +70,9 @@ def plot_curves(labels: np.ndarray, scores: np.ndarray, threshold: float, path: 
     roc.set_xscale("log")
     roc.set_xlim(1e-3, 1)
     chosen = scores >= threshold
-    roc.scatter([np.mean(chosen[labels == 0])], [np.mean(chosen[labels == 1])], color="red", label="shipped threshold")
+    roc.scatter(
+        [np.mean(chosen[labels == 0])], [np.mean(chosen[labels == 1])], color="red", label="shipped threshold"
+    )
     roc.set_xlabel("false-positive rate (benign packages, log scale)")
     roc.set_ylabel("recall (malicious packages)")
     roc.set_title("ROC, test packages")
@@ -100,7 +102,7 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
 
     file_keys = [f"{p}\0{f}" for p, f in zip(test["package_id"], test["file_path"])]
     file_best = grouped_max(file_keys, calibrated)
-    file_label = {key: label for key, label in zip(file_keys, test["label"])}
+    file_label = dict(zip(file_keys, test["label"]))
     package_ids, package_top, package_objects, package_labels = package_maxima(test, raw)
     package_scores = scorer.calibrate(package_raw(bundle, package_top, package_objects))
     ecosystem = np.array([packages[p]["ecosystem"] for p in package_ids])
@@ -110,7 +112,12 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
     npm = ecosystem == "npm"
     pypi = ~npm
     results: dict[str, Any] = {
-        "model": {"name": bundle.name, "version": bundle.version, "threshold": threshold, "package_score": bundle.package_score},
+        "model": {
+            "name": bundle.name,
+            "version": bundle.version,
+            "threshold": threshold,
+            "package_score": bundle.package_score,
+        },
         # Which packages were held out, as a digest: two runs compare only on the same ones.
         "test_set": {
             "packages": len(package_ids),
@@ -119,15 +126,19 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
         },
         "object": metrics(labels, calibrated, threshold),
         "file": metrics(
-            np.array([file_label[k] for k in file_best], dtype=np.int8), np.array(list(file_best.values()), dtype=np.float32), threshold
+            np.array([file_label[k] for k in file_best], dtype=np.int8),
+            np.array(list(file_best.values()), dtype=np.float32),
+            threshold,
         ),
         "package": metrics(package_labels, package_scores, threshold),
         "package_pypi": metrics(package_labels[pypi], package_scores[pypi], threshold),
         "package_npm_benign": metrics(package_labels[npm], package_scores[npm], threshold),
         "benign_setup_py": {
-            "files": int(len(setup_scores)),
+            "files": len(setup_scores),
             "median_score": round(float(np.median(setup_scores)), 4) if len(setup_scores) else None,
-            "share_at_or_above_threshold": round(float(np.mean(setup_scores >= threshold)), 4) if len(setup_scores) else None,
+            "share_at_or_above_threshold": round(float(np.mean(setup_scores >= threshold)), 4)
+            if len(setup_scores)
+            else None,
         },
         "throughput": {
             "objects": statistics.objects,
@@ -136,7 +147,9 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
             "windows": statistics.windows,
             "stage2_seconds": round(statistics.stage2_seconds, 2),
             "windows_per_second_cpu": round(statistics.windows / max(1e-9, statistics.stage2_seconds), 1),
-            "stage1_objects_per_second": round(statistics.unique_objects / max(1e-9, statistics.stage1_seconds), 1),
+            "stage1_objects_per_second": round(
+                statistics.unique_objects / max(1e-9, statistics.stage1_seconds), 1
+            ),
             "seconds": round(seconds, 2),
         },
     }
@@ -144,9 +157,13 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
     # cases to read before trusting the numbers.
     flagged = package_scores >= threshold
     results["benign_packages_flagged"] = [
-        {"package": p, "score": round(float(s), 4)} for p, s, f, l in zip(package_ids, package_scores, flagged, package_labels) if f and l == 0
+        {"package": p, "score": round(float(s), 4)}
+        for p, s, f, label in zip(package_ids, package_scores, flagged, package_labels)
+        if f and label == 0
     ]
-    results["malicious_packages_missed"] = sorted(p for p, f, l in zip(package_ids, flagged, package_labels) if not f and l == 1)
+    results["malicious_packages_missed"] = sorted(
+        p for p, f, label in zip(package_ids, flagged, package_labels) if not f and label == 1
+    )
     workspace.evaluation.mkdir(parents=True, exist_ok=True)
     (workspace.evaluation / "evaluation.json").write_text(json.dumps(results, indent=1) + "\n")
     plot_curves(package_labels, package_scores, threshold, workspace.evaluation / "curves.png")
@@ -156,7 +173,9 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
             f"{level:<8} n={m['count']:<7} recall {m['recall']:.4f} precision {m['precision']:.4f} "
             f"FPR {m['false_positive_rate']:.4f} F1 {m['f1']:.4f} AUC {m['roc_auc']}"
         )
-    log(f"npm benign packages: {results['package_npm_benign']['count']}, FPR {results['package_npm_benign']['false_positive_rate']:.4f}")
+    log(
+        f"npm benign packages: {results['package_npm_benign']['count']}, FPR {results['package_npm_benign']['false_positive_rate']:.4f}"
+    )
     log(f"benign setup.py: {results['benign_setup_py']}")
     log(f"benign packages flagged: {results['benign_packages_flagged']}")
     log(f"malicious packages missed: {len(results['malicious_packages_missed'])}")
@@ -166,7 +185,16 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
     for level in ("object", "file", "package"):
         results[level]["inference_time_ms"] = round(1000 * seconds / max(1, results[level]["count"]), 4)
     test_metrics = {
-        key: results[key] for key in ("test_set", "object", "file", "package", "package_pypi", "package_npm_benign", "benign_setup_py")
+        key: results[key]
+        for key in (
+            "test_set",
+            "object",
+            "file",
+            "package",
+            "package_pypi",
+            "package_npm_benign",
+            "benign_setup_py",
+        )
     }
     model_id_file = workspace.root / "model_id"
     with Registry(args.registry) as registry:

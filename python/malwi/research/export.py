@@ -65,17 +65,23 @@ def export_onnx(workspace: Workspace, target: Path) -> dict[str, Any]:
     check_mask = torch.ones_like(check)
     check_mask[8:, 64:] = 0
     with torch.no_grad():
-        expected = torch.softmax(model(input_ids=check, attention_mask=check_mask).logits, dim=1)[:, 1].numpy()
+        expected = torch.softmax(model(input_ids=check, attention_mask=check_mask).logits, dim=1)[
+            :, 1
+        ].numpy()
     (logits,) = session.run(None, {"input_ids": check.numpy(), "attention_mask": check_mask.numpy()})
     got = np.exp(logits[:, 1]) / np.exp(logits).sum(axis=1)
     drift = float(np.max(np.abs(expected - got)))
-    log(f"ONNX: fp32 {fp32.stat().st_size / 1e6:.1f} MB, int8 {target.stat().st_size / 1e6:.1f} MB, max probability drift {drift:.4f}")
+    log(
+        f"ONNX: fp32 {fp32.stat().st_size / 1e6:.1f} MB, int8 {target.stat().st_size / 1e6:.1f} MB, max probability drift {drift:.4f}"
+    )
     if drift > 0.1:
         raise ResearchError(f"the int8 model drifts {drift:.3f} from the trained one")
     return {"fp32_bytes": fp32.stat().st_size, "int8_bytes": target.stat().st_size, "int8_max_drift": drift}
 
 
-def package_maxima(objects: dict[str, list[Any]], scores: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+def package_maxima(
+    objects: dict[str, list[Any]], scores: np.ndarray
+) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
     """Highest object score per package, its number of objects, and the package labels."""
     best: dict[str, float] = {}
     count: dict[str, int] = {}
@@ -94,7 +100,12 @@ def package_maxima(objects: dict[str, list[Any]], scores: np.ndarray) -> tuple[l
 
 
 def fit_package_calibration(
-    bundle: ModelBundle, top: np.ndarray, counts: np.ndarray, labels: np.ndarray, target: float, suspicious: float
+    bundle: ModelBundle,
+    top: np.ndarray,
+    counts: np.ndarray,
+    labels: np.ndarray,
+    target: float,
+    suspicious: float,
 ) -> dict[str, Any]:
     """Platt scaling of one package-score method on validation packages, the threshold at the
     target false-positive rate, and what that threshold gives on validation."""
@@ -112,7 +123,7 @@ def fit_package_calibration(
         "b": b,
         "threshold": threshold,
         "suspicious_threshold": min(threshold, threshold_at(calibrated[labels == 0], suspicious)),
-        "packages": int(len(labels)),
+        "packages": len(labels),
         "malicious_packages": int(labels.sum()),
         "recall": float(predicted[labels == 1].mean()),
         "false_positive_rate": float(predicted[labels == 0].mean()),
@@ -131,7 +142,11 @@ def threshold_at(benign_scores: np.ndarray, false_positive_rate: float) -> float
 
 def write_manifest(bundle: Path, manifest: dict[str, Any]) -> None:
     files = [manifest["stage2"]["file"], manifest["vocabulary"]["file"], manifest["stage1"]["file"]]
-    files += [manifest["calibration"]["benign_object_scores"]] if "benign_object_scores" in manifest["calibration"] else []
+    files += (
+        [manifest["calibration"]["benign_object_scores"]]
+        if "benign_object_scores" in manifest["calibration"]
+        else []
+    )
     manifest["files"] = {name: sha256_file(bundle / name) for name in files}
     (bundle / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
 
@@ -150,7 +165,9 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
     featurizer = FeaturizerConfig(**config["featurizer"])
     packages = json.loads(workspace.packages.read_text())
     if packages["featurizer_id"] != featurizer.featurizer_id:
-        raise ResearchError("the objects were compiled with another featurizer configuration: rerun preprocess")
+        raise ResearchError(
+            "the objects were compiled with another featurizer configuration: rerun preprocess"
+        )
     vocabulary = Vocabulary(workspace.tokenizer.read_text())
     stage1_meta = json.loads(workspace.stage1_meta.read_text())
     validation = load_objects(workspace, ("validation",))
@@ -161,7 +178,9 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
     malicious_top = np.sort(package_stage1[labels == 1])
     recall = float(config["stage1"]["candidate_recall"])
     candidate = float(min(0.5, malicious_top[int(np.floor((1 - recall) * len(malicious_top)))]))
-    log(f"stage-1 candidate threshold {candidate:.4f} keeps {np.mean(malicious_top >= candidate):.4f} of validation malicious packages")
+    log(
+        f"stage-1 candidate threshold {candidate:.4f} keeps {np.mean(malicious_top >= candidate):.4f} of validation malicious packages"
+    )
 
     manifest: dict[str, Any] = {
         "format": FORMAT,
@@ -169,15 +188,31 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
         "version": time.strftime("%Y.%m.%d", time.gmtime()),
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "malwi_version": __version__,
-        "featurizer": {"id": featurizer.featurizer_id, "version": FEATURIZER_VERSION, "config": json.loads(featurizer.to_json())},
+        "featurizer": {
+            "id": featurizer.featurizer_id,
+            "version": FEATURIZER_VERSION,
+            "config": json.loads(featurizer.to_json()),
+        },
         "vocabulary": {"file": "tokenizer.json", "hash": vocabulary.hash, "size": len(vocabulary)},
         "windows": {
             "max_length": int(config["windows"]["max_length"]),
             "stride": int(config["windows"]["stride"]),
             "max_windows": int(config["windows"]["max_windows_per_object"]),
         },
-        "stage1": {"file": "stage1.bin", "bits": stage1_meta["bits"], "max_order": stage1_meta["max_order"], "bias": stage1_meta["bias"], "candidate_threshold": candidate},
-        "stage2": {"file": ONNX_FILE, "inputs": ["input_ids", "attention_mask"], "output": "logits", "malicious_class": 1, "combine": "stage2"},
+        "stage1": {
+            "file": "stage1.bin",
+            "bits": stage1_meta["bits"],
+            "max_order": stage1_meta["max_order"],
+            "bias": stage1_meta["bias"],
+            "candidate_threshold": candidate,
+        },
+        "stage2": {
+            "file": ONNX_FILE,
+            "inputs": ["input_ids", "attention_mask"],
+            "output": "logits",
+            "malicious_class": 1,
+            "combine": "stage2",
+        },
         "calibration": {"method": "platt", "package_score": "max_object_score", "a": 1.0, "b": 0.0},
         "threshold": 0.5,
         "suspicious_threshold": 0.25,
@@ -196,7 +231,9 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
         loaded.combine = combine
         raw[combine] = scorer.final(stage1_scores, stage2_scores)
     seconds = time.perf_counter() - started
-    log(f"validation scored: {statistics.unique_objects} objects, {statistics.stage2_objects} to stage 2, {statistics.windows} windows, {seconds:.0f} s")
+    log(
+        f"validation scored: {statistics.unique_objects} objects, {statistics.stage2_objects} to stage 2, {statistics.windows} windows, {seconds:.0f} s"
+    )
     aucs = {}
     for combine, scores in raw.items():
         _, top, _, labels = package_maxima(validation, scores)
@@ -217,11 +254,16 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
             raise ResearchError(f"unknown package score {method!r} in the training config")
         loaded.package_score = method
         choices[method] = fit_package_calibration(loaded, top, counts, labels, target, suspicious)
-        log(f"package score {method}: validation recall {choices[method]['recall']:.4f} at FPR "
-            f"{choices[method]['false_positive_rate']:.4f} (threshold {choices[method]['threshold']:.4f}), AUC {choices[method]['roc_auc']:.4f}")
+        log(
+            f"package score {method}: validation recall {choices[method]['recall']:.4f} at FPR "
+            f"{choices[method]['false_positive_rate']:.4f} (threshold {choices[method]['threshold']:.4f}), AUC {choices[method]['roc_auc']:.4f}"
+        )
     method = max(choices, key=lambda m: (choices[m]["recall"], -PACKAGE_SCORES.index(m)))
     chosen = choices[method]
-    metrics = {key: chosen[key] for key in ("packages", "malicious_packages", "recall", "false_positive_rate", "roc_auc")}
+    metrics = {
+        key: chosen[key]
+        for key in ("packages", "malicious_packages", "recall", "false_positive_rate", "roc_auc")
+    }
     log(f"using {method}")
     manifest["stage2"]["combine"] = combine
     manifest["calibration"].update(a=chosen["a"], b=chosen["b"], package_score=method)
@@ -256,7 +298,10 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
         log(f"bundle copied to {destination}")
     with Registry(args.registry) as registry:
         model_id = registry.register_bundle(
-            destination, status="testing", change_notes="trained by malwi research", logs_path=str(workspace.training_record)
+            destination,
+            status="testing",
+            change_notes="trained by malwi research",
+            logs_path=str(workspace.training_record),
         )
     (workspace.root / "model_id").write_text(model_id)
     log(f"registered {model_id} in {registry.path}")

@@ -25,7 +25,13 @@ from malwi._malwi import FeaturizerConfig, compile_files
 from malwi.research import Progress, ResearchError, Workspace, log, need
 from malwi.research.split import assign_splits, reuse_splits
 
-SOURCE_LANGUAGES = {".py": "python", ".pyw": "python", ".js": "javascript", ".mjs": "javascript", ".cjs": "javascript"}
+SOURCE_LANGUAGES = {
+    ".py": "python",
+    ".pyw": "python",
+    ".js": "javascript",
+    ".mjs": "javascript",
+    ".cjs": "javascript",
+}
 MAX_PACKAGE_BYTES = 200 * 1024 * 1024  # uncompressed source per package; beyond it the rest is skipped
 MAX_RATIO = 200  # compression ratio above which a zip member is skipped (a bomb, not source)
 
@@ -64,7 +70,9 @@ def source_members(archive: Path, max_file: int) -> Iterator[tuple[str, bytes]]:
                 yield member.name, handle.read()
 
 
-def compile_members(members: list[tuple[str, bytes]], config: FeaturizerConfig, scratch: Path) -> list[dict[str, Any]]:
+def compile_members(
+    members: list[tuple[str, bytes]], config: FeaturizerConfig, scratch: Path
+) -> list[dict[str, Any]]:
     """Compiles in-memory files with the batch API; returns one row per object (no package fields)."""
     if not members:
         return []
@@ -124,7 +132,9 @@ def split_name_version(folder: str) -> tuple[str, str]:
     return (name or folder).lower().replace("-", "_"), version
 
 
-def choose_splits(workspace: Workspace, packages: list[dict[str, Any]], rows: list[dict[str, Any]]) -> dict[str, str]:
+def choose_splits(
+    workspace: Workspace, packages: list[dict[str, Any]], rows: list[dict[str, Any]]
+) -> dict[str, str]:
     """Grouped splits, or with `split.reuse` the splits of an earlier run's `packages.json`."""
     settings = workspace.config["split"]
     if not settings.get("reuse"):
@@ -133,7 +143,9 @@ def choose_splits(workspace: Workspace, packages: list[dict[str, Any]], rows: li
     try:
         splits, new = reuse_splits(packages, json.loads(source.read_text()))
     except OSError as error:
-        raise ResearchError(f"cannot read the splits to reuse (split.reuse) from {source}: {error.strerror}") from None
+        raise ResearchError(
+            f"cannot read the splits to reuse (split.reuse) from {source}: {error.strerror}"
+        ) from None
     except ValueError as error:
         raise ResearchError(f"cannot reuse the splits in {source}: {error}") from None
     log(f"splits reused from {source}: {len(splits)} packages; {len(new)} not in it are left out")
@@ -170,7 +182,14 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
         progress = Progress("malicious", 9400)
         for folder, files in malicious_packages(archive, max_file):
             name, version = split_name_version(folder)
-            package: dict[str, Any] = {"id": f"malicious/{folder}", "name": name, "version": version, "ecosystem": "pypi", "label": 1, "files": len(files)}
+            package: dict[str, Any] = {
+                "id": f"malicious/{folder}",
+                "name": name,
+                "version": version,
+                "ecosystem": "pypi",
+                "label": 1,
+                "files": len(files),
+            }
             add(package, compile_members(files, config, scratch))
             progress.step()
         progress.close()
@@ -223,7 +242,14 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
     table = pyarrow.Table.from_pylist(kept)
     parquet.write_table(table, workspace.objects, compression="zstd")
     workspace.packages.write_text(
-        json.dumps({"featurizer_id": config.featurizer_id, "featurizer": json.loads(config.to_json()), "packages": packages}, indent=1)
+        json.dumps(
+            {
+                "featurizer_id": config.featurizer_id,
+                "featurizer": json.loads(config.to_json()),
+                "packages": packages,
+            },
+            indent=1,
+        )
     )
     summary: dict[str, dict[str, int]] = {}
     for package in packages:

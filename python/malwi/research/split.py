@@ -57,7 +57,9 @@ def minhash_signatures(texts: list[str], shingle: int, permutations: int, seed: 
     return signatures
 
 
-def payload_groups(packages: list[dict[str, Any]], rows: list[dict[str, Any]], config: dict[str, Any], seed: int) -> UnionFind:
+def payload_groups(
+    packages: list[dict[str, Any]], rows: list[dict[str, Any]], config: dict[str, Any], seed: int
+) -> UnionFind:
     groups = UnionFind()
     for package in packages:
         groups.find(package["id"])
@@ -91,7 +93,9 @@ def payload_groups(packages: list[dict[str, Any]], rows: list[dict[str, Any]], c
     return groups
 
 
-def assign_splits(packages: list[dict[str, Any]], rows: list[dict[str, Any]], config: dict[str, Any], seed: int) -> dict[str, str]:
+def assign_splits(
+    packages: list[dict[str, Any]], rows: list[dict[str, Any]], config: dict[str, Any], seed: int
+) -> dict[str, str]:
     """package id → `train|validation|test`, whole groups at a time, balanced by package count."""
     groups = payload_groups(packages, rows, config, seed)
     members: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -103,7 +107,7 @@ def assign_splits(packages: list[dict[str, Any]], rows: list[dict[str, Any]], co
         # A fixed, seeded order; the largest groups first so that balancing can absorb them.
         chosen.sort(key=lambda g: (-len(g[1]), hashlib.sha256(f"{seed}:{g[0]}".encode()).hexdigest()))
         total = sum(len(items) for _, items in chosen)
-        filled = {name: 0 for name in fractions}
+        filled = dict.fromkeys(fractions, 0)
         for _, items in chosen:
             # The split furthest below its share takes the group.
             name = min(fractions, key=lambda n: (filled[n] + len(items)) / (fractions[n] * total))
@@ -121,7 +125,9 @@ def reuse_splits(packages: list[dict[str, Any]], previous: Any) -> tuple[dict[st
     rather than guess a split that could put a family member of a test package into training.
     """
     listed = previous.get("packages") if isinstance(previous, dict) else None
-    if not isinstance(listed, list) or not all(isinstance(p, dict) and "id" in p and "split" in p for p in listed):
+    if not isinstance(listed, list) or not all(
+        isinstance(p, dict) and "id" in p and "split" in p for p in listed
+    ):
         raise ValueError("not the packages.json of a preprocess run (no `packages` list with ids and splits)")
     earlier = {p["id"]: p["split"] for p in listed}
     kept = {p["id"]: earlier[p["id"]] for p in packages if p["id"] in earlier}

@@ -20,9 +20,13 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
     parquet = need("pyarrow.parquet")
     workspace.require(workspace.objects)
     config = workspace.config["tokenizer"]
-    table = parquet.read_table(workspace.objects, columns=["tokens", "split"], filters=[("split", "==", "train")])
+    table = parquet.read_table(
+        workspace.objects, columns=["tokens", "split"], filters=[("split", "==", "train")]
+    )
     corpus = table.column("tokens").to_pylist()
-    specials = list(config["special_tokens"]) + [t for t in reserved_tokens() if t not in config["special_tokens"]]
+    specials = list(config["special_tokens"]) + [
+        t for t in reserved_tokens() if t not in config["special_tokens"]
+    ]
     tokenizer = tokenizers.Tokenizer(tokenizers.models.WordLevel(unk_token="[UNK]"))
     tokenizer.pre_tokenizer = tokenizers.pre_tokenizers.WhitespaceSplit()
     trainer = tokenizers.trainers.WordLevelTrainer(
@@ -39,5 +43,7 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
     for text in sample:
         ids = tokenizer.encode(text).ids
         assert ids == [vocabulary.id(token) for token in text.split()], "featurizer and tokenizers disagree"
-    log(f"vocabulary of {len(vocabulary)} tokens ({len(specials)} reserved) from {len(corpus)} training objects")
+    log(
+        f"vocabulary of {len(vocabulary)} tokens ({len(specials)} reserved) from {len(corpus)} training objects"
+    )
     log(f"hash {vocabulary.hash} -> {workspace.tokenizer}")

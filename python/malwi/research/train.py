@@ -34,7 +34,9 @@ def load_objects(workspace: Workspace, splits: tuple[str, ...]) -> dict[str, lis
     return {name: table.column(name).to_pylist() for name in table.column_names}
 
 
-def per_package_sample(data: dict[str, list[Any]], rows: list[int], count: int, rng: random.Random) -> list[int]:
+def per_package_sample(
+    data: dict[str, list[Any]], rows: list[int], count: int, rng: random.Random
+) -> list[int]:
     """`count` rows drawn round-robin across packages, so that a few huge packages (botocore,
     a vendored bundle) do not make up most of the benign examples."""
     by_package: dict[str, list[int]] = defaultdict(list)
@@ -90,7 +92,13 @@ def train_stage1(workspace: Workspace, data: dict[str, list[Any]], rng: random.R
     weights = classifier.coef_.astype(np.float32).ravel()
     bias = float(classifier.intercept_[0])
     workspace.stage1.write_bytes(weights.astype("<f4").tobytes())
-    meta = {"bits": bits, "max_order": max_order, "bias": bias, "training_objects": len(chosen), "seconds": time.perf_counter() - started}
+    meta = {
+        "bits": bits,
+        "max_order": max_order,
+        "bias": bias,
+        "training_objects": len(chosen),
+        "seconds": time.perf_counter() - started,
+    }
     workspace.stage1_meta.write_text(json.dumps(meta, indent=1))
     log(f"stage 1: {len(malicious)} malicious and {len(benign)} benign objects, {meta['seconds']:.0f} s")
     return meta
@@ -98,7 +106,9 @@ def train_stage1(workspace: Workspace, data: dict[str, list[Any]], rng: random.R
 
 def stage1_model(workspace: Workspace) -> LinearModel:
     meta = json.loads(workspace.stage1_meta.read_text())
-    return LinearModel(workspace.stage1.read_bytes(), bias=meta["bias"], bits=meta["bits"], max_order=meta["max_order"])
+    return LinearModel(
+        workspace.stage1.read_bytes(), bias=meta["bias"], bits=meta["bits"], max_order=meta["max_order"]
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -110,7 +120,10 @@ class WindowStore:
 
     def __init__(self, vocabulary: Vocabulary, tokens: list[str], windows: dict[str, int]) -> None:
         encoding = vocabulary.encode(
-            tokens, max_length=int(windows["max_length"]), stride=int(windows["stride"]), max_windows=int(windows["max_windows_per_object"])
+            tokens,
+            max_length=int(windows["max_length"]),
+            stride=int(windows["stride"]),
+            max_windows=int(windows["max_windows_per_object"]),
         )
         self.encoding = encoding
         self.lengths = np.frombuffer(encoding.lengths(), dtype=np.int32)
@@ -166,7 +179,9 @@ def bag_logits(torch: Any, model: Any, store: WindowStore, bags: list[list[int]]
     windows = [w for bag in bags for w in bag]
     owners = torch.tensor([i for i, bag in enumerate(bags) for _ in bag])
     ids, mask = store.batch(windows)
-    logits = model(input_ids=torch.from_numpy(ids.copy()), attention_mask=torch.from_numpy(mask.copy())).logits
+    logits = model(
+        input_ids=torch.from_numpy(ids.copy()), attention_mask=torch.from_numpy(mask.copy())
+    ).logits
     margin = logits[:, 1] - logits[:, 0]
     result = torch.full((len(bags),), -1e9, dtype=margin.dtype)
     return result.scatter_reduce(0, owners, margin, reduce="amax", include_self=True)
@@ -195,7 +210,9 @@ def train_stage2(workspace: Workspace, data: dict[str, list[Any]], rng: random.R
     rng.shuffle(pool)
     chosen = sorted({i for ids in malicious_packages.values() for i in ids} | set(pool))
     position = {row: k for k, row in enumerate(chosen)}
-    log(f"stage 2: encoding {len(chosen)} objects ({bags_per_epoch} malicious packages, {len(pool)} benign objects)")
+    log(
+        f"stage 2: encoding {len(chosen)} objects ({bags_per_epoch} malicious packages, {len(pool)} benign objects)"
+    )
     store = WindowStore(vocabulary, [data["tokens"][i] for i in chosen], config["windows"])
     window_cap = int(training["max_windows_per_training_object"])
 
@@ -212,10 +229,16 @@ def train_stage2(workspace: Workspace, data: dict[str, list[Any]], rng: random.R
     batch_size = int(training["batch_objects"])
     steps_per_epoch = math.ceil((bags_per_epoch + benign_per_epoch) / batch_size)
     total_steps = steps_per_epoch * epochs
-    optimizer = torch.optim.AdamW(model.parameters(), lr=float(training["learning_rate"]), weight_decay=float(training["weight_decay"]))
-    scheduler = transformers.get_linear_schedule_with_warmup(optimizer, int(float(training["warmup_ratio"]) * total_steps), total_steps)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=float(training["learning_rate"]), weight_decay=float(training["weight_decay"])
+    )
+    scheduler = transformers.get_linear_schedule_with_warmup(
+        optimizer, int(float(training["warmup_ratio"]) * total_steps), total_steps
+    )
     # Balanced: both classes weigh the same in the loss whatever the sampling ratio.
-    positive_weight = torch.tensor(benign_per_epoch / max(1, bags_per_epoch)) if training["balanced_sampling"] else None
+    positive_weight = (
+        torch.tensor(benign_per_epoch / max(1, bags_per_epoch)) if training["balanced_sampling"] else None
+    )
     loss_function = torch.nn.BCEWithLogitsLoss(pos_weight=positive_weight)
     history = []
     started = time.perf_counter()
@@ -223,11 +246,15 @@ def train_stage2(workspace: Workspace, data: dict[str, list[Any]], rng: random.R
     for epoch in range(epochs):
         model.train()
         examples = [(bag_of_package(p), 1.0) for p in packages]
-        examples += [(bag_of_object(i), 0.0) for i in pool[epoch * benign_per_epoch : (epoch + 1) * benign_per_epoch]]
-        batches = length_buckets(examples, batch_size, rng, lambda e: max((store.length(w) for w in e[0]), default=0))
+        examples += [
+            (bag_of_object(i), 0.0) for i in pool[epoch * benign_per_epoch : (epoch + 1) * benign_per_epoch]
+        ]
+        batches = length_buckets(
+            examples, batch_size, rng, lambda e: max((store.length(w) for w in e[0]), default=0)
+        )
         total_loss, count = 0.0, 0
-        for batch in batches:
-            batch = [e for e in batch if e[0]]
+        for listed in batches:
+            batch = [e for e in listed if e[0]]
             if not batch:
                 continue
             logits = bag_logits(torch, model, store, [bag for bag, _ in batch])
@@ -240,7 +267,9 @@ def train_stage2(workspace: Workspace, data: dict[str, list[Any]], rng: random.R
             scheduler.step()
             total_loss += float(loss.detach()) * len(batch)
             count += len(batch)
-        history.append({"epoch": epoch + 1, "loss": total_loss / max(1, count), "seconds": time.perf_counter() - started})
+        history.append(
+            {"epoch": epoch + 1, "loss": total_loss / max(1, count), "seconds": time.perf_counter() - started}
+        )
         log(f"epoch {epoch + 1}/{epochs}: loss {history[-1]['loss']:.4f} ({history[-1]['seconds']:.0f} s)")
     model.save_pretrained(workspace.stage2)
     return {

@@ -53,7 +53,11 @@ class Workspace:
     `keep`: a folder where downloaded release files are also copied (`--keep DIR`)."""
 
     def __init__(
-        self, limits: ExtractionLimits | None = None, *, keep: str | os.PathLike[str] | None = None, progress: bool = False
+        self,
+        limits: ExtractionLimits | None = None,
+        *,
+        keep: str | os.PathLike[str] | None = None,
+        progress: bool = False,
     ) -> None:
         self.limits = limits or ExtractionLimits()
         self.keep = Path(keep) if keep else None
@@ -120,7 +124,9 @@ class Workspace:
                 self.keep.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(downloaded, self.keep / downloaded.name)
             except OSError as error:
-                raise RegistryError(f"cannot keep {downloaded.name} in {self.keep}: {error.strerror}") from None
+                raise RegistryError(
+                    f"cannot keep {downloaded.name} in {self.keep}: {error.strerror}"
+                ) from None
         return downloaded
 
     def release(self, release: Release) -> Prepared:
@@ -155,8 +161,18 @@ def release_for(dependency: Dependency) -> Release:
     from malwi.sources.registries import Release, resolve_npm, resolve_pypi
 
     if dependency.resolved:
-        filename = dependency.resolved.rsplit("/", 1)[-1].split("?")[0] or f"{dependency.name}-{dependency.version}.tgz"
-        return Release(dependency.ecosystem, dependency.name, dependency.version, filename, dependency.resolved, dependency.integrity)
+        filename = (
+            dependency.resolved.rsplit("/", 1)[-1].split("?")[0]
+            or f"{dependency.name}-{dependency.version}.tgz"
+        )
+        return Release(
+            dependency.ecosystem,
+            dependency.name,
+            dependency.version,
+            filename,
+            dependency.resolved,
+            dependency.integrity,
+        )
     if dependency.ecosystem == "pypi":
         return resolve_pypi(dependency.name, dependency.version)
     return resolve_npm(dependency.name, dependency.version)

@@ -137,9 +137,13 @@ class Extraction:
                 f"or a loop): {self.links_left_out}"
             )
         for member, renamed in self.renamed[:10]:
-            notes.append(f"two members are named {_shown(str(member))}: the later one is scanned as {_shown(str(renamed))}")
+            notes.append(
+                f"two members are named {_shown(str(member))}: the later one is scanned as {_shown(str(renamed))}"
+            )
         if len(self.renamed) > 10:
-            notes.append(f"{len(self.renamed) - 10} more members share a name with an earlier one; all are scanned")
+            notes.append(
+                f"{len(self.renamed) - 10} more members share a name with an earlier one; all are scanned"
+            )
         return notes
 
 
@@ -167,9 +171,13 @@ class _Writer:
     def file(self, relative: PurePosixPath, source: IO[bytes]) -> None:
         self.result.files += 1
         if self.result.files > self.limits.max_files:
-            raise ArchiveError(f"{self.archive}: more than {self.limits.max_files:,} files (limit on file count)")
+            raise ArchiveError(
+                f"{self.archive}: more than {self.limits.max_files:,} files (limit on file count)"
+            )
         parent = self.directory(relative.parent) if relative.parent.parts else self.root
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+        flags = (
+            os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+        )
         # Installers let the later of two members with one name win; a scanner keeps both, since
         # either may be the one that hides something. Copies are numbered on from the last one
         # used for that name (folded, for filesystems that ignore case), so 50,000 members named
@@ -217,7 +225,9 @@ def _sibling(name: str, copy: int) -> str:
     return stem + tail
 
 
-def _tar_members(writer: _Writer, tar: tarfile.TarFile) -> Iterator[tuple[tarfile.TarInfo, PurePosixPath | None]]:
+def _tar_members(
+    writer: _Writer, tar: tarfile.TarFile
+) -> Iterator[tuple[tarfile.TarInfo, PurePosixPath | None]]:
     archive = writer.archive
     for member in tar:
         name = checked_name(archive, member.name)
@@ -251,7 +261,9 @@ def _extract_tar(path: Path, writer: _Writer) -> None:
         # Not the streaming mode (`r|*`): it stops after the first part of a gzip file made of
         # several, which tar and pip read to the end; members are still read in one pass.
         with tarfile.open(path, mode="r:*") as tar:
-            by_name: dict[PurePosixPath, tarfile.TarInfo] = {}  # files and links; the later of a name wins, as on disk
+            by_name: dict[
+                PurePosixPath, tarfile.TarInfo
+            ] = {}  # files and links; the later of a name wins, as on disk
             links: list[tuple[tarfile.TarInfo, PurePosixPath]] = []
             for member, name in _tar_members(writer, tar):
                 if name is None:
@@ -276,7 +288,9 @@ def _extract_tar(path: Path, writer: _Writer) -> None:
         raise ArchiveError(f"{archive}: not a readable tar archive: {error}") from None
 
 
-def _link_target(link: tarfile.TarInfo, by_name: dict[PurePosixPath, tarfile.TarInfo]) -> tarfile.TarInfo | None:
+def _link_target(
+    link: tarfile.TarInfo, by_name: dict[PurePosixPath, tarfile.TarInfo]
+) -> tarfile.TarInfo | None:
     """The regular file a link ends at, followed through other links of the archive by name
     only (never on disk, never through tarfile's own lookup, which recurses forever on a loop);
     None for a folder, a loop, more than `MAX_LINK_HOPS` links, or a target outside the archive."""
@@ -303,7 +317,11 @@ def _link_target(link: tarfile.TarInfo, by_name: dict[PurePosixPath, tarfile.Tar
 
 
 def _copy_link(
-    tar: tarfile.TarFile, link: tarfile.TarInfo, name: PurePosixPath, by_name: dict[PurePosixPath, tarfile.TarInfo], writer: _Writer
+    tar: tarfile.TarFile,
+    link: tarfile.TarInfo,
+    name: PurePosixPath,
+    by_name: dict[PurePosixPath, tarfile.TarInfo],
+    writer: _Writer,
 ) -> None:
     """A link unpacked as a copy of the file it ends at, or left out with a note."""
     shown = f"{_shown(link.name)} -> {_shown(link.linkname)}"
@@ -322,7 +340,9 @@ def _extract_zip(path: Path, writer: _Writer) -> None:
         with zipfile.ZipFile(path) as zipped:
             infos = zipped.infolist()
             if len(infos) > writer.limits.max_files:
-                raise ArchiveError(f"{archive}: more than {writer.limits.max_files:,} files (limit on file count)")
+                raise ArchiveError(
+                    f"{archive}: more than {writer.limits.max_files:,} files (limit on file count)"
+                )
             for info in infos:
                 name = checked_name(archive, info.filename)
                 # Unix type bits, when the zip has them (many writers leave them 0).
@@ -342,11 +362,21 @@ def _extract_zip(path: Path, writer: _Writer) -> None:
         raise
     except RuntimeError as error:  # zipfile's way of saying a member is encrypted
         raise ArchiveError(f"{archive}: encrypted or unreadable zip member: {error}") from None
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, NotImplementedError, zlib.error) as error:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        EOFError,
+        OSError,
+        ValueError,
+        NotImplementedError,
+        zlib.error,
+    ) as error:
         raise ArchiveError(f"{archive}: not a readable zip archive: {error}") from None
 
 
-def extract(path: str | os.PathLike[str], destination: str | os.PathLike[str], limits: ExtractionLimits | None = None) -> Extraction:
+def extract(
+    path: str | os.PathLike[str], destination: str | os.PathLike[str], limits: ExtractionLimits | None = None
+) -> Extraction:
     """Unpacks `path` into `destination` (an empty folder that must exist), checking every member.
 
     On ArchiveError the folder may hold part of the archive; callers unpack into a temporary
@@ -380,7 +410,8 @@ _TAR_KINDS = {"gzip": "tar.gz", "bzip2": "tar.bz2", "xz": "tar.xz"}
 _DECOMPRESSION_ERRORS = (OSError, EOFError, ValueError, lzma.LZMAError, zlib.error)
 # What Python and JavaScript look like at a glance: a line that starts so.
 _PYTHON_LINE = re.compile(
-    rb"^[ \t]*(?:import [\w.]+|from [\w.]+ import |def \w+\(|class \w+[(:]|if __name__|exec\(|print\(|try:|@\w)", re.M
+    rb"^[ \t]*(?:import [\w.]+|from [\w.]+ import |def \w+\(|class \w+[(:]|if __name__|exec\(|print\(|try:|@\w)",
+    re.M,
 )
 _JAVASCRIPT_LINE = re.compile(
     rb"^[ \t]*(?:(?:const|let|var) [\w${}\[\], ]+=|function[\s*\w]*\(|module\.exports|exports\.|require\(|"
@@ -470,7 +501,10 @@ def decompressed_name(path: Path, kind: str, head: bytes) -> str:
 
 
 def decompress(
-    path: str | os.PathLike[str], destination: str | os.PathLike[str], kind: str, limits: ExtractionLimits | None = None
+    path: str | os.PathLike[str],
+    destination: str | os.PathLike[str],
+    kind: str,
+    limits: ExtractionLimits | None = None,
 ) -> Extraction:
     """Decompresses a single gzip, bzip2 or xz file (not a tar) into `destination` as one file
     named by `decompressed_name`, under the size and ratio limits of `extract`."""
@@ -493,7 +527,10 @@ def decompress(
 
 
 def unpack_found(
-    path: str | os.PathLike[str], destination: str | os.PathLike[str], kind: str, limits: ExtractionLimits | None = None
+    path: str | os.PathLike[str],
+    destination: str | os.PathLike[str],
+    kind: str,
+    limits: ExtractionLimits | None = None,
 ) -> tuple[Extraction, str]:
     """Unpacks an archive found by its content (`kind` as `_malwi.discover` names it: zip, tar,
     gzip, bzip2, xz) into `destination`: zips and tars (compressed or not) with `extract`, a

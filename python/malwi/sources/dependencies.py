@@ -132,7 +132,9 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
     return lines
 
 
-def parse_requirements(path: str | os.PathLike[str], into: Dependencies | None = None, _seen: set[Path] | None = None) -> Dependencies:
+def parse_requirements(
+    path: str | os.PathLike[str], into: Dependencies | None = None, _seen: set[Path] | None = None
+) -> Dependencies:
     """Pins (`name==1.2`, `name===1.2`, with extras, markers and `--hash` options) are scanned;
     ranges, bare names, URLs, local paths and editables are reported as unresolved. `-r`
     includes are followed (relative to the including file); `-c` constraints only constrain."""
@@ -165,7 +167,12 @@ def parse_requirements(path: str | os.PathLike[str], into: Dependencies | None =
         if words[0].startswith("-"):
             continue  # -c constraints, --pre ...: they say nothing about where packages come from
         requirement = re.split(r"\s+--hash[= ]", line)[0].strip()
-        if "://" in requirement or requirement.startswith((".", "/", "~")) or " @ " in requirement or re.match(r"^[A-Za-z]:\\", requirement):
+        if (
+            "://" in requirement
+            or requirement.startswith((".", "/", "~"))
+            or " @ " in requirement
+            or re.match(r"^[A-Za-z]:\\", requirement)
+        ):
             result.skip("pypi", requirement, origin, "URL or local path: not a release on PyPI")
             continue
         match = _REQUIREMENT.match(requirement)
@@ -274,9 +281,13 @@ def _add_lock_entry(result: Dependencies, path: Path, key: str, name: str, entry
         result.skip("npm", f"{name}@{version or '?'}", origin, "not a registry version (git, URL or missing)")
         return
     if resolved and not resolved.startswith(("https://", "http://")):
-        result.skip("npm", f"{name}@{version}", origin, f"resolved from {resolved.split(':')[0]}, not a registry")
+        result.skip(
+            "npm", f"{name}@{version}", origin, f"resolved from {resolved.split(':')[0]}, not a registry"
+        )
         return
-    result.add(Dependency("npm", name, exact.group("version"), origin, resolved, str(entry.get("integrity") or "")))
+    result.add(
+        Dependency("npm", name, exact.group("version"), origin, resolved, str(entry.get("integrity") or ""))
+    )
 
 
 def parse_dependency_file(path: str | os.PathLike[str], into: Dependencies | None = None) -> Dependencies:

@@ -113,15 +113,22 @@ class Release:
         return {name: getattr(self, name) for name in self.__slots__}
 
 
-def pick_pypi_file(files: list[dict[str, Any]], prefer_sdist: bool = True, max_bytes: int = MAX_DOWNLOAD_BYTES) -> dict[str, Any] | None:
+def pick_pypi_file(
+    files: list[dict[str, Any]], prefer_sdist: bool = True, max_bytes: int = MAX_DOWNLOAD_BYTES
+) -> dict[str, Any] | None:
     """The sdist (it carries setup.py, where install-time malware lives), else a wheel, pure
     Python ones first. Yanked files only when nothing else is left."""
+
     def rank(file: dict[str, Any]) -> tuple[int, int, int]:
         kind = file.get("packagetype")
         order = 0 if kind == "sdist" else 1 if str(file.get("filename", "")).endswith("-none-any.whl") else 2
         if not prefer_sdist and order < 2:
             order = 1 - order
-        return (1 if file.get("yanked") else 0, order if kind in ("sdist", "bdist_wheel") else 3, int(file.get("size") or 0))
+        return (
+            1 if file.get("yanked") else 0,
+            order if kind in ("sdist", "bdist_wheel") else 3,
+            int(file.get("size") or 0),
+        )
 
     usable = [f for f in files if int(f.get("size") or 0) <= max_bytes and f.get("digests", {}).get("sha256")]
     usable = [f for f in usable if f.get("packagetype") in ("sdist", "bdist_wheel", "bdist_egg")]
@@ -143,7 +150,9 @@ def resolve_pypi(
         raise _metadata_error(f"{name} {version or ''}".strip(), error) from None
 
 
-def _resolve_pypi(name: str, version: str | None, base: str | None, prefer_sdist: bool, max_bytes: int) -> Release:
+def _resolve_pypi(
+    name: str, version: str | None, base: str | None, prefer_sdist: bool, max_bytes: int
+) -> Release:
     base = (base or pypi_url()).rstrip("/")
     quoted = urllib.parse.quote(name, safe="")
     url = f"{base}/{quoted}/json"
@@ -278,10 +287,15 @@ def download(release: Release, directory: str | os.PathLike[str], *, progress: b
         length = str(response.headers.get("Content-Length") or "0")
         total = int(length) if length.isdigit() else 0
         if total > MAX_DOWNLOAD_BYTES:
-            raise RegistryError(f"{release.label}: {release.filename} is {total:,} bytes, more than malwi downloads")
+            raise RegistryError(
+                f"{release.label}: {release.filename} is {total:,} bytes, more than malwi downloads"
+            )
         received = 0
         try:
-            with open(partial, "wb") as out, Progress(f"{release.label}", total, unit="bytes", enabled=progress) as bar:
+            with (
+                open(partial, "wb") as out,
+                Progress(f"{release.label}", total, unit="bytes", enabled=progress) as bar,
+            ):
                 while block := response.read(CHUNK):
                     received += len(block)
                     if received > MAX_DOWNLOAD_BYTES:
