@@ -39,7 +39,7 @@ test-rust: ## unit, snapshot and property tests of the core (CI=true rejects sta
 
 test-python: ## pytest (API, CLI, properties, adversarial inputs, stubs, samples, tools) under coverage: evidence/coverage.json
 	@mkdir -p $(EVIDENCE)
-	$(PYTHON) -m pytest -q tests --cov=malwi --cov-config=tools/coveragerc --cov-report=json:$(EVIDENCE)/coverage.json
+	$(PYTHON) -m pytest -q tests --cov=malwi --cov=malwi_research --cov-config=tools/coveragerc --cov-report=json:$(EVIDENCE)/coverage.json
 
 bench-check: ## run every benchmark once, as a test (a broken benchmark fails)
 	$(PYTHON) -m pytest -q benches --benchmark-disable
@@ -61,7 +61,7 @@ lint: ## ruff (lint and format), rustfmt, clippy and mypy
 	$(PYTHON) -m ruff format --check .
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy -q -p malwi-core -p malwi-python --all-targets -- -D warnings
-	$(PYTHON) -m mypy --strict python/malwi
+	$(PYTHON) -m mypy --strict python/malwi python/malwi_research
 	$(PYTHON) -m mypy --strict tools
 
 format: ## format Python and Rust sources, and apply ruff's safe fixes
@@ -77,7 +77,7 @@ evidence: test-python evidence-bandit evidence-pip-audit evidence-scan ## collec
 
 evidence-bandit: ## bandit over python/malwi: evidence/bandit.json (judged by `make gates`)
 	@mkdir -p $(EVIDENCE) && rm -f $(EVIDENCE)/bandit.json
-	$(PYTHON) -m bandit -q -r python/malwi -f json -o $(EVIDENCE)/bandit.json || test -s $(EVIDENCE)/bandit.json
+	$(PYTHON) -m bandit -q -r python/malwi python/malwi_research -f json -o $(EVIDENCE)/bandit.json || test -s $(EVIDENCE)/bandit.json
 
 # pip-audit exits 1 when it finds vulnerabilities (the report is written: the gate judges it)
 # and when it cannot run at all, e.g. its vulnerability service is out of reach (no report):

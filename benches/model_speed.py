@@ -28,8 +28,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import malwi.model
 import numpy as np
+
+import malwi.model
 from malwi import _malwi
 from malwi.model.runtime import create_session
 from malwi.model.scoring import Scorer, ScoringStatistics

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import malwi
 import pytest
+
+import malwi
 from malwi import _malwi
 
 

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from malwi.cache import ResultCache
 
 from .conftest import EXAMPLES, run_malwi

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import malwi
 import pytest
+
+import malwi
 
 from .conftest import EXAMPLES, ROOT, run_malwi
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from malwi.config import (
-    ConfigFileError,
     ProjectConfig,
     find_project_config,
     load_project_config,
     merge,
     parse_size,
 )
+from malwi.errors import ConfigError
 
 
 def write(path: Path, text: str) -> Path:
@@ -27,7 +28,7 @@ def config_of(tmp_path: Path, table: str) -> ProjectConfig:
 
 
 def error_of(tmp_path: Path, table: str) -> str:
-    with pytest.raises(ConfigFileError) as caught:
+    with pytest.raises(ConfigError) as caught:
         config_of(tmp_path, table)
     message = str(caught.value)
     assert "\n" not in message
@@ -201,26 +202,26 @@ def test_bad_values_are_one_line_errors_naming_file_and_key(tmp_path: Path, tabl
 
 def test_tool_malwi_must_be_a_table(tmp_path: Path) -> None:
     write(tmp_path / "pyproject.toml", "[tool]\nmalwi = 3\n")
-    with pytest.raises(ConfigFileError, match=r"\[tool.malwi\] must be a table, got 3$"):
+    with pytest.raises(ConfigError, match=r"\[tool.malwi\] must be a table, got 3$"):
         find_project_config(tmp_path)
 
 
 def test_invalid_toml_is_a_one_line_error_with_the_parser_message(tmp_path: Path) -> None:
     pyproject = write(tmp_path / "pyproject.toml", "[tool.malwi]\nthreshold = \n")
-    with pytest.raises(ConfigFileError) as caught:
+    with pytest.raises(ConfigError) as caught:
         find_project_config(tmp_path)
     message = str(caught.value)
     assert message.startswith(f"{pyproject}: invalid TOML: ")
     assert "line 2" in message and "\n" not in message
     pyproject.write_bytes(b"[tool.malwi]\nmodel = '\xff'\n")
-    with pytest.raises(ConfigFileError, match="invalid TOML: not UTF-8"):
+    with pytest.raises(ConfigError, match="invalid TOML: not UTF-8"):
         find_project_config(tmp_path)
 
 
 def test_unreadable_pyproject(tmp_path: Path) -> None:
     # A folder named pyproject.toml cannot be read by anyone, root included (unlike chmod 0).
     (tmp_path / "pyproject.toml").mkdir()
-    with pytest.raises(ConfigFileError, match="cannot read"):
+    with pytest.raises(ConfigError, match="cannot read"):
         load_project_config(tmp_path / "pyproject.toml")
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from malwi import _malwi
 from malwi.report import MalwiReport
 from malwi.sources.archive import ExtractionLimits, decompressed_name, script_suffix

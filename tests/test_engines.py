@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+
 import malwi
 
 from .conftest import ROOT, run_malwi

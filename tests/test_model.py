@@ -14,12 +14,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import malwi
 import numpy as np
 import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+import malwi
 from malwi.model import ModelBundle, Scorer, load
 from malwi.model.scoring import length_batches, package_raw
 from malwi.report import MalwiReport, render

@@ -7,6 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 import jsonschema
+
 import malwi
 
 DATA = Path(__file__).resolve().parent.parent / "data"

@@ -9,6 +9,7 @@ import zlib
 from pathlib import Path
 
 import jsonschema
+
 import malwi
 
 from .conftest import ROOT, run_malwi

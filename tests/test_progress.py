@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from malwi import progress
 from malwi.progress import Progress
 

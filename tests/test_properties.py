@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import contextlib
 
-import malwi
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+import malwi
 
 LANGUAGES = ["python", "javascript", "typescript"]
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -8,13 +8,13 @@ import hashlib
 import json
 from pathlib import Path
 
-import malwi
 import numpy as np
 import pytest
-from malwi.research import ResearchError, Workspace, download
-from malwi.research.preprocess import choose_splits
-from malwi.research.split import assign_splits, minhash_signatures
 
+import malwi
+from malwi_research import ResearchError, WorkFolder, download
+from malwi_research.preprocess import choose_splits
+from malwi_research.split import assign_splits, minhash_signatures
 from tests.conftest import FakeRegistry
 
 SDIST = b"fake sdist bytes: never unpacked, never run"
@@ -159,7 +159,7 @@ def test_reused_splits_keep_the_held_out_packages_of_an_earlier_run(tmp_path: Pa
     rows = [
         {"package_id": p["id"], "hash": p["id"], "tokens": "LOAD_NAME x", "token_count": 2} for p in packages
     ]
-    splits = choose_splits(Workspace(tmp_path / "work", config_path), packages, rows)
+    splits = choose_splits(WorkFolder(tmp_path / "work", config_path), packages, rows)
     assert splits == {"malicious/a_1": "test", "pypi/b": "train"}, (
         "a package the earlier run lacked gets no split"
     )
@@ -167,12 +167,12 @@ def test_reused_splits_keep_the_held_out_packages_of_an_earlier_run(tmp_path: Pa
     config["split"] = {"reuse": str(tmp_path / "missing.json")}
     config_path.write_text(json.dumps(config))
     with pytest.raises(ResearchError, match=r"cannot read the splits to reuse .*missing\.json"):
-        choose_splits(Workspace(tmp_path / "work", config_path), packages, rows)
+        choose_splits(WorkFolder(tmp_path / "work", config_path), packages, rows)
     (tmp_path / "runs" / "packages.json").write_text(json.dumps([{"id": "x"}]))
     config["split"] = {"reuse": "runs/packages.json"}
     config_path.write_text(json.dumps(config))
     with pytest.raises(ResearchError, match=r"not the packages\.json of a preprocess run"):
-        choose_splits(Workspace(tmp_path / "work", config_path), packages, rows)
+        choose_splits(WorkFolder(tmp_path / "work", config_path), packages, rows)
 
 
 def test_minhash_sees_near_duplicates() -> None:

@@ -10,8 +10,9 @@ import os
 import tarfile
 from pathlib import Path
 
-import malwi
 import pytest
+
+import malwi
 
 ARCHIVE = Path(
     os.environ.get(

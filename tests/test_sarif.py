@@ -19,9 +19,10 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
-import malwi
 import pytest
 from jsonschema import Draft4Validator
+
+import malwi
 from malwi.report import MalwiReport
 from malwi.report.sarif import (
     ENGINE_RULES,

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+
 from malwi.errors import ArchiveError
 from malwi.sources.archive import ExtractionLimits, extract
 from malwi.sources.dependencies import parse_package_json, parse_package_lock, parse_requirements
-
 from tests.conftest import ROOT, FakeRegistry, run_malwi
 
 SCHEMA = json.loads((ROOT / "data" / "schemas" / "analysis_result_schema.json").read_text())

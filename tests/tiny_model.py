@@ -12,11 +12,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-import malwi
 import numpy as np
 import onnx
-from malwi.model.bundle import sha256_file
 from onnx import TensorProto, helper, numpy_helper
+
+import malwi
+from malwi.model.bundle import sha256_file
 
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 MALICIOUS_WEIGHTS = {

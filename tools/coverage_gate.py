@@ -6,7 +6,7 @@ which `make test` writes). Exit 0: at or above the floor; 1: below; 2: unreadabl
 evidence.
 
     python tools/coverage_gate.py                       # evidence/coverage.json, --min 65
-    python tools/coverage_gate.py --min 60 --min-file 30 --exclude 'python/malwi/research/*'
+    python tools/coverage_gate.py --min 60 --min-file 30 --exclude 'python/malwi_research/*'
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from _evidence import (
     load_json,
     resolve_input,
 )
+
 from malwi.cli import bounded
 
 TOOL = "coverage gate"

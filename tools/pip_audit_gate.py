@@ -37,6 +37,7 @@ from _evidence import (
     one_line,
     resolve_input,
 )
+
 from malwi.cli import bounded
 
 TOOL = "pip-audit gate"

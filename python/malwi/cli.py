@@ -603,8 +603,15 @@ def run_models(args: argparse.Namespace) -> int:
 
 
 def run_research(args: argparse.Namespace) -> int:
-    from malwi.research import run_step
-
+    try:
+        from malwi_research import run_step
+    except ModuleNotFoundError as error:
+        if error.name != "malwi_research":
+            raise
+        raise UsageError(
+            "the research pipeline runs from a checkout of malwi's repository (pip install -e '.[train]'); "
+            "this installation holds the scanner only"
+        ) from None
     return run_step(args)
 
 

@@ -19,10 +19,9 @@ import sys
 from pathlib import Path
 from typing import Any, TypeVar
 
-from malwi._malwi import MalwiError
+from malwi.errors import ConfigError
 
 __all__ = [
-    "ConfigFileError",
     "ProjectConfig",
     "find_project_config",
     "load_project_config",
@@ -60,12 +59,6 @@ KEYS = {
 }
 
 T = TypeVar("T")
-
-
-class ConfigFileError(MalwiError):
-    """A pyproject.toml that cannot be used: invalid TOML, an unknown key or a wrong value.
-    The message is one line naming the file and the key. (A MalwiError, so the command line
-    reports it like any other: one line, exit code 2.)"""
 
 
 class ProjectConfig:
@@ -117,7 +110,7 @@ def find_project_config(start: str | os.PathLike[str]) -> ProjectConfig:
     a `[tool.malwi]` table. pyproject.toml files without one are passed over (a package's own
     pyproject.toml rarely configures malwi; a workspace's might); files that do not even mention
     `malwi` are not parsed, so an unrelated broken pyproject.toml never stops a scan. Returns an
-    empty ProjectConfig (path None) when nothing is found; raises ConfigFileError for a file
+    empty ProjectConfig (path None) when nothing is found; raises ConfigError for a file
     that has the table (or mentions malwi) but cannot be used.
     """
     directory = Path(start).resolve()
@@ -139,15 +132,13 @@ def load_project_config(path: str | os.PathLike[str]) -> ProjectConfig:
     try:
         raw = path.read_bytes()
     except OSError as error:
-        raise ConfigFileError(f"{path}: cannot read: {error.strerror or error}") from None
+        raise ConfigError(f"{path}: cannot read: {error.strerror or error}") from None
     if b"malwi" not in raw:
         return ProjectConfig()
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise ConfigFileError(
-            f"{path}: invalid TOML: not UTF-8 ({error.reason} at byte {error.start})"
-        ) from None
+        raise ConfigError(f"{path}: invalid TOML: not UTF-8 ({error.reason} at byte {error.start})") from None
     if sys.version_info >= (3, 11):
         import tomllib
     else:
@@ -156,13 +147,13 @@ def load_project_config(path: str | os.PathLike[str]) -> ProjectConfig:
         document: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         message = " ".join(str(error).split())
-        raise ConfigFileError(f"{path}: invalid TOML: {message}") from None
+        raise ConfigError(f"{path}: invalid TOML: {message}") from None
     tool = document.get("tool")
     if not isinstance(tool, dict) or "malwi" not in tool:
         return ProjectConfig()
     table = tool["malwi"]
     if not isinstance(table, dict):
-        raise ConfigFileError(f"{path}: [tool.malwi] must be a table, got {table!r}")
+        raise ConfigError(f"{path}: [tool.malwi] must be a table, got {table!r}")
     return ProjectConfig(path, _validate(table, path))
 
 
@@ -194,14 +185,14 @@ def _validate(table: dict[str, Any], path: Path) -> dict[str, Any]:
         if name is None:
             hint = key.replace("_", "-")
             suggestion = f"; did you mean {hint!r}?" if hint in KEYS else f" (known keys: {', '.join(KEYS)})"
-            raise ConfigFileError(f"{path}: [tool.malwi] unknown key {key!r}{suggestion}")
+            raise ConfigError(f"{path}: [tool.malwi] unknown key {key!r}{suggestion}")
         values[name] = _value(key, value, path)
     return values
 
 
 def _value(key: str, value: Any, path: Path) -> Any:
-    def wrong(expected: str) -> ConfigFileError:
-        return ConfigFileError(f"{path}: [tool.malwi] {key} must be {expected}, got {value!r}")
+    def wrong(expected: str) -> ConfigError:
+        return ConfigError(f"{path}: [tool.malwi] {key} must be {expected}, got {value!r}")
 
     if key == "threshold":
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from malwi._malwi import REGISTRY_CONFIG
-from malwi.errors import MalwiError
+from malwi.errors import ModelRegistryError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -23,10 +23,6 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 CONFIG = tomllib.loads(REGISTRY_CONFIG)
 TABLES = [table["name"] for table in CONFIG["tables"]]
-
-
-class RegistryError(MalwiError):
-    """A registry that cannot be opened, or a model id it does not hold."""
 
 
 def default_path() -> Path:
@@ -55,7 +51,7 @@ class Registry:
             # Concurrent runs (a scan and a training) may share the file: wait for locks.
             self.connection = sqlite3.connect(self.path, timeout=30)
         except (OSError, sqlite3.Error) as error:
-            raise RegistryError(f"cannot open the model registry {self.path}: {error}") from None
+            raise ModelRegistryError(f"cannot open the model registry {self.path}: {error}") from None
         self.connection.row_factory = sqlite3.Row
         self.connection.execute("PRAGMA foreign_keys = ON")
         with self.connection:
@@ -240,7 +236,7 @@ class Registry:
             "SELECT * FROM model_registry WHERE model_id = ?", (model_id,)
         ).fetchone()
         if row is None:
-            raise RegistryError(f"no model {model_id!r} in {self.path}")
+            raise ModelRegistryError(f"no model {model_id!r} in {self.path}")
         model = dict(row)
         for key in ("training_config", "metadata"):
             if model.get(key):
@@ -319,7 +315,7 @@ class Registry:
         """Makes `model_id` the model scans use; the previously active one becomes deprecated."""
         model = self.show(model_id)
         if not Path(model["file_path"]).is_dir():
-            raise RegistryError(f"model {model_id!r} has no files at {model['file_path']}")
+            raise ModelRegistryError(f"model {model_id!r} has no files at {model['file_path']}")
         with self.connection:
             self.connection.execute(
                 "UPDATE model_registry SET status = 'deprecated', updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') "

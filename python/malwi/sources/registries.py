@@ -58,7 +58,7 @@ def _open(url: str, accept: str) -> Any:
             return urllib.request.urlopen(request, timeout=TIMEOUT)  # nosec B310 - scheme checked above
         except urllib.error.HTTPError as error:
             if error.code < 500:
-                raise RegistryError(f"{url}: HTTP {error.code} {error.reason}") from None
+                raise RegistryError(f"{url}: HTTP {error.code} {error.reason}", status=error.code) from None
             last = f"HTTP {error.code} {error.reason}"
         except (urllib.error.URLError, TimeoutError, OSError, http.client.HTTPException) as error:
             last = str(getattr(error, "reason", error)) or type(error).__name__
@@ -163,7 +163,7 @@ def _resolve_pypi(
             try:
                 metadata = fetch_json(url)
             except RegistryError as error:
-                if "HTTP 404" not in str(error):
+                if error.status != 404:
                     raise
                 # Some mirrors serve only the project document; its `releases` lists every version.
                 url = f"{base}/{quoted}/json"
@@ -175,8 +175,8 @@ def _resolve_pypi(
         else:
             metadata = fetch_json(url)
     except RegistryError as error:
-        if "HTTP 404" in str(error):
-            raise RegistryError(f"{what} is not on PyPI ({url}: HTTP 404)") from None
+        if error.status == 404:
+            raise RegistryError(f"{what} is not on PyPI ({url}: HTTP 404)", status=404) from None
         raise
     resolved = str(metadata.get("info", {}).get("version") or version or "")
     chosen = pick_pypi_file(list(metadata.get("urls") or []), prefer_sdist, max_bytes)
@@ -219,8 +219,8 @@ def _resolve_npm(name: str, version: str | None, base: str | None) -> Release:
     try:
         metadata = fetch_json(url)
     except RegistryError as error:
-        if "HTTP 404" in str(error):
-            raise RegistryError(f"{name} is not on npm ({url}: HTTP 404)") from None
+        if error.status == 404:
+            raise RegistryError(f"{name} is not on npm ({url}: HTTP 404)", status=404) from None
         raise
     tags = metadata.get("dist-tags") or {}
     wanted = tags.get(version or "latest", version)

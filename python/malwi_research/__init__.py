@@ -1,5 +1,9 @@
 """The research pipeline behind the default model: `malwi research STEP`.
 
+It lives beside the `malwi` package, not inside it: the scanner never imports it and wheels do
+not ship it. It runs from a checkout (`pip install -e '.[train]'`), where the training data and
+`data/training/training_config.json` are.
+
 download → preprocess → train-tokenizer → train → export → evaluate, all under one working folder
 (`--work`, default `research-work/`). Training dependencies come with `pip install 'malwi[train]'`
 and are imported only here, lazily: scanning never needs them.
@@ -16,17 +20,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from malwi.errors import MalwiError
+from malwi.errors import ResearchError
 from malwi.progress import Progress
 
-__all__ = ["Progress", "ResearchError", "Workspace", "log", "need", "run_step"]
+__all__ = ["Progress", "ResearchError", "WorkFolder", "log", "need", "run_step"]
 
 
-class ResearchError(MalwiError):
-    """A research step that cannot run (missing input, missing training dependency)."""
-
-
-class Workspace:
+class WorkFolder:
     """Where each step reads and writes, under the working folder."""
 
     def __init__(self, root: str | Path, config_path: str | Path) -> None:
@@ -81,11 +81,11 @@ def log(message: str) -> None:
 
 
 def run_step(args: argparse.Namespace) -> int:
-    workspace = Workspace(args.work, args.config)
-    workspace.root.mkdir(parents=True, exist_ok=True)
+    work = WorkFolder(args.work, args.config)
+    work.root.mkdir(parents=True, exist_ok=True)
     step = args.step.replace("-", "_")
     from importlib import import_module
 
-    module = import_module(f"malwi.research.{'tokenizer' if step == 'train_tokenizer' else step}")
-    module.run(workspace, args)
+    module = import_module(f"malwi_research.{'tokenizer' if step == 'train_tokenizer' else step}")
+    module.run(work, args)
     return 0

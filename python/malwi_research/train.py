@@ -21,13 +21,13 @@ from typing import Any
 import numpy as np
 
 from malwi._malwi import LinearModel, Vocabulary, ngram_features
-from malwi.research import Workspace, log, need
+from malwi_research import WorkFolder, log, need
 
 
-def load_objects(workspace: Workspace, splits: tuple[str, ...]) -> dict[str, list[Any]]:
+def load_objects(work: WorkFolder, splits: tuple[str, ...]) -> dict[str, list[Any]]:
     parquet = need("pyarrow.parquet")
     table = parquet.read_table(
-        workspace.objects,
+        work.objects,
         columns=["package_id", "label", "split", "tokens", "token_count", "object_name", "file_path"],
         filters=[("split", "in", list(splits))],
     )
@@ -73,9 +73,9 @@ def sparse_features(tokens: list[str], bits: int, max_order: int) -> Any:
     return matrix
 
 
-def train_stage1(workspace: Workspace, data: dict[str, list[Any]], rng: random.Random) -> dict[str, Any]:
+def train_stage1(work: WorkFolder, data: dict[str, list[Any]], rng: random.Random) -> dict[str, Any]:
     linear_model = need("sklearn.linear_model")
-    config = workspace.config["stage1"]
+    config = work.config["stage1"]
     bits, max_order = int(config["hash_bits"]), int(config["max_order"])
     malicious = [i for i, label in enumerate(data["label"]) if label == 1]
     benign = [i for i, label in enumerate(data["label"]) if label == 0]
@@ -91,7 +91,7 @@ def train_stage1(workspace: Workspace, data: dict[str, list[Any]], rng: random.R
     classifier.fit(features, labels)
     weights = classifier.coef_.astype(np.float32).ravel()
     bias = float(classifier.intercept_[0])
-    workspace.stage1.write_bytes(weights.astype("<f4").tobytes())
+    work.stage1.write_bytes(weights.astype("<f4").tobytes())
     meta = {
         "bits": bits,
         "max_order": max_order,
@@ -99,15 +99,15 @@ def train_stage1(workspace: Workspace, data: dict[str, list[Any]], rng: random.R
         "training_objects": len(chosen),
         "seconds": time.perf_counter() - started,
     }
-    workspace.stage1_meta.write_text(json.dumps(meta, indent=1))
+    work.stage1_meta.write_text(json.dumps(meta, indent=1))
     log(f"stage 1: {len(malicious)} malicious and {len(benign)} benign objects, {meta['seconds']:.0f} s")
     return meta
 
 
-def stage1_model(workspace: Workspace) -> LinearModel:
-    meta = json.loads(workspace.stage1_meta.read_text())
+def stage1_model(work: WorkFolder) -> LinearModel:
+    meta = json.loads(work.stage1_meta.read_text())
     return LinearModel(
-        workspace.stage1.read_bytes(), bias=meta["bias"], bits=meta["bits"], max_order=meta["max_order"]
+        work.stage1.read_bytes(), bias=meta["bias"], bits=meta["bits"], max_order=meta["max_order"]
     )
 
 
@@ -187,14 +187,14 @@ def bag_logits(torch: Any, model: Any, store: WindowStore, bags: list[list[int]]
     return result.scatter_reduce(0, owners, margin, reduce="amax", include_self=True)
 
 
-def train_stage2(workspace: Workspace, data: dict[str, list[Any]], rng: random.Random) -> dict[str, Any]:
+def train_stage2(work: WorkFolder, data: dict[str, list[Any]], rng: random.Random) -> dict[str, Any]:
     torch = need("torch")
     transformers = need("transformers")
-    config = workspace.config
+    config = work.config
     training = config["training"]
     torch.manual_seed(int(config["seed"]))
     torch.set_num_threads(int(training["threads"]))
-    vocabulary = Vocabulary(workspace.tokenizer.read_text())
+    vocabulary = Vocabulary(work.tokenizer.read_text())
 
     malicious_packages: dict[str, list[int]] = defaultdict(list)
     benign = []
@@ -271,7 +271,7 @@ def train_stage2(workspace: Workspace, data: dict[str, list[Any]], rng: random.R
             {"epoch": epoch + 1, "loss": total_loss / max(1, count), "seconds": time.perf_counter() - started}
         )
         log(f"epoch {epoch + 1}/{epochs}: loss {history[-1]['loss']:.4f} ({history[-1]['seconds']:.0f} s)")
-    model.save_pretrained(workspace.stage2)
+    model.save_pretrained(work.stage2)
     return {
         "parameters": parameters,
         "epochs": epochs,
@@ -283,19 +283,19 @@ def train_stage2(workspace: Workspace, data: dict[str, list[Any]], rng: random.R
     }
 
 
-def run(workspace: Workspace, args: argparse.Namespace) -> None:
-    workspace.require(workspace.objects, workspace.tokenizer)
-    rng = random.Random(int(workspace.config["seed"]))
+def run(work: WorkFolder, args: argparse.Namespace) -> None:
+    work.require(work.objects, work.tokenizer)
+    rng = random.Random(int(work.config["seed"]))
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    data = load_objects(workspace, ("train",))
-    stage1 = train_stage1(workspace, data, rng)
-    stage2 = train_stage2(workspace, data, rng)
+    data = load_objects(work, ("train",))
+    stage1 = train_stage1(work, data, rng)
+    stage2 = train_stage2(work, data, rng)
     record = {
         "started_at": started,
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "stage1": stage1,
         "stage2": stage2,
-        "config": workspace.config,
+        "config": work.config,
     }
-    workspace.training_record.write_text(json.dumps(record, indent=1))
-    log(f"training record -> {workspace.training_record}")
+    work.training_record.write_text(json.dumps(record, indent=1))
+    log(f"training record -> {work.training_record}")

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from malwi._malwi import FeaturizerConfig, compile_files
-from malwi.research import Progress, ResearchError, Workspace, log, need
-from malwi.research.split import assign_splits, reuse_splits
+from malwi_research import Progress, ResearchError, WorkFolder, log, need
+from malwi_research.split import assign_splits, reuse_splits
 
 SOURCE_LANGUAGES = {
     ".py": "python",
@@ -133,13 +133,13 @@ def split_name_version(folder: str) -> tuple[str, str]:
 
 
 def choose_splits(
-    workspace: Workspace, packages: list[dict[str, Any]], rows: list[dict[str, Any]]
+    work: WorkFolder, packages: list[dict[str, Any]], rows: list[dict[str, Any]]
 ) -> dict[str, str]:
     """Grouped splits, or with `split.reuse` the splits of an earlier run's `packages.json`."""
-    settings = workspace.config["split"]
+    settings = work.config["split"]
     if not settings.get("reuse"):
-        return assign_splits(packages, rows, settings, int(workspace.config["seed"]))
-    source = workspace.config_relative(settings["reuse"])
+        return assign_splits(packages, rows, settings, int(work.config["seed"]))
+    source = work.config_relative(settings["reuse"])
     try:
         splits, new = reuse_splits(packages, json.loads(source.read_text()))
     except OSError as error:
@@ -154,11 +154,11 @@ def choose_splits(
     return splits
 
 
-def run(workspace: Workspace, args: argparse.Namespace) -> None:
+def run(work: WorkFolder, args: argparse.Namespace) -> None:
     pyarrow = need("pyarrow")
     parquet = need("pyarrow.parquet")
-    config = featurizer_config(workspace.config)
-    max_file = int(workspace.config["data"]["max_file_size_mb"]) * 1024 * 1024
+    config = featurizer_config(work.config)
+    max_file = int(work.config["data"]["max_file_size_mb"]) * 1024 * 1024
     scratch = Path(tempfile.mkdtemp(prefix="malwi-preprocess-"))
     rows: list[dict[str, Any]] = []
     packages: list[dict[str, Any]] = []
@@ -177,7 +177,7 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
         packages.append(package)
 
     try:
-        archive = workspace.data_path("malicious_archive")
+        archive = work.data_path("malicious_archive")
         log(f"malicious samples from {archive}")
         progress = Progress("malicious", 9400)
         for folder, files in malicious_packages(archive, max_file):
@@ -194,12 +194,12 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
             progress.step()
         progress.close()
 
-        index_path = workspace.downloads / "index.json"
-        workspace.require(index_path)
+        index_path = work.downloads / "index.json"
+        work.require(index_path)
         index = [entry for entry in json.loads(index_path.read_text()) if entry.get("file")]
         progress = Progress("benign", len(index))
         for entry in index:
-            archive_path = workspace.downloads / entry["file"]
+            archive_path = work.downloads / entry["file"]
             try:
                 files = list(source_members(archive_path, max_file))
             except (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError) as error:
@@ -231,7 +231,7 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
         package["objects"] = counts.get(package["id"], 0)
     packages = [p for p in packages if p["objects"] > 0]
 
-    splits = choose_splits(workspace, packages, rows)
+    splits = choose_splits(work, packages, rows)
     packages = [p for p in packages if p["id"] in splits]
     for package in packages:
         package["split"] = splits[package["id"]]
@@ -240,8 +240,8 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
     for row in kept:
         row["split"] = split_of[row["package_id"]]
     table = pyarrow.Table.from_pylist(kept)
-    parquet.write_table(table, workspace.objects, compression="zstd")
-    workspace.packages.write_text(
+    parquet.write_table(table, work.objects, compression="zstd")
+    work.packages.write_text(
         json.dumps(
             {
                 "featurizer_id": config.featurizer_id,
@@ -256,6 +256,6 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
         key = f"{package['ecosystem']}/{'malicious' if package['label'] else 'benign'}"
         summary.setdefault(key, {}).setdefault(package["split"], 0)
         summary[key][package["split"]] += 1
-    log(f"{len(kept)} objects from {len(packages)} packages -> {workspace.objects}")
+    log(f"{len(kept)} objects from {len(packages)} packages -> {work.objects}")
     for key, by_split in sorted(summary.items()):
         log(f"  {key}: {by_split}")

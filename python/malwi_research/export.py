@@ -29,21 +29,21 @@ from malwi.model.bundle import FORMAT, MANIFEST, PACKAGE_SCORES, ModelBundle, sh
 from malwi.model.runtime import create_session
 from malwi.model.scoring import Scorer, ScoringStatistics, package_raw
 from malwi.registry import Registry
-from malwi.research import ResearchError, Workspace, log, need
-from malwi.research.train import load_objects, stage1_model
+from malwi_research import ResearchError, WorkFolder, log, need
+from malwi_research.train import load_objects, stage1_model
 
 ONNX_FILE = "model.int8.onnx"
 # Benign validation object scores, for size-adjusted package scores (ascending little-endian float32).
 BENIGN_SCORES_FILE = "benign_scores.f32"
 
 
-def export_onnx(workspace: Workspace, target: Path) -> dict[str, Any]:
+def export_onnx(work: WorkFolder, target: Path) -> dict[str, Any]:
     torch = need("torch")
     transformers = need("transformers")
     quantization = need("onnxruntime.quantization")
-    model = transformers.DistilBertForSequenceClassification.from_pretrained(workspace.stage2)
+    model = transformers.DistilBertForSequenceClassification.from_pretrained(work.stage2)
     model.eval()
-    fp32 = workspace.root / "model.fp32.onnx"
+    fp32 = work.root / "model.fp32.onnx"
     ids = torch.randint(5, model.config.vocab_size, (2, 24))
     mask = torch.ones_like(ids)
     axes = {0: "batch", 1: "sequence"}
@@ -54,7 +54,7 @@ def export_onnx(workspace: Workspace, target: Path) -> dict[str, Any]:
         input_names=["input_ids", "attention_mask"],
         output_names=["logits"],
         dynamic_axes={"input_ids": axes, "attention_mask": axes, "logits": {0: "batch"}},
-        opset_version=int(workspace.config["export"]["opset"]),
+        opset_version=int(work.config["export"]["opset"]),
         dynamo=False,
     )
     quantization.quantize_dynamic(str(fp32), str(target), weight_type=quantization.QuantType.QInt8)
@@ -151,29 +151,29 @@ def write_manifest(bundle: Path, manifest: dict[str, Any]) -> None:
     (bundle / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
 
 
-def run(workspace: Workspace, args: argparse.Namespace) -> None:
-    workspace.require(workspace.stage2, workspace.tokenizer, workspace.stage1, workspace.training_record)
+def run(work: WorkFolder, args: argparse.Namespace) -> None:
+    work.require(work.stage2, work.tokenizer, work.stage1, work.training_record)
     sklearn_metrics = need("sklearn.metrics")
-    config = workspace.config
-    bundle = workspace.bundle
+    config = work.config
+    bundle = work.bundle
     if bundle.exists():
         shutil.rmtree(bundle)
     bundle.mkdir(parents=True)
-    onnx_stats = export_onnx(workspace, bundle / ONNX_FILE)
-    shutil.copy(workspace.tokenizer, bundle / "tokenizer.json")
-    shutil.copy(workspace.stage1, bundle / "stage1.bin")
+    onnx_stats = export_onnx(work, bundle / ONNX_FILE)
+    shutil.copy(work.tokenizer, bundle / "tokenizer.json")
+    shutil.copy(work.stage1, bundle / "stage1.bin")
     featurizer = FeaturizerConfig(**config["featurizer"])
-    packages = json.loads(workspace.packages.read_text())
+    packages = json.loads(work.packages.read_text())
     if packages["featurizer_id"] != featurizer.featurizer_id:
         raise ResearchError(
             "the objects were compiled with another featurizer configuration: rerun preprocess"
         )
-    vocabulary = Vocabulary(workspace.tokenizer.read_text())
-    stage1_meta = json.loads(workspace.stage1_meta.read_text())
-    validation = load_objects(workspace, ("validation",))
+    vocabulary = Vocabulary(work.tokenizer.read_text())
+    stage1_meta = json.loads(work.stage1_meta.read_text())
+    validation = load_objects(work, ("validation",))
 
     # Stage-1 candidates: keep `candidate_recall` of validation malicious packages for stage 2.
-    stage1 = np.frombuffer(stage1_model(workspace).score(validation["tokens"]), dtype=np.float32)
+    stage1 = np.frombuffer(stage1_model(work).score(validation["tokens"]), dtype=np.float32)
     _, package_stage1, _, labels = package_maxima(validation, stage1)
     malicious_top = np.sort(package_stage1[labels == 1])
     recall = float(config["stage1"]["candidate_recall"])
@@ -273,7 +273,7 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
     manifest["threshold"] = chosen["threshold"]
     manifest["suspicious_threshold"] = chosen["suspicious_threshold"]
     manifest["metrics"] = {"validation": metrics, "validation_package_scores": choices, "onnx": onnx_stats}
-    record = json.loads(workspace.training_record.read_text())
+    record = json.loads(work.training_record.read_text())
     manifest["training"] = {
         "parameters": record["stage2"]["parameters"],
         "epochs": record["stage2"]["epochs"],
@@ -301,7 +301,7 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
             destination,
             status="testing",
             change_notes="trained by malwi research",
-            logs_path=str(workspace.training_record),
+            logs_path=str(work.training_record),
         )
-    (workspace.root / "model_id").write_text(model_id)
+    (work.root / "model_id").write_text(model_id)
     log(f"registered {model_id} in {registry.path}")

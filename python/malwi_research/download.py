@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from malwi.errors import RegistryError
-from malwi.research import Progress, Workspace, log
 from malwi.sources import registries
+from malwi_research import Progress, WorkFolder, log
 
 DownloadError = RegistryError
 
@@ -57,16 +57,12 @@ def names(path: Path, count: int) -> list[str]:
     return result
 
 
-def run(workspace: Workspace, args: argparse.Namespace) -> None:
-    data = workspace.config["data"]
+def run(work: WorkFolder, args: argparse.Namespace) -> None:
+    data = work.config["data"]
     max_bytes = int(data["max_download_mb"]) * 1024 * 1024
-    jobs = [
-        ("pypi", n) for n in names(workspace.data_path("benign_pypi_list"), int(data["benign_pypi_packages"]))
-    ]
-    jobs += [
-        ("npm", n) for n in names(workspace.data_path("benign_npm_list"), int(data["benign_npm_packages"]))
-    ]
-    root = workspace.downloads
+    jobs = [("pypi", n) for n in names(work.data_path("benign_pypi_list"), int(data["benign_pypi_packages"]))]
+    jobs += [("npm", n) for n in names(work.data_path("benign_npm_list"), int(data["benign_npm_packages"]))]
+    root = work.downloads
     progress = Progress("download", len(jobs))
 
     def one(job: tuple[str, str]) -> dict[str, Any]:

@@ -24,9 +24,9 @@ from malwi.model.bundle import MANIFEST, ModelBundle
 from malwi.model.runtime import create_session
 from malwi.model.scoring import Scorer, ScoringStatistics, package_raw
 from malwi.registry import Registry
-from malwi.research import Workspace, log, need
-from malwi.research.export import package_maxima, write_manifest
-from malwi.research.train import load_objects
+from malwi_research import WorkFolder, log, need
+from malwi_research.export import package_maxima, write_manifest
+from malwi_research.train import load_objects
 
 
 def metrics(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, Any]:
@@ -85,13 +85,13 @@ def plot_curves(labels: np.ndarray, scores: np.ndarray, threshold: float, path: 
     figure.savefig(path, dpi=110)
 
 
-def run(workspace: Workspace, args: argparse.Namespace) -> None:
-    workspace.require(workspace.bundle, workspace.objects)
-    bundle = ModelBundle.load(workspace.bundle)
+def run(work: WorkFolder, args: argparse.Namespace) -> None:
+    work.require(work.bundle, work.objects)
+    bundle = ModelBundle.load(work.bundle)
     session, device = create_session(bundle.onnx_path, "cpu", 0)
     scorer = Scorer(bundle, session, device)
-    test = load_objects(workspace, ("test",))
-    packages = {p["id"]: p for p in json.loads(workspace.packages.read_text())["packages"]}
+    test = load_objects(work, ("test",))
+    packages = {p["id"]: p for p in json.loads(work.packages.read_text())["packages"]}
     statistics = ScoringStatistics()
     started = time.perf_counter()
     raw = scorer.score_tokens(test["tokens"], statistics)
@@ -164,9 +164,9 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
     results["malicious_packages_missed"] = sorted(
         p for p, f, label in zip(package_ids, flagged, package_labels) if not f and label == 1
     )
-    workspace.evaluation.mkdir(parents=True, exist_ok=True)
-    (workspace.evaluation / "evaluation.json").write_text(json.dumps(results, indent=1) + "\n")
-    plot_curves(package_labels, package_scores, threshold, workspace.evaluation / "curves.png")
+    work.evaluation.mkdir(parents=True, exist_ok=True)
+    (work.evaluation / "evaluation.json").write_text(json.dumps(results, indent=1) + "\n")
+    plot_curves(package_labels, package_scores, threshold, work.evaluation / "curves.png")
     for level in ("object", "file", "package"):
         m = results[level]
         log(
@@ -181,7 +181,7 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
     log(f"malicious packages missed: {len(results['malicious_packages_missed'])}")
     log(f"throughput: {results['throughput']}")
     # The test figures travel in the manifest (an installed copy registers them from there), into
-    # the workspace bundle and the registered copy of it.
+    # the work bundle and the registered copy of it.
     for level in ("object", "file", "package"):
         results[level]["inference_time_ms"] = round(1000 * seconds / max(1, results[level]["count"]), 4)
     test_metrics = {
@@ -196,12 +196,12 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
             "benign_setup_py",
         )
     }
-    model_id_file = workspace.root / "model_id"
+    model_id_file = work.root / "model_id"
     with Registry(args.registry) as registry:
-        bundles = [workspace.bundle]
+        bundles = [work.bundle]
         if model_id_file.exists():
             shipped = Path(registry.show(model_id_file.read_text().strip())["file_path"])
-            if shipped.resolve() != workspace.bundle.resolve() and (shipped / MANIFEST).is_file():
+            if shipped.resolve() != work.bundle.resolve() and (shipped / MANIFEST).is_file():
                 bundles.append(shipped)
         for directory in bundles:
             manifest = json.loads((directory / MANIFEST).read_text())
@@ -209,4 +209,4 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
             write_manifest(directory, manifest)
         if model_id_file.exists():
             registry.register_bundle(bundles[-1])
-    log(f"-> {workspace.evaluation}")
+    log(f"-> {work.evaluation}")

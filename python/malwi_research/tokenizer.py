@@ -12,17 +12,15 @@ from __future__ import annotations
 import argparse
 
 from malwi._malwi import Vocabulary, reserved_tokens
-from malwi.research import Workspace, log, need
+from malwi_research import WorkFolder, log, need
 
 
-def run(workspace: Workspace, args: argparse.Namespace) -> None:
+def run(work: WorkFolder, args: argparse.Namespace) -> None:
     tokenizers = need("tokenizers")
     parquet = need("pyarrow.parquet")
-    workspace.require(workspace.objects)
-    config = workspace.config["tokenizer"]
-    table = parquet.read_table(
-        workspace.objects, columns=["tokens", "split"], filters=[("split", "==", "train")]
-    )
+    work.require(work.objects)
+    config = work.config["tokenizer"]
+    table = parquet.read_table(work.objects, columns=["tokens", "split"], filters=[("split", "==", "train")])
     corpus = table.column("tokens").to_pylist()
     specials = list(config["special_tokens"]) + [
         t for t in reserved_tokens() if t not in config["special_tokens"]
@@ -36,8 +34,8 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
         show_progress=False,
     )
     tokenizer.train_from_iterator(corpus, trainer=trainer, length=len(corpus))
-    tokenizer.save(str(workspace.tokenizer))
-    vocabulary = Vocabulary(workspace.tokenizer.read_text())
+    tokenizer.save(str(work.tokenizer))
+    vocabulary = Vocabulary(work.tokenizer.read_text())
     # The featurizer reads the same file; both must agree on every id.
     sample = corpus[: min(len(corpus), 2000)]
     for text in sample:
@@ -46,4 +44,4 @@ def run(workspace: Workspace, args: argparse.Namespace) -> None:
     log(
         f"vocabulary of {len(vocabulary)} tokens ({len(specials)} reserved) from {len(corpus)} training objects"
     )
-    log(f"hash {vocabulary.hash} -> {workspace.tokenizer}")
+    log(f"hash {vocabulary.hash} -> {work.tokenizer}")
