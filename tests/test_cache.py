@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from malwi.cache import ResultCache
+from malwi.engine.cache import ResultCache
 
 from .conftest import EXAMPLES, run_malwi
 from .tiny_model import build_tiny_bundle

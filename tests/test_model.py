@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,7 @@ from hypothesis import strategies as st
 
 import malwi
 from malwi.model import ModelBundle, Scorer, load
-from malwi.model.scoring import length_batches, package_raw
+from malwi.model.scoring import length_batches
 from malwi.report import MalwiReport, render
 
 from .conftest import EXAMPLES
@@ -338,17 +339,20 @@ def size_adjusted_copy(tiny: Path, tmp_path: Path, benign: list[float]) -> Path:
 def test_size_adjusted_package_scores_weigh_package_size(tiny: Path, tmp_path: Path) -> None:
     # 1,000 benign validation objects: 996 scored 0.01, the other four 0.5, 0.8, 0.9 and 0.99.
     bundle = ModelBundle.load(size_adjusted_copy(tiny, tmp_path, [0.9, 0.5, 0.99, 0.8] + [0.01] * 996))
-    top = np.array([0.95, 0.95, 0.95, 0.999, 0.6, 0.001], dtype=np.float32)
-    raw = package_raw(bundle, top, np.array([1, 10, 1000, 1, 1, 1]))
+    score = bundle.package_score
+    raw = [
+        score.raw(top, objects)
+        for top, objects in [(0.95, 1), (0.95, 10), (0.95, 1000), (0.999, 1), (0.6, 1), (0.001, 1)]
+    ]
     # One benign object in 1,000 reached 0.95: a one-object package has chance 2/1001 of that.
     assert raw[0] == pytest.approx(-np.log10(2 / 1001), rel=1e-6)
     assert raw[0] > raw[1] > raw[2] > 0, "the same highest score weighs less in a bigger package"
     assert raw[3] > raw[0] > raw[4] > raw[5], "and more the higher it is"
     # Below every benign score the chance is 1: nothing suspicious; never negative or infinite.
-    assert raw[5] == pytest.approx(0.0, abs=1e-9) and np.all(np.isfinite(raw))
+    assert raw[5] == pytest.approx(0.0, abs=1e-9) and all(np.isfinite(raw))
     plain = ModelBundle.load(tiny)
-    assert plain.package_score == "max_object_score"
-    assert np.array_equal(package_raw(plain, top, np.array([1, 10, 1000, 1, 1])), top.astype(np.float64))
+    assert plain.package_score.method == "max_object_score"
+    assert [plain.package_score.raw(t, n) for t, n in [(0.95, 1), (0.5, 1000)]] == [pytest.approx(0.95), 0.5]
 
 
 def test_size_adjusted_bundle_scans_and_rejects_missing_benign_scores(tiny: Path, tmp_path: Path) -> None:
@@ -356,7 +360,10 @@ def test_size_adjusted_bundle_scans_and_rejects_missing_benign_scores(tiny: Path
     report = MalwiReport.create(input_path=str(EXAMPLES / "malicious-python"), silent=True, model=model)
     scorer = load(model, device="cpu")
     assert report.maliciousness == pytest.approx(
-        scorer.package_score(report_top(report, scorer), report.statistics["objects_scored"]), abs=1e-4
+        scorer.bundle.package_score.probability(
+            report_top(report, scorer), report.statistics["objects_scored"]
+        ),
+        abs=1e-4,
     )
     broken = size_adjusted_copy(tiny, tmp_path / "b", [])
     result = scan(str(EXAMPLES), model=broken)
@@ -372,19 +379,50 @@ def report_top(report: MalwiReport, scorer: Scorer) -> float:
     return float(np.max(scorer.score(objects)))
 
 
+def test_research_and_scan_give_the_same_package_score(size_adjusted_bundle: ModelBundle) -> None:
+    """The package score has one definition: what `malwi research export` calibrates on and
+    `evaluate` measures (objects compiled and scored as token strings, one row per distinct
+    object) is exactly the maliciousness a scan of the same package reports."""
+    from malwi_research.export import package_maxima, package_scores
+    from malwi_research.preprocess import compile_members, distinct_objects
+
+    package = EXAMPLES / "malicious-python"
+    members = [(str(p.relative_to(package)), p.read_bytes()) for p in sorted(package.rglob("*.py"))]
+    with tempfile.TemporaryDirectory() as scratch:
+        rows = distinct_objects(compile_members(members, size_adjusted_bundle.featurizer, Path(scratch)))
+    scorer = load(size_adjusted_bundle.directory, device="cpu")
+    raw = scorer.score_tokens([row["tokens"] for row in rows])
+    _, top, counts, _ = package_maxima({"package_id": ["p"] * len(rows), "label": [1] * len(rows)}, raw)
+    research = float(package_scores(size_adjusted_bundle.package_score, top, counts)[0])
+    report = MalwiReport.create(str(package), silent=True, model=size_adjusted_bundle.directory)
+    assert report.statistics["objects_scored"] == int(counts[0])
+    assert report.maliciousness == research
+    assert 0.0 < research < 1.0
+
+
 @settings(max_examples=200, deadline=None)
 @given(
-    top=st.floats(min_value=0.0, max_value=1.0, allow_nan=False, width=32),
+    low=st.floats(min_value=0.0, max_value=1.0, allow_nan=False, width=32),
+    high=st.floats(min_value=0.0, max_value=1.0, allow_nan=False, width=32),
     objects=st.integers(min_value=1, max_value=200_000),
 )
-def test_scalar_package_probability_matches_the_vectorised_formula(
-    size_adjusted_bundle: ModelBundle, top: float, objects: int
+def test_package_score_never_falls_as_the_top_score_rises(
+    size_adjusted_bundle: ModelBundle, low: float, high: float, objects: int
 ) -> None:
-    """The cached path scores packages without numpy: it must agree with scoring.package_raw."""
-    raw = package_raw(size_adjusted_bundle, np.array([top], dtype=np.float32), np.array([objects]))
-    expected = 1.0 / (
-        1.0 + np.exp(-(size_adjusted_bundle.calibration_a * raw[0] + size_adjusted_bundle.calibration_b))
-    )
-    assert size_adjusted_bundle.package_probability(top, objects) == pytest.approx(
-        float(expected), rel=1e-9, abs=1e-12
-    )
+    """Reports list the objects worth showing from the top score down and stop at the first
+    below the suspicious threshold: that is right only if a higher raw score never gives a
+    lower probability, for packages of any size."""
+    low, high = min(low, high), max(low, high)
+    score = size_adjusted_bundle.package_score
+    assert 0.0 <= score.probability(low, objects) <= score.probability(high, objects) <= 1.0
+    assert score.of_object(low) <= score.of_object(high)
+
+
+def test_calibration_that_would_invert_scores_fails_the_load(tiny: Path, tmp_path: Path) -> None:
+    model = tmp_path / "inverted"
+    shutil.copytree(tiny, model)
+    manifest = json.loads((model / "manifest.json").read_text())
+    manifest["calibration"].update(a=-1.0)
+    (model / "manifest.json").write_text(json.dumps(manifest))
+    result = scan(str(EXAMPLES), model=model)
+    assert result.returncode == 2 and b"a positive" in result.stderr, result.stderr

@@ -179,7 +179,9 @@ def test_bandit_gate_allow_list_needs_reasons(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "allowed: python/malwi/registry.py:3 B608" in result.stdout
     assert "placeholders only" in result.stdout
-    elsewhere = bandit_report(tmp_path, finding("B608", "MEDIUM", "MEDIUM", filename="python/malwi/cache.py"))
+    elsewhere = bandit_report(
+        tmp_path, finding("B608", "MEDIUM", "MEDIUM", filename="python/malwi/engine/cache.py")
+    )
     assert tool("bandit_gate.py", elsewhere, "--allow", allow).returncode == 1
     no_reason = write(tmp_path / "allow.json", {"allow": [{"test_id": "B608", "path": "*"}]})
     assert_usage_error(tool("bandit_gate.py", report, "--allow", no_reason), "has no reason")

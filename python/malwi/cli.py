@@ -7,21 +7,17 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn, TypeVar
 
-from malwi import dump
-from malwi._malwi import DEFAULT_MAX_FILE_SIZE, FeaturizerConfig, FileReport, MalwiError, __version__
+from malwi._malwi import DEFAULT_MAX_FILE_SIZE, FeaturizerConfig, MalwiError, __version__
 from malwi.config import parse_size as size_in_bytes
-from malwi.scan import Scan, ScanOptions
 
 if TYPE_CHECKING:
-    from malwi.report import MalwiReport
-    from malwi.report.result import BatchReport
-    from malwi.sources import Prepared, Workspace
-    from malwi.sources.dependencies import Dependency
-    from malwi.sources.registries import Release
+    from malwi.engine import ScanOptions, Target, Workspace
+    from malwi.report.result import BatchReport, MalwiReport
+    from malwi.sources.archive import ExtractionLimits
 
 N = TypeVar("N", int, float)
 EXIT_OK = 0
@@ -295,6 +291,7 @@ def apply_settings(args: argparse.Namespace) -> None:
                 args.config_notice = f"{project.path}: inside the scanned tree; its [tool.malwi] set {settings} (--no-config ignores it)"
                 warn(args.quiet, args.config_notice)
                 break
+    args.progress = not args.quiet and sys.stderr.isatty()
     if isinstance(args.extensions, str):
         args.extensions = [e.strip() for e in args.extensions.split(",") if e.strip()]
     args.exclude_base = str(project.path.parent) if project is not None and project.path is not None else None
@@ -330,11 +327,49 @@ def warn(quiet: bool, message: str) -> None:
         print(f"malwi: warning: {message}", file=sys.stderr)
 
 
-def report_problems(report: FileReport, quiet: bool) -> None:
-    if report.status != "compiled":
-        warn(quiet, f"{report.path}: {report.status}, {report.reason}")
-    for note in report.warnings:
-        warn(quiet, f"{report.path}: {note}")
+def extraction_limits(args: argparse.Namespace) -> ExtractionLimits:
+    from malwi.sources.archive import ExtractionLimits
+
+    limits = ExtractionLimits()
+    if getattr(args, "max_archive_size", None):
+        limits.max_total_bytes = args.max_archive_size
+    if getattr(args, "max_archive_files", None):
+        limits.max_files = args.max_archive_files
+    if getattr(args, "max_archive_ratio", None):
+        limits.max_ratio = args.max_archive_ratio
+    return limits
+
+
+def workspace_for(args: argparse.Namespace) -> Workspace:
+    """Where the command's inputs become targets, as the options and `[tool.malwi]` say."""
+    from malwi.engine import Workspace
+
+    return Workspace(
+        limits=extraction_limits(args),
+        extensions=args.extensions,
+        extensions_from_project="extensions" in args.from_config,
+        exclude=args.exclude,
+        exclude_base=args.exclude_base,
+        keep=getattr(args, "keep", None),
+        progress=args.progress,
+    )
+
+
+def scan_options(args: argparse.Namespace, *, score: bool) -> ScanOptions:
+    """The one place where command-line options become scan options."""
+    from malwi.engine import ScanOptions
+
+    return ScanOptions(
+        model=args.model,
+        score=score,
+        device=args.device,
+        workers=args.workers,
+        max_file_size=args.max_file_size,
+        threshold=args.threshold,
+        cache=args.cache,
+        featurizer=None if score else featurizer_config(args),
+        progress=args.progress,
+    )
 
 
 def run_scan(args: argparse.Namespace, out: BinaryIO) -> int:
@@ -345,7 +380,6 @@ def run_scan(args: argparse.Namespace, out: BinaryIO) -> int:
     ]
     if missing:
         raise UsageError(f"path not found: {missing[0]}")
-    extensions = args.extensions
     if args.format in REPORT_FORMATS and not args.no_model:
         if args.methods or args.lambdas or args.featurizer_config:
             raise UsageError(
@@ -360,6 +394,14 @@ def run_scan(args: argparse.Namespace, out: BinaryIO) -> int:
         raise UsageError(
             f"--format {args.format} is a verdict and needs the model; without it use tokens, code or json"
         )
+    return run_dump(args, out)
+
+
+def run_dump(args: argparse.Namespace, out: BinaryIO) -> int:
+    """`--format tokens|code` and `--no-model --format json`: compiled objects, streamed chunk by
+    chunk as the pipeline yields them."""
+    from malwi.engine import Scanner
+    from malwi.report import dump
     from malwi.sources.archive import is_archive
 
     archives = [path for path in args.paths if is_archive(path)]
@@ -367,117 +409,68 @@ def run_scan(args: argparse.Namespace, out: BinaryIO) -> int:
         raise UsageError(
             f"{archives[0]}: archives are unpacked for verdicts only; unpack it to dump its tokens or code"
         )
-    options = ScanOptions(
-        workers=args.workers,
-        max_file_size=args.max_file_size,
-        extensions=extensions,
-        config=featurizer_config(args),
-        exclude=args.exclude,
-        exclude_base=args.exclude_base,
-    )
-    scan = Scan(args.paths, options)
-    stream = None
-    if args.format == "json":
-        stream = dump.JsonStream(
-            out,
-            {
-                "malwi_version": __version__,
-                "featurizer": {
-                    "id": options.config.featurizer_id,
-                    "config": json.loads(options.config.to_json()),
+    options = scan_options(args, score=False)
+    with workspace_for(args) as workspace, Scanner(options) as scanner:
+        target = workspace.local(args.paths)
+        for warning in target.warnings:
+            warn(args.quiet, warning)
+        stream = None
+        if args.format == "json":
+            featurizer = scanner.featurizer
+            stream = dump.JsonStream(
+                out,
+                {
+                    "malwi_version": __version__,
+                    "featurizer": {
+                        "id": featurizer.featurizer_id,
+                        "config": json.loads(featurizer.to_json()),
+                    },
                 },
-            },
-        )
-    render = {"tokens": dump.tokens, "code": dump.code}.get(args.format)
-    chunk: list[FileReport] = []
-
-    def flush() -> None:
+            )
+        scan = scanner.scan(target)
+        for chunk in scan.chunks():
+            reports = [result.compiled for result in chunk if result.compiled is not None]
+            for result in chunk:
+                for warning in result.warnings:
+                    warn(args.quiet, warning)
+            if stream is not None:
+                stream.write(reports)
+            else:
+                out.write(dump.tokens(reports) if args.format == "tokens" else dump.code(reports))
         if stream is not None:
-            stream.write(chunk)
-        elif render is not None:
-            out.write(render(chunk))
-        chunk.clear()
-
-    for report in scan:
-        report_problems(report, args.quiet)
-        chunk.append(report)
-        if len(chunk) >= 256:
-            flush()
-    flush()
-    for path, message in scan.discovery_errors:
-        warn(args.quiet, f"{path}: cannot be read: {message}")
-    if stream is not None:
-        stream.close({"statistics": scan.statistics.to_dict()})
+            stream.close({"statistics": scan.statistics.dump_dict()})
     return EXIT_OK
 
 
 def run_report(args: argparse.Namespace, out: BinaryIO) -> int:
     """Everything that ends in a verdict: local paths, archives, registry releases, dependency
     files. One target gives one report; dependency files give a batch, one report per package."""
-    from malwi.report import FileInfo, MalwiReport, render
+    from malwi.engine import Scanner
+    from malwi.report.render import render
     from malwi.report.result import BatchReport
-    from malwi.sources import ExtractionLimits, Workspace
 
-    limits = ExtractionLimits()
-    if args.max_archive_size:
-        limits.max_total_bytes = args.max_archive_size
-    if args.max_archive_files:
-        limits.max_files = args.max_archive_files
-    if args.max_archive_ratio:
-        limits.max_ratio = args.max_archive_ratio
-    progress = not args.quiet and sys.stderr.isatty()
+    with workspace_for(args) as workspace, Scanner(scan_options(args, score=True)) as scanner:
 
-    def scan(prepared: Prepared) -> MalwiReport:
-        archive = prepared.archive
-        untrusted = bool(prepared.display_names)  # unpacked or downloaded: not the user's tree
-        extensions = None if untrusted and "extensions" in args.from_config else args.extensions
-        report = MalwiReport.create(
-            prepared.paths,
-            silent=args.quiet,
-            malicious_threshold=args.threshold,
-            device=args.device,
-            workers=args.workers,
-            model=args.model,
-            extensions=extensions,
-            max_file_size=args.max_file_size,
-            cache=args.cache,
-            exclude=args.exclude,
-            exclude_base=args.exclude_base,
-            display_names=prepared.display_names,
-            # An unpacked archive or download is not trusted to say what to skip.
-            ignore_files=not untrusted,
-            label=prepared.label,
-            file_info=FileInfo.of_file(archive, archive.name if prepared.source else str(archive), "archive")
-            if archive
-            else None,
-            progress=progress,
-            archive_limits=limits,
-        )
-        report.source = prepared.source
-        for note in prepared.warnings:
-            report.warnings.append(note)
-            warn(args.quiet, note)
-        if args.config_notice and not untrusted:
-            report.warnings.insert(0, args.config_notice)
-        return report
+        def judge(target: Target) -> MalwiReport:
+            report = scanner.judge(target)
+            for warning in report.warnings:
+                warn(args.quiet, warning)
+            if args.config_notice and target.trusted:
+                report.warnings.insert(0, args.config_notice)  # said on stderr already
+            workspace.discard(target)
+            return report
 
-    with Workspace(limits, keep=getattr(args, "keep", None), progress=progress) as workspace:
         if args.command in ("pypi", "npm"):
             from malwi.sources.registries import resolve_npm, resolve_pypi
 
             resolve = resolve_pypi if args.command == "pypi" else resolve_npm
             release = resolve(args.name, args.version, args.index_url)
-            result: MalwiReport | BatchReport = scan(workspace.release(release))
+            result: MalwiReport | BatchReport = judge(workspace.release(release))
         elif not args.requirements and not args.lockfile:
-            result = scan(workspace.local(args.paths))
+            result = judge(workspace.local(args.paths))
         else:
-            result = scan_dependencies(args, workspace, scan)
-    text = (
-        render.text(result, quiet=args.quiet)
-        if args.format == "text"
-        else render.RENDERERS[args.format](result)
-    )
-    out.write(text.encode())
+            result = scan_dependencies(args, workspace, judge)
+    out.write(render(result, args.format, quiet=args.quiet).encode())
     if result.malicious:
         return EXIT_MALICIOUS
     if isinstance(result, BatchReport) and result.failed:
@@ -486,14 +479,12 @@ def run_report(args: argparse.Namespace, out: BinaryIO) -> int:
 
 
 def scan_dependencies(
-    args: argparse.Namespace, workspace: Workspace, scan: Callable[[Prepared], MalwiReport]
+    args: argparse.Namespace, workspace: Workspace, judge: Callable[[Target], MalwiReport]
 ) -> BatchReport:
     """Dependency files (and any PATHs given with them): one report per pinned package, the
     unpinned ones listed, the ones that cannot be fetched or unpacked recorded as failed."""
-    from malwi.errors import ArchiveError, RegistryError
     from malwi.report import FileInfo
     from malwi.report.result import BatchReport
-    from malwi.sources import release_for
     from malwi.sources.dependencies import Dependencies, parse_dependency_file
 
     files = [*args.requirements, *args.lockfile]
@@ -512,66 +503,16 @@ def scan_dependencies(
     for note in dependencies.notes:
         warn(args.quiet, note)
     if args.paths:
-        batch.reports.append(scan(workspace.local(args.paths)))
-    workspace.progress = False  # downloads run in parallel: one bar each would garble stderr
-    for dependency, fetched in fetch_all(workspace, dependencies.pinned, release_for):
-        try:
-            if isinstance(fetched, Exception):
-                raise fetched
-            prepared = workspace.unpack(fetched, shown_as=dependency.label)
-            verified = not (dependency.resolved and not dependency.integrity)
-            prepared.source = {
-                "ecosystem": dependency.ecosystem,
-                "name": dependency.name,
-                "version": dependency.version,
-                "origin": dependency.origin,
-                "verified": verified,
-            }
-            report = scan(prepared)
-            if not verified:
-                report.warnings.append(
-                    f"{dependency.label}: the lockfile gives no integrity; fetched from its resolved URL "
-                    f"{dependency.resolved} without a digest check"
-                )
-                warn(args.quiet, report.warnings[-1])
-            batch.reports.append(report)
-            workspace.discard(*prepared.folders)
-        except (RegistryError, ArchiveError) as error:
+        batch.reports.append(judge(workspace.local(args.paths)))
+    for dependency, target in workspace.dependencies(dependencies.pinned):
+        if isinstance(target, MalwiError):
             batch.failed.append(
-                {"package": dependency.label, "origin": dependency.origin, "error": str(error)}
+                {"package": dependency.label, "origin": dependency.origin, "error": str(target)}
             )
-            warn(args.quiet, f"{dependency.label} not scanned: {error}")
-        finally:
-            if not isinstance(fetched, Exception):
-                workspace.discard(fetched.parent)
+            warn(args.quiet, f"{dependency.label} not scanned: {target}")
+        else:
+            batch.reports.append(judge(target))
     return batch
-
-
-def fetch_all(
-    workspace: Workspace, dependencies: list[Dependency], release_for: Callable[[Dependency], Release]
-) -> Iterator[tuple[Dependency, Path | MalwiError]]:
-    """Downloads a few packages ahead in parallel (network-bound) while the caller scans;
-    yields in file order: (dependency, downloaded file or the error)."""
-    from collections import deque
-    from concurrent.futures import Future, ThreadPoolExecutor
-
-    def one(dependency: Dependency) -> Path | MalwiError:
-        try:
-            return workspace.fetch(release_for(dependency))
-        except MalwiError as error:
-            return error
-
-    ahead = 6
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        pending: deque[tuple[Dependency, Future[Path | MalwiError]]] = deque()
-        for dependency in dependencies:
-            pending.append((dependency, pool.submit(one, dependency)))
-            if len(pending) >= ahead:
-                first, future = pending.popleft()
-                yield first, future.result()
-        while pending:
-            first, future = pending.popleft()
-            yield first, future.result()
 
 
 def run_models(args: argparse.Namespace) -> int:

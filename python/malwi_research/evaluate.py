@@ -22,10 +22,11 @@ import numpy as np
 
 from malwi.model.bundle import MANIFEST, ModelBundle
 from malwi.model.runtime import create_session
-from malwi.model.scoring import Scorer, ScoringStatistics, package_raw
+from malwi.model.scoring import Scorer, ScoringStatistics
 from malwi.registry import Registry
 from malwi_research import WorkFolder, log, need
 from malwi_research.export import package_maxima, write_manifest
+from malwi_research.export import package_scores as scores_of_packages
 from malwi_research.train import load_objects
 
 
@@ -96,7 +97,8 @@ def run(work: WorkFolder, args: argparse.Namespace) -> None:
     started = time.perf_counter()
     raw = scorer.score_tokens(test["tokens"], statistics)
     seconds = time.perf_counter() - started
-    calibrated = scorer.object_probability(raw)
+    score = bundle.package_score
+    calibrated = np.array([score.of_object(r) for r in raw.tolist()], dtype=np.float64)
     threshold = bundle.threshold
     labels = np.array(test["label"], dtype=np.int8)
 
@@ -104,7 +106,7 @@ def run(work: WorkFolder, args: argparse.Namespace) -> None:
     file_best = grouped_max(file_keys, calibrated)
     file_label = dict(zip(file_keys, test["label"]))
     package_ids, package_top, package_objects, package_labels = package_maxima(test, raw)
-    package_scores = scorer.calibrate(package_raw(bundle, package_top, package_objects))
+    package_scores = scores_of_packages(score, package_top, package_objects)
     ecosystem = np.array([packages[p]["ecosystem"] for p in package_ids])
 
     setup_keys = [k for k in file_best if k.endswith("setup.py") and file_label[k] == 0]
@@ -116,7 +118,7 @@ def run(work: WorkFolder, args: argparse.Namespace) -> None:
             "name": bundle.name,
             "version": bundle.version,
             "threshold": threshold,
-            "package_score": bundle.package_score,
+            "package_score": bundle.package_score.method,
         },
         # Which packages were held out, as a digest: two runs compare only on the same ones.
         "test_set": {

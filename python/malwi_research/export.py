@@ -25,9 +25,10 @@ from typing import Any
 import numpy as np
 
 from malwi._malwi import FEATURIZER_VERSION, FeaturizerConfig, Vocabulary, __version__
-from malwi.model.bundle import FORMAT, MANIFEST, PACKAGE_SCORES, ModelBundle, sha256_file
+from malwi.engine.verdict import PACKAGE_SCORES, PackageScore
+from malwi.model.bundle import FORMAT, MANIFEST, ModelBundle, sha256_file
 from malwi.model.runtime import create_session
-from malwi.model.scoring import Scorer, ScoringStatistics, package_raw
+from malwi.model.scoring import Scorer, ScoringStatistics
 from malwi.registry import Registry
 from malwi_research import ResearchError, WorkFolder, log, need
 from malwi_research.train import load_objects, stage1_model
@@ -99,8 +100,18 @@ def package_maxima(
     )
 
 
+def package_scores(
+    score: PackageScore, top: np.ndarray, counts: np.ndarray, *, raw: bool = False
+) -> np.ndarray:
+    """Each package's score (or its uncalibrated form) by `PackageScore`, the scanner's own
+    definition: what research measures is what a scan reports."""
+    rule = score.raw if raw else score.probability
+    return np.array([rule(t, c) for t, c in zip(top.tolist(), counts.tolist())], dtype=np.float64)
+
+
 def fit_package_calibration(
-    bundle: ModelBundle,
+    method: str,
+    benign_objects: np.ndarray,
     top: np.ndarray,
     counts: np.ndarray,
     labels: np.ndarray,
@@ -111,11 +122,16 @@ def fit_package_calibration(
     target false-positive rate, and what that threshold gives on validation."""
     sklearn_linear = need("sklearn.linear_model")
     sklearn_metrics = need("sklearn.metrics")
-    raw = package_raw(bundle, top, counts)
+    benign = array("f", benign_objects.astype("<f4").tobytes())
+    raw = package_scores(PackageScore(method, 1.0, 0.0, benign), top, counts, raw=True)
     platt = sklearn_linear.LogisticRegression(C=1e4)
     platt.fit(raw.reshape(-1, 1), labels)
     a, b = float(platt.coef_[0][0]), float(platt.intercept_[0])
-    calibrated = 1.0 / (1.0 + np.exp(-(a * raw + b)))
+    try:
+        fitted = PackageScore(method, a, b, benign)
+    except ValueError as error:  # a slope of 0 or less: higher scores would not mean more malicious
+        raise ResearchError(f"package score {method}: calibration failed: {error}") from None
+    calibrated = package_scores(fitted, top, counts)
     threshold = threshold_at(calibrated[labels == 0], target)
     predicted = calibrated >= threshold
     return {
@@ -246,14 +262,14 @@ def run(work: WorkFolder, args: argparse.Namespace) -> None:
     _, top, counts, labels = package_maxima(validation, scores)
     benign_objects = np.sort(scores[np.asarray(validation["label"]) == 0]).astype("<f4")
     target = float(config["calibration"]["target_false_positive_rate"])
-    loaded.benign_scores = array("f", benign_objects.tobytes())
     choices = {}
     suspicious = float(config["calibration"]["suspicious_false_positive_rate"])
     for method in config["calibration"]["package_scores"]:
         if method not in PACKAGE_SCORES:
             raise ResearchError(f"unknown package score {method!r} in the training config")
-        loaded.package_score = method
-        choices[method] = fit_package_calibration(loaded, top, counts, labels, target, suspicious)
+        choices[method] = fit_package_calibration(
+            method, benign_objects, top, counts, labels, target, suspicious
+        )
         log(
             f"package score {method}: validation recall {choices[method]['recall']:.4f} at FPR "
             f"{choices[method]['false_positive_rate']:.4f} (threshold {choices[method]['threshold']:.4f}), AUC {choices[method]['roc_auc']:.4f}"

@@ -106,6 +106,18 @@ def compile_members(
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def distinct_objects(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A package's objects, each distinct one (by token hash) once: the objects a scan counts
+    for the package score."""
+    seen: set[str] = set()
+    kept = []
+    for row in objects:
+        if row["hash"] not in seen:
+            seen.add(row["hash"])
+            kept.append(row)
+    return kept
+
+
 def malicious_packages(archive: Path, max_file: int) -> Iterator[tuple[str, list[tuple[str, bytes]]]]:
     """`(package folder, files)` from the malicious archive, read as a stream, never unpacked."""
     current: str | None = None
@@ -164,16 +176,11 @@ def run(work: WorkFolder, args: argparse.Namespace) -> None:
     packages: list[dict[str, Any]] = []
 
     def add(package: dict[str, Any], objects: list[dict[str, Any]]) -> None:
-        seen: set[str] = set()
-        kept = 0
-        for row in objects:
-            if row["hash"] in seen:
-                continue
-            seen.add(row["hash"])
+        kept = distinct_objects(objects)
+        for row in kept:
             row.update(package_id=package["id"], label=package["label"])
-            rows.append(row)
-            kept += 1
-        package["objects"] = kept
+        rows.extend(kept)
+        package["objects"] = len(kept)
         packages.append(package)
 
     try:

@@ -8,19 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import sys
 from array import array
-from bisect import bisect_left
 from pathlib import Path
 from typing import Any
 
 from malwi._malwi import FEATURIZER_VERSION, FeaturizerConfig, LinearModel, Vocabulary
+from malwi.engine.verdict import PackageScore
 from malwi.errors import ModelError
 
 MANIFEST = "manifest.json"
-# How a package score is made from its object scores (see scoring.package_raw).
-PACKAGE_SCORES = ("max_object_score", "size_adjusted")
 FORMAT = 1
 
 
@@ -61,37 +58,20 @@ class ModelBundle:
         self.malicious_class = int(stage2.get("malicious_class", 1))
         self.combine: str = stage2.get("combine", "stage2")
         calibration = manifest["calibration"]
-        self.calibration_a = float(calibration["a"])
-        self.calibration_b = float(calibration["b"])
-        self.package_score: str = calibration.get("package_score", "max_object_score")
         # Every object score of the benign validation packages, ascending (little-endian float32
         # file). An `array`, not numpy: a scan answered from the result cache never imports numpy.
         scores_file = calibration.get("benign_object_scores")
-        self.benign_scores = array("f", (directory / scores_file).read_bytes() if scores_file else b"")
+        benign_scores = array("f", (directory / scores_file).read_bytes() if scores_file else b"")
         if sys.byteorder == "big":  # pragma: no cover - the file is little-endian
-            self.benign_scores.byteswap()
-        if self.package_score not in PACKAGE_SCORES:
-            raise ValueError(f"unknown package score {self.package_score!r}")
-        if self.package_score == "size_adjusted" and len(self.benign_scores) == 0:
-            raise ValueError("size_adjusted package scores need the benign object scores")
-
-    def package_probability(self, top: float, objects: int) -> float:
-        """Calibrated probability that a package is malicious, from its highest raw object score
-        and its number of distinct objects. The same formula as `scoring.package_raw` followed by
-        `Scorer.calibrate`, for one package and in plain Python (see `package_raw` for why
-        package size matters)."""
-        if objects == 0:
-            return 0.0
-        if self.package_score == "max_object_score":
-            raw = float(top)
-        else:
-            benign = self.benign_scores
-            top32 = array("f", [top])[0]  # compare at float32 precision, as the scores are stored
-            share = (len(benign) - bisect_left(benign, top32) + 1.0) / (len(benign) + 1.0)
-            share = min(share, 1.0 - 1e-12)
-            chance = -math.expm1(max(objects, 1) * math.log1p(-share))
-            raw = -math.log10(max(chance, 1e-300))
-        return 1.0 / (1.0 + math.exp(-(self.calibration_a * raw + self.calibration_b)))
+            benign_scores.byteswap()
+        # How object scores become the package score: checked here, so a bad calibration fails
+        # the load (ValueError → ModelError), never a scan.
+        self.package_score = PackageScore(
+            calibration.get("package_score", "max_object_score"),
+            float(calibration["a"]),
+            float(calibration["b"]),
+            benign_scores,
+        )
 
     @classmethod
     def load(cls, directory: str | Path) -> ModelBundle:

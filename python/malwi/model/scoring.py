@@ -143,46 +143,6 @@ class Scorer:
         statistics = statistics if statistics is not None else ScoringStatistics()
         return self.final(*self.parts(tokens, tokens, statistics))
 
-    def calibrate(self, raw: np.ndarray) -> np.ndarray:
-        """Platt scaling fitted on whole validation packages: a raw package score as a probability."""
-        a, b = self.bundle.calibration_a, self.bundle.calibration_b
-        calibrated: np.ndarray = (1.0 / (1.0 + np.exp(-(a * np.asarray(raw, dtype=np.float64) + b)))).astype(
-            np.float32
-        )
-        return calibrated
-
-    def object_probability(self, scores: np.ndarray) -> np.ndarray:
-        """What each object's score means on the package scale: the probability that a package
-        made of that object alone is malicious. Files and objects in reports use it."""
-        return self.calibrate(package_raw(self.bundle, scores, np.ones(len(scores))))
-
-    def package_score(self, top: float, objects: int) -> float:
-        """Calibrated package probability from its highest object score and its object count."""
-        return self.bundle.package_probability(top, objects)
-
-
-def package_raw(bundle: ModelBundle, top: np.ndarray, objects: np.ndarray) -> np.ndarray:
-    """The uncalibrated package score, from the highest object score and the number of
-    (distinct) objects. The bundle says which of two, chosen on validation packages:
-
-    - `max_object_score`: the highest object score as it is.
-    - `size_adjusted`: -log10 of the chance that a benign package with that many objects has an
-      object scoring this high, from the object scores of benign validation packages. A benign
-      package of 20,000 objects is expected to hold a few high-scoring ones; one of 5 is not, so
-      a plain maximum would turn package size into false positives.
-    """
-    top = np.asarray(top, dtype=np.float32)
-    if bundle.package_score == "max_object_score":
-        result: np.ndarray = top.astype(np.float64)
-        return result
-    benign = np.asarray(bundle.benign_scores, dtype=np.float32)
-    at_or_above = len(benign) - np.searchsorted(benign, top, side="left")
-    share = (at_or_above + 1.0) / (len(benign) + 1.0)
-    share = np.minimum(share, 1.0 - 1e-12)  # every benign object scored at least this: chance 1
-    chance = -np.expm1(np.maximum(np.asarray(objects, dtype=np.float64), 1.0) * np.log1p(-share))
-    adjusted: np.ndarray = -np.log10(np.maximum(chance, 1e-300))
-    return adjusted
-
 
 def combine(stage1: np.ndarray, stage2: np.ndarray, how: str) -> np.ndarray:
     if how == "mean":

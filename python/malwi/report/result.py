@@ -1,166 +1,339 @@
-"""The JSON result document: the contract in `data/schemas/analysis_result_schema.json`.
+"""The result of a scan, as data: what the renderers read and the API hands out.
 
-One document per report (`analysis_type` hybrid: the model's classification plus the behaviour
-categories of the pattern database), or one batch document holding a complete document per
-package scanned from dependency files.
+`MalwiReport` is the verdict on one package (one scan target) with its files and objects;
+`BatchReport` holds one MalwiReport per package of a dependency scan. Nothing here scans or
+decides: the engine (`malwi.engine`) fills these in, the renderers (`malwi.report.text`,
+`document`, `markdown`, `sarif`) only read them.
+
+Plain classes with slots, not dataclasses: `dataclasses` imports `inspect`, which costs more
+start-up time than a cached scan of a small package.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from malwi._malwi import PATTERN_DATABASE_VERSION, __version__, categories
+from malwi._malwi import DEFAULT_MAX_FILE_SIZE
 
 if TYPE_CHECKING:
-    from malwi.report import MalwiReport
-
-SCHEMA_VERSION = "1.0.0"
-
-
-def pattern_analysis(report: MalwiReport) -> dict[str, Any]:
-    """Each behaviour category seen in a flagged object, with where it was seen; its confidence
-    is the highest score of an object showing it."""
-    descriptions = dict(categories())
-    found: dict[str, dict[str, Any]] = {}
-    for finding in report.flagged_files:
-        for obj in finding.objects:
-            for activity in obj.activities:
-                entry = found.setdefault(
-                    activity,
-                    {
-                        "pattern_id": activity,
-                        "pattern_name": descriptions.get(activity, activity.replace("_", " ").lower()),
-                        "confidence": 0.0,
-                        "locations": [],
-                    },
-                )
-                entry["confidence"] = max(entry["confidence"], round(obj.score, 4))
-                entry["locations"].append(
-                    {
-                        "file": finding.path,
-                        "start_line": max(obj.lines[0], 1),
-                        "end_line": max(obj.lines[1], obj.lines[0], 1),
-                        "object": obj.name,
-                        "score": round(obj.score, 4),
-                    }
-                )
-    patterns = sorted(found.values(), key=lambda p: (-p["confidence"], p["pattern_id"]))
-    return {"database_version": PATTERN_DATABASE_VERSION, "patterns_found": patterns}
+    from malwi._malwi import MalwiObject
+    from malwi.engine.cache import ResultCache
+    from malwi.sources.archive import ExtractionLimits
 
 
-def flow_text(flow: dict[str, Any]) -> str:
-    """`environment → network (lines 3 → 4, to https://host/x)`."""
-    lines = f"line {flow['sink_line']}"
-    if flow["source_line"] != flow["sink_line"]:
-        lines = f"lines {flow['source_line']} → {flow['sink_line']}"
-    details = [
-        d
-        for d in (
-            flow.get("source_detail") and f"from {flow['source_detail']}",
-            flow.get("sink_detail") and f"to {flow['sink_detail']}",
+class ObjectFinding:
+    """An object scored at or above the suspicious threshold."""
+
+    __slots__ = ("activities", "decoded_from", "flows", "hash", "kind", "lines", "name", "score", "source")
+
+    def __init__(
+        self,
+        name: str,
+        kind: str,
+        lines: tuple[int, int],
+        score: float,
+        activities: list[str],
+        source: str,
+        hash: str,
+        decoded_from: str | None = None,
+        flows: list[dict[str, Any]] | None = None,
+    ) -> None:
+        self.name = name
+        self.kind = kind
+        self.lines = lines
+        self.score = score
+        self.activities = activities
+        self.source = source
+        self.hash = hash
+        self.decoded_from = decoded_from  # `base64 > zlib` for code decoded from a string literal
+        self.flows = flows or []  # data flows inside the object: source, sink, lines, details
+
+    @classmethod
+    def of(cls, obj: MalwiObject, score: float) -> ObjectFinding:
+        return cls(
+            obj.name,
+            obj.kind,
+            obj.location,
+            score,
+            obj.activities(),
+            obj.source_code,
+            obj.to_hash(),
+            obj.decoded_from,
+            [dict(flow) for flow in obj.flows],
         )
-        if d
-    ]
-    return f"{flow['source']} → {flow['sink']} ({', '.join([lines, *details])})"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ObjectFinding:
+        first, last = data["lines"]
+        return cls(
+            data["name"],
+            data["kind"],
+            (first, last),
+            data["score"],
+            data["activities"],
+            data["source"],
+            data["hash"],
+            data.get("decoded_from"),
+            data.get("flows"),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        result = {
+            "name": self.name,
+            "kind": self.kind,
+            "lines": list(self.lines),
+            "score": round(self.score, 4),
+            "activities": self.activities,
+            "hash": self.hash,
+            "source": self.source,
+        }
+        if self.decoded_from:
+            result["decoded_from"] = self.decoded_from
+        if self.flows:
+            result["flows"] = self.flows
+        return result
 
 
-def protector_evidence(protection: dict[str, Any]) -> list[dict[str, Any]]:
-    """The evidence of the protector a file is said to be protected by (it may show traces of others)."""
-    return [e for e in protection["evidence"] if e["protector"] == protection["protector"]]
+class FileFinding:
+    """One file's score, its flagged objects, and what the static engines found in it whatever
+    the model says: data flows, decoded payloads, protectors and decoding notes."""
+
+    __slots__ = (
+        "cached",
+        "flows",
+        "language",
+        "notes",
+        "object_count",
+        "objects",
+        "path",
+        "payloads",
+        "protection",
+        "reason",
+        "score",
+        "status",
+    )
+
+    def __init__(self, path: str, language: str, status: str = "compiled", reason: str | None = None) -> None:
+        self.path = path
+        self.language = language
+        self.status = status  # compiled, skipped or failed
+        self.reason = reason  # why it was skipped or failed
+        self.score = 0.0
+        self.objects: list[ObjectFinding] = []
+        self.object_count = 0
+        self.cached = False
+        # Every object's flows, with the object's name (`object`).
+        self.flows: list[dict[str, Any]] = []
+        # Every decoded payload object: object, lines, chain, activities.
+        self.payloads: list[dict[str, Any]] = []
+        # The protector detection when it found any evidence: protector, confidence, evidence.
+        self.protection: dict[str, Any] | None = None
+        # Payloads reported but not decoded (marshalled code) and decoding limits reached.
+        self.notes: list[dict[str, Any]] = []
+
+    @property
+    def analysed(self) -> bool:
+        """Whether the static engines found anything worth reporting here."""
+        return bool(
+            self.flows or self.payloads or self.notes or (self.protection and self.protection["is_protected"])
+        )
+
+    def engine_record(self) -> dict[str, Any]:
+        return {
+            "flows": self.flows,
+            "payloads": self.payloads,
+            "protection": self.protection,
+            "notes": self.notes,
+        }
+
+    def restore_engines(self, record: dict[str, Any]) -> None:
+        self.flows = record.get("flows", [])
+        self.payloads = record.get("payloads", [])
+        self.protection = record.get("protection")
+        self.notes = record.get("notes", [])
+
+    def to_dict(self) -> dict[str, Any]:
+        result = {
+            "path": self.path,
+            "language": self.language,
+            "status": self.status,
+            "reason": self.reason,
+            "score": round(self.score, 4),
+            "objects": [o.to_dict() for o in self.objects],
+        }
+        for key, value in self.engine_record().items():
+            if value:
+                result[key] = value
+        return result
 
 
-def deobfuscation(report: MalwiReport) -> dict[str, Any]:
-    """Payloads decoded from string literals (and scored as objects), and those reported but
-    never decoded or loaded (marshalled code), with the limits decoding ran into."""
-    payloads = [
-        {"file": f.path, **payload, "lines": [max(n, 1) for n in payload["lines"]]}
-        for f in report.files
-        for payload in f.payloads
-    ]
-    notes = [{"file": f.path, **note} for f in report.files for note in f.notes]
-    return {
-        "status": "completed",
-        "files_with_payloads": len({p["file"] for p in payloads}),
-        "payloads": payloads,
-        "notes": notes,
-    }
+class FileInfo:
+    """What was scanned, for the result's `file_info`: one file or archive is described by its
+    bytes; a folder (or several inputs) by a manifest of its files' paths and SHA-256s."""
+
+    __slots__ = ("entropy", "kind", "md5", "name", "sha1", "sha256", "size")
+
+    def __init__(self, name: str, kind: str) -> None:
+        self.name = name
+        self.kind = kind
+        self.size = 0
+        self.md5 = self.sha1 = self.sha256 = ""
+        self.entropy: float | None = None
+
+    @classmethod
+    def of_file(cls, path: str | os.PathLike[str], name: str | None = None, kind: str = "file") -> FileInfo:
+        info = cls(name or os.path.basename(os.fspath(path)), kind)
+        import numpy as np
+
+        md5, sha1, sha256 = (
+            hashlib.md5(usedforsecurity=False),
+            hashlib.sha1(usedforsecurity=False),
+            hashlib.sha256(),
+        )
+        counts = np.zeros(256, dtype=np.int64)
+        with open(path, "rb") as handle:
+            while block := handle.read(1 << 20):
+                info.size += len(block)
+                md5.update(block)
+                sha1.update(block)
+                sha256.update(block)
+                counts += np.bincount(np.frombuffer(block, dtype=np.uint8), minlength=256)
+        info.md5, info.sha1, info.sha256 = md5.hexdigest(), sha1.hexdigest(), sha256.hexdigest()
+        if info.size:
+            shares = counts[counts > 0] / info.size
+            info.entropy = max(0.0, float(-(shares * np.log2(shares)).sum()))
+        else:
+            info.entropy = 0.0
+        return info
+
+    @classmethod
+    def of_manifest(cls, name: str, entries: list[tuple[str, str, int]]) -> FileInfo:
+        """A folder described by `(shown path, sha256, size)` of each file read."""
+        info = cls(name, "directory")
+        manifest = "".join(f"{digest}  {path}\n" for path, digest, _ in sorted(entries)).encode()
+        info.size = sum(size for _, _, size in entries)
+        info.md5 = hashlib.md5(manifest, usedforsecurity=False).hexdigest()
+        info.sha1 = hashlib.sha1(manifest, usedforsecurity=False).hexdigest()
+        info.sha256 = hashlib.sha256(manifest).hexdigest()
+        return info
+
+    def to_dict(self) -> dict[str, Any]:
+        result: dict[str, Any] = {
+            "filename": self.name,
+            "size": self.size,
+            "md5": self.md5,
+            "sha1": self.sha1,
+            "sha256": self.sha256,
+            "file_type": self.kind,
+        }
+        if self.entropy is not None:
+            result["entropy"] = round(self.entropy, 4)
+        return result
 
 
-def vm_detection(report: MalwiReport) -> dict[str, Any]:
-    """Obfuscators and protectors: the package is protected when any file is; the strongest
-    file's protector and confidence stand for the package, every file's evidence is listed."""
-    detections = [(f, f.protection) for f in report.files if f.protection]
-    protected = [(f, d) for f, d in detections if d["is_protected"]]
-    strongest = max(protected, key=lambda item: item[1]["confidence"], default=None)
-    evidence = [{"file": f.path, **item} for f, d in detections for item in d["evidence"]]
-    return {
-        "status": "completed",
-        "is_protected": bool(protected),
-        "confidence": round(max((d["confidence"] for _, d in detections), default=0.0), 4),
-        "protector": strongest[1]["protector"] if strongest else None,
-        "protectors": sorted({d["protector"] for _, d in protected}),
-        "protected_files": [f.path for f, _ in protected],
-        "evidence": evidence,
-    }
+class MalwiReport:
+    """The verdict on one package (everything given as one input), and why."""
 
+    def __init__(self) -> None:
+        self.analysis_id = str(uuid.uuid4())
+        self.timestamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        self.inputs: list[str] = []
+        self.label = ""
+        self.malicious = False
+        self.maliciousness = 0.0
+        self.verdict = "good"
+        self.threshold = 0.5
+        self.suspicious_threshold = 0.25
+        self.files: list[FileFinding] = []
+        self.statistics: dict[str, Any] = {}
+        self.model: dict[str, Any] = {}
+        self.warnings: list[str] = []
+        self.file_info = FileInfo("", "directory")
+        self.source: dict[str, Any] = {}
+        self.partial = False  # some input could not be read or parsed
 
-def taint_tracking(report: MalwiReport) -> dict[str, Any]:
-    """Data flows from sources to sinks, each inside one object (function or module body)."""
-    flows = [
-        {"file": f.path, **flow, "path": f"{flow['source']} → {flow['sink']}"}
-        for f in report.files
-        for flow in f.flows
-    ]
-    return {
-        "status": "completed",
-        "handlers_analyzed": report.statistics.get("objects", 0),
-        "taint_flows": flows,
-    }
+    @classmethod
+    def create(
+        cls,
+        input_path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+        silent: bool = False,
+        malicious_threshold: float | None = None,
+        *,
+        device: str = "auto",
+        workers: int = 0,
+        model: str | os.PathLike[str] | None = None,
+        extensions: list[str] | None = None,
+        max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+        cache: bool | ResultCache = False,
+        exclude: Sequence[str] = (),
+        exclude_base: str | os.PathLike[str] | None = None,
+        ignore_files: bool = True,
+        label: str | None = None,
+        progress: bool = False,
+        archive_limits: ExtractionLimits | None = None,
+    ) -> MalwiReport:
+        """Scans files, folders or archives as one package and returns the verdict: the API's
+        one call. A thin façade over `malwi.engine` (`Workspace` → `Scanner.judge`), which the
+        command line uses too; the model is loaded once per process.
 
+        `silent` keeps warnings off stderr (they stay in `report.warnings`); `cache=True` uses the
+        result cache in the user cache folder (or pass a ResultCache); `exclude` adds gitignore
+        patterns (relative to `exclude_base`) to the `.malwiignore` at the root of each scanned
+        folder, and `ignore_files=False` reads no `.malwiignore` (for untrusted trees). Archives
+        given or found inside (a zip renamed `cert.crt`, a nested wheel) are unpacked safely
+        within `archive_limits` and scanned with the rest."""
+        from malwi.engine import Scanner, ScanOptions, Workspace
 
-def result_document(report: MalwiReport) -> dict[str, Any]:
-    confidence = round(report.maliciousness, 4)
-    document: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
-        "analysis_id": report.analysis_id,
-        "timestamp": report.timestamp,
-        "analysis_type": "hybrid",
-        "status": report.status,
-        "file_info": report.file_info.to_dict(),
-        "malwi_version": __version__,
-        "label": report.label,
-        "input": report.inputs,
-        "malicious": report.malicious,
-        "confidence": confidence,
-        "maliciousness": confidence,
-        "verdict": report.verdict,
-        "threshold": report.threshold,
-        "suspicious_threshold": report.suspicious_threshold,
-        "model": report.model,
-        "statistics": report.statistics,
-        "files": [f.to_dict() for f in report.flagged_files],
-        "warnings": report.warnings,
-        "results": {
-            "classification": {
-                "verdict": report.verdict,
-                "malicious": report.malicious,
-                "confidence": confidence,
-                "threshold": report.threshold,
-                "suspicious_threshold": report.suspicious_threshold,
-                "model": report.model,
-                "features_used": ["malwicode"],
-            },
-            "pattern_analysis": pattern_analysis(report),
-            "deobfuscation": deobfuscation(report),
-            "vm_detection": vm_detection(report),
-            "taint_tracking": taint_tracking(report),
-        },
-    }
-    if report.source:
-        document["source"] = report.source
-    return document
+        paths = [input_path] if isinstance(input_path, str | os.PathLike) else list(input_path)
+        options = ScanOptions(
+            model=model,
+            device=device,
+            workers=workers,
+            max_file_size=max_file_size,
+            threshold=malicious_threshold,
+            cache=cache,
+            progress=progress,
+        )
+        with (
+            Workspace(
+                limits=archive_limits, extensions=extensions, exclude=exclude, exclude_base=exclude_base
+            ) as workspace,
+            Scanner(options) as scanner,
+        ):
+            report = scanner.judge(
+                workspace.local([os.fspath(p) for p in paths], label=label, trusted=ignore_files)
+            )
+        if not silent:
+            import sys
+
+            for warning in report.warnings:
+                print(f"malwi: warning: {warning}", file=sys.stderr)
+        return report
+
+    @property
+    def flagged_files(self) -> list[FileFinding]:
+        return sorted((f for f in self.files if f.objects), key=lambda f: -f.score)
+
+    @property
+    def analysed_files(self) -> list[FileFinding]:
+        """Files where the static engines found flows, payloads, protectors or notes."""
+        return [f for f in self.files if f.analysed]
+
+    @property
+    def status(self) -> str:
+        """`completed`, or `partial` when some input could not be read or parsed."""
+        return "partial" if self.partial else "completed"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON result; it validates against `data/schemas/analysis_result_schema.json`."""
+        from malwi.report.document import result_document
+
+        return result_document(self)
 
 
 class BatchReport:
@@ -185,10 +358,9 @@ class BatchReport:
 
     @property
     def verdict(self) -> str:
-        for verdict in ("malicious", "suspicious"):
-            if any(r.verdict == verdict for r in self.reports):
-                return verdict
-        return "good"
+        from malwi.engine.verdict import worst
+
+        return worst(r.verdict for r in self.reports)
 
     @property
     def status(self) -> str:
@@ -197,22 +369,6 @@ class BatchReport:
         return "partial" if self.failed or any(r.status != "completed" for r in self.reports) else "completed"
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "analysis_id": self.analysis_id,
-            "timestamp": self.timestamp,
-            "analysis_type": "batch",
-            "status": self.status,
-            "file_info": self.file_info,
-            "malwi_version": __version__,
-            "label": self.label,
-            "malicious": self.malicious,
-            "confidence": round(self.maliciousness, 4),
-            "maliciousness": round(self.maliciousness, 4),
-            "verdict": self.verdict,
-            "results": {
-                "packages": [r.to_dict() for r in self.reports],
-                "unresolved": self.unresolved,
-                "failed": self.failed,
-            },
-        }
+        from malwi.report.document import batch_document
+
+        return batch_document(self)

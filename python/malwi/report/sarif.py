@@ -40,8 +40,8 @@ from typing import Any
 from urllib.parse import quote
 
 from malwi._malwi import PATTERN_DATABASE_VERSION, __version__, categories
-from malwi.report import FileFinding, MalwiReport, ObjectFinding
-from malwi.report.result import BatchReport, flow_text, protector_evidence
+from malwi.report.result import BatchReport, FileFinding, MalwiReport, ObjectFinding
+from malwi.report.text import flow_text, protector_evidence
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://pypi.org/project/malwi/"

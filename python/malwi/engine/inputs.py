@@ -1,0 +1,427 @@
+"""Inputs → workspace: everything a user can point malwi at becomes `Target`s of source files.
+
+A folder, a file, an archive (`.tar.gz`, `.zip`, a wheel or sdist), a release on PyPI or npm,
+the pinned dependencies of a requirements or lock file: each becomes a `Target` (one thing
+judged as a whole) holding the files to compile, each with how the report shows it and where it
+came from (`Origin`: the package, and for an unpacked file the archive and its member path).
+Archives found inside by their content (a zip renamed `cert.crt`, a nested wheel) are unpacked
+into the same workspace and their files join the target's.
+
+Everything fetched or unpacked lives in one temporary folder that is removed when the
+`Workspace` closes, whatever happens. Archives are unpacked only by `malwi.sources.archive`,
+releases fetched and verified only by `malwi.sources.registries`, dependency files read only by
+`malwi.sources.dependencies`: the plug-ins of this step.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+from collections import deque
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from malwi._malwi import discover
+from malwi.errors import ArchiveError, MalwiError, RegistryError
+from malwi.sources.archive import ExtractionLimits, extract, is_archive, unpack_found
+
+if TYPE_CHECKING:
+    # urllib.request costs more to import than a cached scan takes: only fetching needs it.
+    from malwi.sources.dependencies import Dependency
+    from malwi.sources.registries import Release
+
+__all__ = ["Origin", "SourceFile", "Target", "Workspace", "release_for"]
+
+# Releases downloaded ahead of the one being scanned, and at once (downloads are network-bound).
+FETCH_AHEAD = 6
+FETCH_WORKERS = 4
+
+
+class Origin:
+    """Where a file comes from: the package (`unit`) it belongs to and, for a file unpacked from
+    an archive, that archive as the report shows it and the member's path inside it."""
+
+    __slots__ = ("archive", "member", "unit")
+
+    def __init__(self, unit: str, archive: str | None = None, member: str | None = None) -> None:
+        self.unit = unit
+        self.archive = archive
+        self.member = member
+
+    def __repr__(self) -> str:
+        inside = f", {self.archive!r}: {self.member!r}" if self.archive else ""
+        return f"Origin({self.unit!r}{inside})"
+
+
+class SourceFile:
+    """One file to compile: its real path, language, the path the report shows, its origin."""
+
+    __slots__ = ("language", "origin", "path", "shown")
+
+    def __init__(self, path: str, language: str, shown: str, origin: Origin) -> None:
+        self.path = path
+        self.language = language
+        self.shown = shown
+        self.origin = origin
+
+    def __repr__(self) -> str:
+        return f"SourceFile({self.shown!r}, {self.language})"
+
+
+class Target:
+    """One thing judged as a whole: a local tree, an archive, a release, one pinned dependency.
+
+    `files` are what the pipeline compiles. `archive` is the file the result's `file_info`
+    describes (an archive or download); `source` says where a release came from. `trusted`
+    targets are the user's own files: their root `.malwiignore` counts. Unpacked and downloaded
+    ones are not trusted to say what to skip."""
+
+    __slots__ = (
+        "_names",
+        "archive",
+        "archive_name",
+        "files",
+        "folders",
+        "inputs",
+        "label",
+        "partial",
+        "skipped_by_extension",
+        "skipped_ignored",
+        "skipped_links",
+        "source",
+        "trusted",
+        "warnings",
+    )
+
+    def __init__(self, label: str, inputs: list[str], *, trusted: bool) -> None:
+        self.label = label
+        self.inputs = inputs
+        self.trusted = trusted
+        self.files: list[SourceFile] = []
+        self.source: dict[str, Any] = {}
+        self.archive: Path | None = None
+        self.archive_name = ""
+        self.warnings: list[str] = []
+        self.partial = False  # something given could not be read or unpacked
+        self.skipped_by_extension = 0
+        self.skipped_links = 0
+        self.skipped_ignored = 0
+        self.folders: list[Path] = []  # what the workspace created for it
+        # (real path prefix, shown name, archive it was unpacked from): longest prefix first.
+        self._names: list[tuple[str, str, str | None]] = []
+
+    def show_as(self, real: str, shown: str, archive: str | None = None) -> None:
+        self._names.append((real, shown, archive))
+        self._names.sort(key=lambda item: -len(item[0]))
+
+    def shown(self, path: str) -> str:
+        """The path as the report shows it: an unpacked archive's files under the archive's name."""
+        for real, shown, _ in self._names:
+            if path == real or path.startswith(real + os.sep):
+                return shown + path[len(real) :].replace(os.sep, "/")
+        return path
+
+    def origin(self, path: str) -> Origin:
+        for real, _, archive in self._names:
+            if archive is not None and path.startswith(real + os.sep):
+                return Origin(self.label, archive, path[len(real) + 1 :].replace(os.sep, "/"))
+        return Origin(self.label)
+
+    def __repr__(self) -> str:
+        return f"Target({self.label!r}, {len(self.files)} files)"
+
+
+class Workspace:
+    """Turns inputs into targets, in a temporary folder removed on exit.
+
+    `limits` cap what archives unpack to (all the archives found inside one target share them);
+    `extensions` and `exclude` (gitignore patterns relative to `exclude_base`) choose the files.
+    `extensions_from_project`: the extensions came from the project's `[tool.malwi]`, which then
+    applies to the user's own trees only. `keep`: a folder where downloads are also copied."""
+
+    def __init__(
+        self,
+        *,
+        limits: ExtractionLimits | None = None,
+        extensions: list[str] | None = None,
+        extensions_from_project: bool = False,
+        exclude: Sequence[str] = (),
+        exclude_base: str | os.PathLike[str] | None = None,
+        keep: str | os.PathLike[str] | None = None,
+        progress: bool = False,
+    ) -> None:
+        self.limits = limits or ExtractionLimits()
+        self.extensions = extensions
+        self.extensions_from_project = extensions_from_project
+        self.exclude = list(exclude)
+        self.exclude_base = os.fspath(exclude_base) if exclude_base is not None else None
+        self.keep = Path(keep) if keep else None
+        self.progress = progress
+        self._temporary: tempfile.TemporaryDirectory[str] | None = None
+        self._count = 0
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> Workspace:
+        self._temporary = tempfile.TemporaryDirectory(prefix="malwi-")
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._temporary is not None:
+            self._temporary.cleanup()
+            self._temporary = None
+
+    def folder(self) -> Path:
+        """A fresh, empty folder inside the workspace (safe to call from several threads)."""
+        if self._temporary is None:
+            raise RuntimeError("Workspace used outside its `with` block")
+        with self._lock:
+            self._count += 1
+            path = Path(self._temporary.name) / str(self._count)
+        path.mkdir()
+        return path
+
+    # -----------------------------------------------------------------------------------------
+    # Targets
+
+    def local(self, paths: Sequence[str], *, label: str | None = None, trusted: bool = True) -> Target:
+        """Paths from the command line or the API, as one target; archives among them are
+        unpacked (and then not trusted to say what to skip), the rest scanned where they are."""
+        target = Target(label or ", ".join(paths), list(paths), trusted=trusted)
+        roots: list[str] = []
+        for path in paths:
+            if is_archive(path):
+                roots.append(str(self._unpack(target, Path(path), path)))
+                if len(paths) == 1:
+                    target.archive, target.archive_name = Path(path), path
+            else:
+                roots.append(path)
+        self._collect(target, roots)
+        return target
+
+    def archive(self, path: Path, shown_as: str, *, label: str | None = None) -> Target:
+        """An archive (a download, a dependency's file) as one untrusted target."""
+        target = Target(label or shown_as, [shown_as], trusted=False)
+        target.archive, target.archive_name = path, path.name
+        self._collect(target, [str(self._unpack(target, path, shown_as))])
+        return target
+
+    def release(self, release: Release) -> Target:
+        """A release fetched, verified and unpacked."""
+        downloaded = self.fetch(release)
+        target = self.archive(downloaded, downloaded.name, label=release.label)
+        target.folders.append(downloaded.parent)
+        target.source = {
+            "ecosystem": release.ecosystem,
+            "name": release.name,
+            "version": release.version,
+            "filename": release.filename,
+            "url": release.url,
+            "digest": release.digest,
+        }
+        return target
+
+    def dependencies(self, pinned: list[Dependency]) -> Iterator[tuple[Dependency, Target | MalwiError]]:
+        """One target per pinned dependency, in order, fetched a few ahead in parallel; a
+        dependency that cannot be fetched or unpacked comes with its error instead."""
+        for dependency, fetched in self._fetch_all(pinned):
+            if isinstance(fetched, MalwiError):
+                yield dependency, fetched
+                continue
+            try:
+                target = self.archive(fetched, dependency.label, label=dependency.label)
+            except ArchiveError as error:
+                self.discard_folders(fetched.parent)
+                yield dependency, error
+                continue
+            target.folders.append(fetched.parent)  # kept until judged: file_info describes it
+            verified = not (dependency.resolved and not dependency.integrity)
+            target.source = {
+                "ecosystem": dependency.ecosystem,
+                "name": dependency.name,
+                "version": dependency.version,
+                "origin": dependency.origin,
+                "verified": verified,
+            }
+            if not verified:
+                target.warnings.append(
+                    f"{dependency.label}: the lockfile gives no integrity; fetched from its resolved URL "
+                    f"{dependency.resolved} without a digest check"
+                )
+            yield dependency, target
+
+    def discard(self, target: Target) -> None:
+        """Removes what the workspace created for a target once it is judged (a lockfile may
+        pull in hundreds of packages)."""
+        self.discard_folders(*target.folders)
+
+    def discard_folders(self, *folders: Path) -> None:
+        root = Path(self._temporary.name) if self._temporary is not None else None
+        for folder in folders:
+            if root is not None and folder.is_relative_to(root) and folder != root:
+                shutil.rmtree(folder, ignore_errors=True)
+
+    # -----------------------------------------------------------------------------------------
+    # Fetching
+
+    def fetch(self, release: Release) -> Path:
+        """Downloads a release into a fresh folder (digest checked while it streams) and keeps a
+        copy if asked. Safe to call from several threads."""
+        from malwi.sources.registries import download
+
+        downloaded = download(release, self.folder(), progress=self.progress)
+        if self.keep is not None:
+            try:
+                self.keep.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(downloaded, self.keep / downloaded.name)
+            except OSError as error:
+                raise RegistryError(
+                    f"cannot keep {downloaded.name} in {self.keep}: {error.strerror}"
+                ) from None
+        return downloaded
+
+    def _fetch_all(self, pinned: list[Dependency]) -> Iterator[tuple[Dependency, Path | MalwiError]]:
+        from concurrent.futures import Future, ThreadPoolExecutor
+
+        def one(dependency: Dependency) -> Path | MalwiError:
+            try:
+                return self.fetch(release_for(dependency))
+            except MalwiError as error:
+                return error
+
+        progress, self.progress = self.progress, False  # parallel bars would garble stderr
+        try:
+            with ThreadPoolExecutor(max_workers=FETCH_WORKERS) as pool:
+                pending: deque[tuple[Dependency, Future[Path | MalwiError]]] = deque()
+                for dependency in pinned:
+                    pending.append((dependency, pool.submit(one, dependency)))
+                    if len(pending) >= FETCH_AHEAD:
+                        first, future = pending.popleft()
+                        yield first, future.result()
+                while pending:
+                    first, future = pending.popleft()
+                    yield first, future.result()
+        finally:
+            self.progress = progress
+
+    # -----------------------------------------------------------------------------------------
+    # Unpacking and discovery
+
+    def _unpack(self, target: Target, archive: Path, shown_as: str) -> Path:
+        """An archive unpacked safely into a fresh folder, its files shown under its name."""
+        folder = self.folder()
+        target.folders.append(folder)
+        extraction = extract(archive, folder, self.limits)
+        target.warnings += [f"{shown_as}: {note}" for note in extraction.notes]
+        target.show_as(str(folder), shown_as, shown_as)
+        target.trusted = False
+        return folder
+
+    def _collect(self, target: Target, roots: list[str]) -> None:
+        """Finds the target's files under `roots`, then unpacks the archives found among them
+        by content (one level deep, all within the workspace's limits together) and adds what
+        they hold."""
+        extensions = None if self.extensions_from_project and not target.trusted else self.extensions
+        found = discover(
+            roots,
+            extensions=extensions,
+            exclude=self.exclude or None,
+            exclude_base=self.exclude_base,
+            ignore_files=target.trusted,
+            max_archive_size=self.limits.max_total_bytes,
+        )
+        self._add(target, found)
+        for path in found.ignored_ignore_files:
+            target.warnings.append(
+                f"{target.shown(path)}: not honoured (only the .malwiignore of a scanned folder itself counts)"
+            )
+        target.skipped_ignored += found.skipped_ignored
+        used_bytes = used_files = 0
+        for path, kind, disguised in found.archives:
+            name = target.shown(path)
+            words = _archive_words(path, kind, disguised)
+            left = ExtractionLimits(
+                self.limits.max_total_bytes - used_bytes,
+                self.limits.max_files - used_files,
+                self.limits.max_ratio,
+                self.limits.ratio_grace,
+            )
+            if left.max_total_bytes <= 0 or left.max_files <= 0:
+                target.warnings.append(
+                    f"{name}: {words} not unpacked: the archives found in this scan already reach the limit on "
+                    "unpacked size or file count"
+                )
+                target.partial = target.partial or disguised
+                continue
+            folder = self.folder()
+            target.folders.append(folder)
+            try:
+                extraction, unpacked_as = unpack_found(path, folder, kind, left)
+            except Exception as error:  # noqa: BLE001 - hostile bytes: whatever breaks, the package is still scanned
+                shutil.rmtree(folder, ignore_errors=True)
+                reason = (
+                    str(error).removeprefix(f"{path}: ") if isinstance(error, ArchiveError) else repr(error)
+                )
+                target.warnings.append(f"{name}: {words} not unpacked: {reason}")
+                target.partial = target.partial or disguised
+                continue
+            used_bytes += extraction.bytes
+            used_files += extraction.files
+            target.show_as(str(folder), name + "!", name)
+            target.warnings.append(f"{name}: {_archive_words(path, unpacked_as, disguised)}, scanned inside")
+            target.warnings += [f"{name}: {note}" for note in extraction.notes]
+            inner = discover([str(folder)], extensions=extensions, ignore_files=False)
+            self._add(target, inner)
+            for nested, nested_kind, _ in inner.archives:
+                target.warnings.append(
+                    f"{target.shown(nested)}: {nested_kind} archive inside an archive not unpacked (one level deep only)"
+                )
+
+    @staticmethod
+    def _add(target: Target, found: Any) -> None:
+        """A discovery's files and what it passed over, into the target."""
+        target.files += [
+            SourceFile(path, language, target.shown(path), target.origin(path))
+            for path, language in found.files
+        ]
+        target.skipped_by_extension += found.skipped_by_extension
+        target.skipped_links += found.skipped_links
+        for path, message in found.errors:
+            target.warnings.append(f"{target.shown(path)}: cannot be read: {message}")
+            target.partial = True
+
+
+def _archive_words(path: str, kind: str, disguised: bool) -> str:
+    """`zip archive disguised as .crt`, or `nested zip archive` for one named as an archive."""
+    if not disguised:
+        return f"nested {kind} archive"
+    base = os.path.basename(path)
+    suffix = os.path.splitext(base)[1]
+    return f"{kind} archive disguised as {suffix or base}"
+
+
+def release_for(dependency: Dependency) -> Release:
+    """The file to fetch for a pinned dependency. A lockfile's own `resolved` URL is what npm
+    installs, so it is what gets scanned: verified by the lockfile's `integrity`, or fetched
+    unverified when the lockfile has none (the report says so). Without a URL, whatever the
+    registry lists for that version."""
+    from malwi.sources.registries import Release, resolve_npm, resolve_pypi
+
+    if dependency.resolved:
+        filename = (
+            dependency.resolved.rsplit("/", 1)[-1].split("?")[0]
+            or f"{dependency.name}-{dependency.version}.tgz"
+        )
+        return Release(
+            dependency.ecosystem,
+            dependency.name,
+            dependency.version,
+            filename,
+            dependency.resolved,
+            dependency.integrity,
+        )
+    if dependency.ecosystem == "pypi":
+        return resolve_pypi(dependency.name, dependency.version)
+    return resolve_npm(dependency.name, dependency.version)

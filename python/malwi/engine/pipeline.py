@@ -1,0 +1,537 @@
+"""The scan pipeline: a target's files through compile → cache → score → file verdicts.
+
+`Scanner` is built once from `ScanOptions` (model, device, cache, limits, workers) and then scans
+any number of targets: the model is loaded once, the result cache opened once. `scan(target)`
+streams `FileResult`s in bounded chunks, the only chunk loop of malwi: per chunk the files are
+read and hashed, answered from the cache where their content was seen before, the rest compiled
+in parallel by the Rust core, their objects scored, and each file judged (`engine.verdict`).
+`judge(target)` consumes a scan into the package's `MalwiReport`.
+
+Without a model (`ScanOptions(score=False)`: `--format tokens|code`, `--no-model`) the same loop
+only compiles, and each result carries the compiled objects for the dump renderers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from malwi import _malwi
+from malwi._malwi import (
+    DEFAULT_MAX_FILE_SIZE,
+    FEATURIZER_VERSION,
+    FeaturizerConfig,
+    FileReport,
+    __version__,
+    compile_files,
+)
+from malwi.engine.verdict import Verdict, judge_files
+from malwi.report.result import FileFinding, FileInfo, MalwiReport, ObjectFinding
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from malwi.engine.cache import ResultCache
+    from malwi.engine.inputs import SourceFile, Target
+    from malwi.model.bundle import ModelBundle
+    from malwi.model.scoring import Scorer, ScoringStatistics
+
+__all__ = ["FileResult", "ScanOptions", "ScanStatistics", "Scanner"]
+
+# A chunk holds at most this many files and this many bytes of source: memory stays bounded on
+# a monorepo, while rayon keeps every worker busy inside a chunk.
+CHUNK_FILES = 256
+CHUNK_BYTES = 64 << 20
+# Object hashes are kept per file as 64-bit prefixes: enough to count distinct objects.
+HASH_PREFIX = 16
+
+
+class ScanOptions:
+    """How scans run; one Scanner is built from them. `model`: a bundle folder (default: the
+    active or shipped model); `score=False` only compiles, with `featurizer` (the model's own
+    featurizer is used when scoring). `threshold`: the verdict threshold (default: the model's);
+    `cache`: True for the user's result cache, or a ResultCache."""
+
+    __slots__ = (
+        "cache",
+        "device",
+        "featurizer",
+        "max_file_size",
+        "model",
+        "progress",
+        "score",
+        "threshold",
+        "workers",
+    )
+
+    def __init__(
+        self,
+        *,
+        model: str | os.PathLike[str] | None = None,
+        score: bool = True,
+        device: str = "auto",
+        workers: int = 0,
+        max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+        threshold: float | None = None,
+        cache: bool | ResultCache = False,
+        featurizer: FeaturizerConfig | None = None,
+        progress: bool = False,
+    ) -> None:
+        self.model = model
+        self.score = score
+        self.device = device
+        self.workers = workers
+        self.max_file_size = max_file_size
+        self.threshold = threshold
+        self.cache = cache
+        self.featurizer = featurizer
+        self.progress = progress
+
+
+class ScanStatistics:
+    """What one scan saw and did."""
+
+    __slots__ = (
+        "bytes",
+        "cached",
+        "compiled",
+        "device",
+        "failed",
+        "files",
+        "objects",
+        "objects_scored",
+        "objects_stage2",
+        "seconds",
+        "skipped",
+        "skipped_by_extension",
+        "skipped_ignored",
+        "skipped_links",
+        "windows",
+    )
+
+    def __init__(self, target: Target) -> None:
+        self.files = len(target.files)  # the files chosen for compiling
+        self.compiled = self.skipped = self.failed = self.cached = 0
+        self.skipped_by_extension = target.skipped_by_extension
+        self.skipped_links = target.skipped_links
+        self.skipped_ignored = target.skipped_ignored
+        self.objects = self.objects_scored = self.objects_stage2 = self.windows = self.bytes = 0
+        self.seconds = 0.0
+        self.device = "cache"
+
+    def count(self, status: str) -> None:
+        if status == "compiled":
+            self.compiled += 1
+        elif status == "skipped":
+            self.skipped += 1
+        else:
+            self.failed += 1
+
+    def report_dict(self) -> dict[str, Any]:
+        """The verdict report's statistics (`files` counts every entry seen, chosen or not)."""
+        return {
+            "files": self.files + self.skipped_by_extension + self.skipped_links + self.skipped_ignored,
+            "scanned": self.compiled,
+            "skipped": self.skipped,
+            "skipped_by_extension": self.skipped_by_extension,
+            "skipped_links": self.skipped_links,
+            "skipped_ignored": self.skipped_ignored,
+            "failed": self.failed,
+            "cached": self.cached,
+            "objects": self.objects,
+            "objects_scored": self.objects_scored,
+            "objects_stage2": self.objects_stage2,
+            "windows": self.windows,
+            "bytes": self.bytes,
+            "seconds": round(self.seconds, 3),
+            "device": self.device,
+        }
+
+    def dump_dict(self) -> dict[str, Any]:
+        """The model-free dump's statistics (`files` counts the files compiled or tried)."""
+        return {
+            "files": self.files,
+            "compiled": self.compiled,
+            "skipped": self.skipped,
+            "failed": self.failed,
+            "skipped_by_extension": self.skipped_by_extension,
+            "skipped_links": self.skipped_links,
+            "skipped_ignored": self.skipped_ignored,
+            "objects": self.objects,
+            "bytes": self.bytes,
+            "seconds": self.seconds,
+        }
+
+
+class FileResult:
+    """One file through the pipeline. `compiled` is the Rust core's report (objects included)
+    when the file was compiled in this scan; `finding` the file's verdict when scored; `top`
+    its highest raw object score and `hashes` its distinct objects (for the package score)."""
+
+    __slots__ = ("cached", "compiled", "digest", "finding", "hashes", "size", "source", "top", "warnings")
+
+    def __init__(self, source: SourceFile) -> None:
+        self.source = source
+        self.compiled: FileReport | None = None
+        self.finding: FileFinding | None = None
+        self.warnings: list[str] = []  # repairs, decoding limits: "path: what"
+        self.top = 0.0
+        self.hashes: list[str] = []
+        self.digest: str | None = None
+        self.size = 0
+        self.cached = False
+
+
+class Scan:
+    """One target's scan, iterable in chunks of results; `statistics` fill in as it goes."""
+
+    def __init__(self, scanner: Scanner, target: Target) -> None:
+        self.scanner = scanner
+        self.target = target
+        self.statistics = ScanStatistics(target)
+        self.scoring: ScoringStatistics | None = None
+
+    def chunks(self) -> Iterator[list[FileResult]]:
+        started = time.perf_counter()
+        from malwi.progress import Progress
+
+        files = self.target.files
+        with Progress("scan", len(files), unit="files", enabled=self.scanner.options.progress) as bar:
+            for chunk in _chunked(files, self.scanner.options.max_file_size):
+                results = self.scanner._scan_chunk(chunk, self)
+                self.statistics.seconds = time.perf_counter() - started
+                bar.step(len(chunk))
+                yield results
+        self.statistics.seconds = time.perf_counter() - started
+
+    def __iter__(self) -> Iterator[FileResult]:
+        for chunk in self.chunks():
+            yield from chunk
+
+
+def _chunked(files: list[SourceFile], max_file_size: int) -> Iterator[list[SourceFile]]:
+    """Consecutive files, at most CHUNK_FILES and (by their size on disk) CHUNK_BYTES a chunk."""
+    chunk: list[SourceFile] = []
+    size = 0
+    for file in files:
+        try:
+            length = min(os.path.getsize(file.path), max_file_size)
+        except OSError:
+            length = 0  # the compiler reports why it cannot be read
+        if chunk and (len(chunk) >= CHUNK_FILES or size + length > CHUNK_BYTES):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(file)
+        size += length
+    if chunk:
+        yield chunk
+
+
+class Scanner:
+    """Scans targets with one set of options; a context manager that closes the cache."""
+
+    def __init__(self, options: ScanOptions | None = None) -> None:
+        self.options = options if options is not None else ScanOptions()
+        self.warnings: list[str] = []  # about the scanner itself (an unusable cache), once
+        self.bundle: ModelBundle | None = None
+        self.bundle_path: Path | None = None
+        self._scorer: Scorer | None = None
+        self.cache: ResultCache | None = None
+        self._owns_cache = False
+        self._wrote_cache = False
+        self.featurizer = self.options.featurizer or FeaturizerConfig()
+        if not self.options.score:
+            return
+        from malwi.model import load_bundle, model_path
+
+        self.bundle_path = model_path(self.options.model).resolve()
+        self.bundle = load_bundle(self.bundle_path)
+        if self.options.device == "cuda":
+            # Asked for explicitly: an error even when every result would come from the cache.
+            from malwi.model.runtime import require_device
+
+            require_device(self.options.device)
+        self.featurizer = self.bundle.featurizer
+        self.package_score = self.bundle.package_score
+        threshold = self.bundle.threshold if self.options.threshold is None else float(self.options.threshold)
+        self.verdict = Verdict(threshold, self.bundle.suspicious_threshold)
+        self.scorer_key = _scorer_key(self.bundle_path, self.bundle, self.verdict.suspicious)
+        if self.options.cache is True:
+            self.cache = self._open_cache()
+            self._owns_cache = True
+        elif self.options.cache:
+            self.cache = self.options.cache
+
+    def __enter__(self) -> Scanner:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.cache is not None and self._owns_cache:
+            if self._wrote_cache:  # keep the cache bounded
+                try:
+                    self.cache.prune()
+                except Exception as error:  # noqa: BLE001 - as for writes: speed only
+                    self.warnings.append(f"result cache not pruned: {error}")
+            self.cache.close()
+            self.cache = None
+
+    def _open_cache(self) -> ResultCache | None:
+        from malwi.engine.cache import ResultCache
+
+        try:
+            return ResultCache()
+        except Exception as error:  # noqa: BLE001 - an unusable cache means an uncached scan, not a failed one
+            self.warnings.append(f"result cache unavailable, scanning without it: {error}")
+            return None
+
+    @property
+    def scorer(self) -> Scorer:
+        """The model, loaded when a file first needs it (a cached scan never does)."""
+        if self._scorer is None:
+            from malwi.model import load
+
+            self._scorer = load(self.bundle_path, device=self.options.device, workers=self.options.workers)
+        return self._scorer
+
+    # -----------------------------------------------------------------------------------------
+
+    def scan(self, target: Target) -> Scan:
+        """The target's files through the pipeline, in chunks (see `Scan`)."""
+        return Scan(self, target)
+
+    def _scan_chunk(self, chunk: list[SourceFile], scan: Scan) -> list[FileResult]:
+        results = [FileResult(file) for file in chunk]
+        if self.bundle is None:
+            self._compile(results, scan)
+            return results
+        self._hash(results, scan)
+        misses = self._from_cache(results, scan) if self.cache is not None else results
+        if misses:
+            self._compile(misses, scan)
+            self._score(misses, scan)
+            if self.cache is not None:
+                self._store(misses)
+        return results
+
+    def _hash(self, results: list[FileResult], scan: Scan) -> None:
+        """Each readable file's SHA-256 and size: its cache key and the result's manifest."""
+        for result in results:
+            try:
+                if os.path.getsize(result.source.path) > self.options.max_file_size:
+                    continue  # the compiler skips it with the reason
+                with open(result.source.path, "rb") as handle:
+                    data = handle.read()
+            except OSError:
+                continue  # the compiler reports why
+            result.digest = hashlib.sha256(data).hexdigest()
+            result.size = len(data)
+            scan.statistics.bytes += len(data)
+
+    def _from_cache(self, results: list[FileResult], scan: Scan) -> list[FileResult]:
+        """Fills in the results the cache knows; returns the others."""
+        assert self.cache is not None
+        keys = [(r.digest, r.source.language) for r in results if r.digest is not None]
+        hits = self.cache.lookup(keys, self.scorer_key) if keys else {}
+        misses = []
+        for result in results:
+            cached = hits.get((result.digest or "", result.source.language))
+            if cached is None:
+                misses.append(result)
+                continue
+            finding = FileFinding(result.source.shown, result.source.language)
+            finding.cached = True
+            finding.score = cached["score"]
+            finding.object_count = cached["objects"]
+            finding.objects = [ObjectFinding.from_dict(o) for o in cached["findings"]]
+            finding.restore_engines(cached)
+            result.finding = finding
+            result.cached = True
+            result.top = cached["top"]
+            result.hashes = cached["hashes"]
+            result.warnings = [f"{finding.path}: {note}" for note in cached["warnings"]]
+            scan.statistics.cached += 1
+            scan.statistics.count("compiled")
+            scan.statistics.objects += finding.object_count
+        return misses
+
+    def _compile(self, results: list[FileResult], scan: Scan) -> None:
+        reports = compile_files(
+            [(r.source.path, r.source.language) for r in results],
+            workers=self.options.workers,
+            max_file_size=self.options.max_file_size,
+            config=self.featurizer,
+        )
+        for result, report in zip(results, reports):
+            result.compiled = report
+            shown = result.source.shown
+            if report.status != "compiled":
+                result.warnings.append(f"{shown}: {report.status}, {report.reason}")
+            result.warnings += [f"{shown}: {note}" for note in report.warnings]
+            # Where payload decoding stopped at a limit (a decoding bomb).
+            result.warnings += [
+                f"{shown}: line {n['lines'][0]}: {n['detail']}"
+                for n in report.notes
+                if n["kind"] == "decoding_limit"
+            ]
+            scan.statistics.count(report.status)
+            scan.statistics.objects += len(report.objects)
+            if self.bundle is None:
+                scan.statistics.bytes += report.size
+
+    def _score(self, results: list[FileResult], scan: Scan) -> None:
+        """Scores the compiled files' objects and judges each file."""
+        import numpy as np
+
+        from malwi.model.scoring import ScoringStatistics
+
+        reports: list[FileReport] = []
+        findings: list[FileFinding] = []
+        objects = []
+        keys: list[str] = []
+        owners: list[int] = []
+        for result in results:
+            report = result.compiled
+            assert report is not None
+            finding = FileFinding(result.source.shown, report.language, report.status, report.reason)
+            finding.object_count = len(report.objects)
+            if report.status == "compiled":
+                _analyse(finding, report)
+            result.finding = finding
+            for obj in report.objects:
+                objects.append(obj)
+                keys.append(obj.to_hash())
+                owners.append(len(reports))
+            reports.append(report)
+            findings.append(finding)
+        raw = np.zeros(0, dtype=np.float32)
+        if objects:
+            if scan.scoring is None:
+                scan.scoring = ScoringStatistics()
+            raw = self.scorer.final(*self.scorer.parts(objects, keys, scan.scoring))
+            scan.statistics.device = self.scorer.device
+        tops = judge_files(
+            reports, findings, raw, np.asarray(owners, dtype=np.int64), self.package_score, self.verdict
+        )
+        per_file: list[list[str]] = [[] for _ in results]
+        for owner, key in zip(owners, keys):
+            per_file[owner].append(key[:HASH_PREFIX])
+        for result, top, hashes in zip(results, tops, per_file):
+            result.top = top
+            result.hashes = sorted(set(hashes))
+
+    def _store(self, results: list[FileResult]) -> None:
+        """What the cache should remember of each compiled file: its verdict, not its objects."""
+        assert self.cache is not None
+        rows = []
+        for result in results:
+            finding = result.finding
+            if finding is None or finding.status != "compiled" or result.digest is None:
+                continue
+            shown = result.source.shown
+            record = {
+                "score": finding.score,
+                "objects": finding.object_count,
+                "top": result.top,
+                "hashes": result.hashes,
+                "findings": [o.to_dict() for o in finding.objects],
+                "warnings": [w.removeprefix(f"{shown}: ") for w in result.warnings],
+                **finding.engine_record(),
+            }
+            rows.append((result.digest, result.source.language, record))
+        try:
+            self.cache.store(rows, self.scorer_key)
+            self._wrote_cache = self._wrote_cache or bool(rows)
+        except Exception as error:  # noqa: BLE001 - a cache that cannot be written costs speed only
+            self.warnings.append(f"result cache not updated: {error}")
+
+    # -----------------------------------------------------------------------------------------
+
+    def judge(self, target: Target) -> MalwiReport:
+        """The package verdict on a target: its scan rolled up by `engine.verdict`."""
+        if self.bundle is None:
+            raise ValueError("judging needs a model: ScanOptions(score=True)")
+        scan = self.scan(target)
+        report = MalwiReport()
+        report.inputs = list(target.inputs)
+        report.label = target.label
+        report.source = dict(target.source)
+        report.threshold = self.verdict.threshold
+        report.suspicious_threshold = self.verdict.suspicious
+        report.model = {"name": self.bundle.name, "version": self.bundle.version, "device": "cache"}
+        report.warnings = list(target.warnings)
+        report.partial = target.partial
+        top = 0.0
+        hashes: set[str] = set()
+        manifest: list[tuple[str, str, int]] = []
+        for result in scan:
+            assert result.finding is not None
+            report.files.append(result.finding)
+            report.warnings += result.warnings
+            top = max(top, result.top)
+            hashes.update(result.hashes)
+            if result.digest is not None:
+                manifest.append((result.source.shown, result.digest, result.size))
+        report.warnings += self.warnings
+        self.warnings = []
+        statistics = scan.statistics
+        statistics.objects_scored = len(hashes)
+        if scan.scoring is not None:
+            statistics.objects_stage2 = scan.scoring.stage2_objects
+            statistics.windows = scan.scoring.windows
+        report.maliciousness = self.package_score.probability(top, len(hashes))
+        report.verdict = self.verdict.of(report.maliciousness)
+        report.malicious = report.verdict == "malicious"
+        report.model["device"] = statistics.device
+        report.statistics = statistics.report_dict()
+        report.partial = report.partial or statistics.failed > 0
+        if statistics.compiled == 0:
+            report.warnings.append(
+                f"nothing was scanned ({report.statistics['files']} files seen, {statistics.skipped_ignored} ignored, "
+                f"{statistics.skipped_by_extension} of other types): a good verdict here means nothing"
+            )
+        if target.archive is not None:
+            report.file_info = FileInfo.of_file(target.archive, target.archive_name, "archive")
+        elif len(target.inputs) == 1 and os.path.isfile(target.inputs[0]):
+            report.file_info = FileInfo.of_file(target.inputs[0], target.inputs[0])
+        else:
+            report.file_info = FileInfo.of_manifest(report.label, manifest)
+        return report
+
+
+def _analyse(finding: FileFinding, report: FileReport) -> None:
+    """Keeps what the static engines found in a compiled file, whatever the model says."""
+    for obj in report.objects:
+        for flow in obj.flows:
+            finding.flows.append({"object": obj.name, **flow})
+        if obj.decoded_from:
+            first, last = obj.location
+            finding.payloads.append(
+                {
+                    "object": obj.name,
+                    "lines": [first, last],
+                    "chain": obj.decoded_from,
+                    "language": obj.language,
+                    "activities": obj.activities(),
+                }
+            )
+    finding.protection = report.protection
+    finding.notes = list(report.notes)
+
+
+def _scorer_key(bundle_path: Path, bundle: ModelBundle, suspicious_threshold: float) -> str:
+    """What decides a cached file result besides its content: compiler, featurizer, model and
+    the score from which objects are listed."""
+    manifest = (bundle_path / "manifest.json").read_bytes()
+    model = hashlib.sha256(manifest).hexdigest()[:32]
+    # The compiler itself: a new malwi (or a rebuilt extension) may emit other objects, e.g.
+    # decode payloads it did not decode before, with the same featurizer version.
+    extension = os.stat(_malwi.__file__)
+    compiler = f"{__version__}:{extension.st_size}:{extension.st_mtime_ns}"
+    featurizer = bundle.featurizer.featurizer_id
+    return f"c{compiler}:f{FEATURIZER_VERSION}:{featurizer}:m{model}:s{suspicious_threshold:.6f}"

@@ -1,0 +1,153 @@
+"""Verdicts: object → file → package → tree, and the one package score.
+
+- An object's raw score comes from the model (`malwi.model.scoring`).
+- `PackageScore` turns the highest raw object score of a package and its number of distinct
+  objects into the calibrated probability that the package is malicious. It is the only place
+  that does: scans, `malwi research export` (which fits its calibration) and `malwi research
+  evaluate` all call it, so a threshold means the same thing everywhere.
+- `judge_files` is the file step: a file's score is the probability its best object would give
+  a package of one object, and the objects listed are those at or above the suspicious threshold.
+- `Verdict` decides: malicious at or above the threshold, suspicious at or above the suspicious
+  threshold, good below. A package's verdict is its score's; a tree's is its worst package's.
+
+Scalar Python on purpose: a scan answered from the result cache never imports numpy, and the
+file step needs the score of only the few objects worth listing (the score rises with the raw
+score, so they are found from the top down).
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from malwi._malwi import FileReport
+    from malwi.report.result import FileFinding
+
+VERDICTS = ("malicious", "suspicious", "good")
+# How a package score is made from its object scores (see PackageScore.raw).
+PACKAGE_SCORES = ("max_object_score", "size_adjusted")
+
+
+class PackageScore:
+    """The probability that a package is malicious, from its highest raw object score (`top`)
+    and its number of distinct objects: `calibrate(raw(top, objects))`.
+
+    `raw` is one of two methods, chosen on validation packages by `malwi research export`:
+
+    - `max_object_score`: the highest object score as it is.
+    - `size_adjusted`: -log10 of the chance that a benign package with that many objects has an
+      object scoring this high, from the object scores of benign validation packages. A benign
+      package of 20,000 objects is expected to hold a few high-scoring ones; one of 5 is not, so
+      a plain maximum would turn package size into false positives.
+
+    `calibrate` is Platt scaling (`a`, `b`) fitted on whole validation packages; `a` must be
+    positive, so that a higher raw score never means a lower probability."""
+
+    __slots__ = ("a", "b", "benign", "method")
+
+    def __init__(
+        self,
+        method: str = "max_object_score",
+        a: float = 1.0,
+        b: float = 0.0,
+        benign_scores: Sequence[float] | array[float] = (),
+    ) -> None:
+        if method not in PACKAGE_SCORES:
+            raise ValueError(f"unknown package score {method!r} (known: {', '.join(PACKAGE_SCORES)})")
+        if not (math.isfinite(a) and math.isfinite(b)) or a <= 0:
+            raise ValueError(f"calibration a={a!r}, b={b!r}: both must be finite and a positive")
+        benign = benign_scores if isinstance(benign_scores, array) else array("f", benign_scores)
+        if method == "size_adjusted" and len(benign) == 0:
+            raise ValueError("size_adjusted package scores need the benign object scores")
+        self.method = method
+        self.a = float(a)
+        self.b = float(b)
+        self.benign = benign  # ascending, float32
+
+    def raw(self, top: float, objects: int) -> float:
+        """The uncalibrated package score (what calibration is fitted on)."""
+        if self.method == "max_object_score":
+            return float(top)
+        benign = self.benign
+        top32 = array("f", [top])[0]  # compared at float32 precision, as the scores are stored
+        share = (len(benign) - bisect_left(benign, top32) + 1.0) / (len(benign) + 1.0)
+        share = min(share, 1.0 - 1e-12)  # every benign object scored at least this: chance 1
+        chance = -math.expm1(max(objects, 1) * math.log1p(-share))
+        return -math.log10(max(chance, 1e-300))
+
+    def calibrate(self, raw: float) -> float:
+        logit = self.a * raw + self.b
+        if logit >= 0:
+            return 1.0 / (1.0 + math.exp(-logit))
+        odds = math.exp(logit)  # the same sigmoid without overflow for very negative logits
+        return odds / (1.0 + odds)
+
+    def probability(self, top: float, objects: int) -> float:
+        """The package score: 0 for a package without objects."""
+        if objects <= 0:
+            return 0.0
+        return self.calibrate(self.raw(top, objects))
+
+    def of_object(self, score: float) -> float:
+        """What an object's raw score means on the package scale: the probability that a package
+        made of that object alone is malicious. Files and objects in reports show it."""
+        return self.probability(score, 1)
+
+
+class Verdict:
+    """Thresholds on the package scale and what a score at each side of them is called."""
+
+    __slots__ = ("suspicious", "threshold")
+
+    def __init__(self, threshold: float, suspicious: float) -> None:
+        self.threshold = float(threshold)
+        # Never above the verdict threshold: what is malicious is also worth listing.
+        self.suspicious = min(float(suspicious), self.threshold)
+
+    def of(self, score: float) -> str:
+        if score >= self.threshold:
+            return "malicious"
+        return "suspicious" if score >= self.suspicious else "good"
+
+
+def worst(verdicts: Iterable[str]) -> str:
+    """A tree's verdict: its worst package's (`good` for none)."""
+    found = set(verdicts)
+    return next((v for v in VERDICTS if v in found), "good")
+
+
+def judge_files(
+    reports: Sequence[FileReport],
+    findings: Sequence[FileFinding],
+    raw: np.ndarray,
+    owners: np.ndarray,
+    score: PackageScore,
+    verdict: Verdict,
+) -> list[float]:
+    """The file step for compiled files whose objects were scored: `raw[i]` is the raw score of
+    object `i`, which belongs to `reports[owners[i]]`. Sets each finding's score and lists its
+    objects at or above the suspicious threshold (highest first); returns each file's highest
+    raw object score (0 for a file without objects), which the package score is made from."""
+    import numpy as np
+
+    from malwi.report.result import ObjectFinding
+
+    top = np.zeros(len(reports), dtype=np.float32)
+    if len(raw):
+        np.maximum.at(top, owners, raw)
+    for index, finding in enumerate(findings):
+        if finding.object_count:
+            finding.score = score.of_object(float(top[index]))
+    objects = [obj for report in reports for obj in report.objects]
+    for i in np.argsort(-raw, kind="stable"):
+        probability = score.of_object(float(raw[i]))
+        if probability < verdict.suspicious:
+            break  # every later object scores no higher
+        findings[owners[i]].objects.append(ObjectFinding.of(objects[i], probability))
+    return [float(t) for t in top]

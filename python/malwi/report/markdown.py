@@ -1,0 +1,54 @@
+"""The Markdown report: the verdict, a table of flagged objects, their source, and what the
+static engines found."""
+
+from __future__ import annotations
+
+from malwi.report.result import BatchReport, MalwiReport
+from malwi.report.text import file_engines
+
+
+def to_markdown(report: MalwiReport | BatchReport) -> str:
+    if isinstance(report, BatchReport):
+        parts = [f"# malwi report: {report.label}", "", f"**Verdict: {report.verdict}**", ""]
+        for item in report.reports:
+            parts.append(
+                to_markdown(item)
+                .replace("# malwi report", f"## {item.label}", 1)
+                .replace("\n## `", "\n### `")
+            )
+        for unresolved in report.unresolved:
+            parts.append(f"- `{unresolved['requirement']}` not scanned: {unresolved['reason']}")
+        for failed in report.failed:
+            parts.append(f"- `{failed['package']}` not scanned: {failed['error']}")
+        return "\n".join(parts) + "\n"
+    stats = report.statistics
+    lines = [
+        "# malwi report",
+        "",
+        f"**Verdict: {report.verdict}** (maliciousness {report.maliciousness:.2f}, threshold {report.threshold:.2f})",
+        "",
+        f"Model {report.model.get('name')} {report.model.get('version')} on {stats.get('device')}; "
+        f"{stats.get('scanned', 0)} files, {stats.get('objects', 0)} objects in {stats.get('seconds', 0):.2f} s.",
+        "",
+    ]
+    flagged = report.flagged_files
+    if flagged:
+        lines += ["| file | object | lines | score | activities |", "|---|---|---|---|---|"]
+        for finding in flagged:
+            for obj in finding.objects:
+                activities = ", ".join(obj.activities) or "–"
+                lines.append(
+                    f"| `{finding.path}` | `{obj.name}` | {obj.lines[0]}-{obj.lines[1]} | {obj.score:.2f} | {activities} |"
+                )
+        for finding in flagged:
+            for obj in finding.objects[:3]:
+                lines += ["", f"## `{finding.path}` · `{obj.name}`", "", "```", obj.source.rstrip(), "```"]
+    else:
+        lines.append("No suspicious objects.")
+    analysed = report.analysed_files
+    if analysed:
+        lines += ["", "## Static analysis", ""]
+        for finding in analysed:
+            lines.append(f"- `{finding.path}`")
+            lines += [f"  - {line.strip()}" for line in file_engines(finding, set())]
+    return "\n".join(lines) + "\n"
