@@ -14,8 +14,8 @@ fn main() {
         let bytes = std::fs::read(&path).expect("readable file");
         for object in compile_source(&bytes, language, &path, &config).expect("compiles") {
             println!("## {} {} lines {}-{}", object.kind.name(), object.name, object.lines.0, object.lines.1);
-            for (op, args) in object.instructions() {
-                println!("  {op} {}", args.join(" "));
+            for line in object.code().listing().lines() {
+                println!("  {line}");
             }
         }
     }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::Error;
-use crate::strings::StringClass;
+use crate::malwicode::StringClass;
 
 /// Version of the emission algorithm. Bump it whenever emitted tokens change for the same input
 /// and the same switches (new opcode, different lowering, new pattern-database categories...).

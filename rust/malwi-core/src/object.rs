@@ -4,11 +4,9 @@ use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
-use crate::emit::ops::Op;
 use crate::language::Language;
-use crate::patterns::PatternDatabase;
+use crate::malwicode::Malwicode;
 use crate::taint::Flow;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -33,8 +31,9 @@ impl ObjectKind {
     }
 }
 
-/// A compiled object. Its tokens are stored as one space-separated string: no token contains
-/// whitespace, so the string splits back into tokens exactly, and it is what gets hashed.
+/// A compiled object: where it is, and its typed malwicode. The token string is rendered from
+/// the malwicode only when asked for (Python, the dumps); the hash is that string's SHA-256,
+/// computed without rendering it.
 #[derive(Clone, Debug)]
 pub struct MalwiObject {
     pub name: String,
@@ -45,7 +44,8 @@ pub struct MalwiObject {
     pub lines: (u32, u32),
     source: Arc<str>,
     span: Range<usize>,
-    tokens: String,
+    code: Malwicode,
+    rendered: OnceLock<String>,
     hash: OnceLock<String>,
     /// For code decoded from a string literal: how (`base64 > zlib`); see [`crate::payloads`].
     decoded_from: Option<Arc<str>>,
@@ -63,7 +63,7 @@ impl MalwiObject {
         lines: (u32, u32),
         source: Arc<str>,
         span: Range<usize>,
-        tokens: String,
+        code: Malwicode,
     ) -> Self {
         MalwiObject {
             name,
@@ -73,7 +73,8 @@ impl MalwiObject {
             lines,
             source,
             span,
-            tokens,
+            code,
+            rendered: OnceLock::new(),
             hash: OnceLock::new(),
             decoded_from: None,
             flows: Vec::new(),
@@ -90,8 +91,9 @@ impl MalwiObject {
     }
 
     /// Puts a token the emitter made (a protector's) before the object's own.
-    pub(crate) fn prepend_token(&mut self, token: &str) {
-        self.tokens = if self.tokens.is_empty() { token.to_string() } else { format!("{token} {}", self.tokens) };
+    pub(crate) fn prepend_token(&mut self, token: &'static str) {
+        self.code.prepend_markers(&[token]);
+        self.rendered = OnceLock::new();
         self.hash = OnceLock::new();
     }
 
@@ -117,39 +119,27 @@ impl MalwiObject {
         self.source.get(self.span.clone()).unwrap_or("")
     }
 
+    /// The typed malwicode.
+    pub fn code(&self) -> &Malwicode {
+        &self.code
+    }
+
+    /// The malwicode as one token string (rendered once, on first use).
     pub fn token_string(&self) -> &str {
-        &self.tokens
+        self.rendered.get_or_init(|| self.code.render())
     }
 
     pub fn tokens(&self) -> impl Iterator<Item = &str> {
-        self.tokens.split(' ').filter(|t| !t.is_empty())
+        self.code.tokens()
     }
 
     pub fn token_count(&self) -> usize {
-        if self.tokens.is_empty() {
-            0
-        } else {
-            self.tokens.bytes().filter(|&b| b == b' ').count() + 1
-        }
-    }
-
-    /// Instructions as `(opcode, arguments)`: every opcode token starts one.
-    pub fn instructions(&self) -> Vec<(&str, Vec<&str>)> {
-        let mut out: Vec<(&str, Vec<&str>)> = Vec::new();
-        for token in self.tokens() {
-            if Op::from_name(token).is_some() {
-                out.push((token, Vec::new()));
-            } else if let Some((_, args)) = out.last_mut() {
-                args.push(token);
-            }
-        }
-        out
+        self.code.token_count()
     }
 
     /// The behaviour categories that occur in the object (`PROCESS_MANAGEMENT`, ...), sorted.
     pub fn activities(&self) -> Vec<&'static str> {
-        let database = PatternDatabase::embedded();
-        let mut found: Vec<&'static str> = self.tokens().filter_map(|t| database.category(t)).collect();
+        let mut found: Vec<&'static str> = self.code.categories().collect();
         found.sort_unstable();
         found.dedup();
         found
@@ -157,6 +147,6 @@ impl MalwiObject {
 
     /// Hex SHA-256 of the token string: equal behaviour, equal hash, whatever the file.
     pub fn hash(&self) -> &str {
-        self.hash.get_or_init(|| hex::encode(Sha256::digest(self.tokens.as_bytes())))
+        self.hash.get_or_init(|| self.code.hash())
     }
 }

@@ -442,7 +442,7 @@ fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -506,7 +506,7 @@ fn peel(data: &[u8], keys: &Keys, key_work: &mut usize) -> Option<(Vec<u8>, &'st
             return Some((out, "fernet", false));
         }
     }
-    if compact.len() % 2 == 0 && compact.iter().all(u8::is_ascii_hexdigit) {
+    if compact.len().is_multiple_of(2) && compact.iter().all(u8::is_ascii_hexdigit) {
         return Some((hex_decode(&compact)?, "hex", false));
     }
     if let Some(out) = base64_decode(&compact) {
@@ -738,7 +738,7 @@ fn base64_decode(data: &[u8]) -> Option<Vec<u8>> {
 }
 
 fn base32_decode(data: &[u8]) -> Option<Vec<u8>> {
-    if data.len() % 8 != 0 {
+    if !data.len().is_multiple_of(8) {
         return None;
     }
     let body = data.iter().rposition(|&b| b != b'=').map_or(&data[..0], |end| &data[..=end]);

@@ -13,87 +13,17 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use serde::{Deserialize, Serialize};
 
 use crate::config::FeaturizerConfig;
-
-macro_rules! string_classes {
-    ($($variant:ident => $token:literal,)*) => {
-        /// The string classes, in the order in which they are tried.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        pub enum StringClass {
-            $(#[serde(rename = $token)] $variant,)*
-        }
-
-        impl StringClass {
-            pub const ALL: &'static [StringClass] = &[$(StringClass::$variant,)*];
-
-            pub fn token(self) -> &'static str {
-                match self {
-                    $(StringClass::$variant => $token,)*
-                }
-            }
-
-            pub fn from_token(token: &str) -> Option<StringClass> {
-                match token {
-                    $($token => Some(StringClass::$variant),)*
-                    _ => None,
-                }
-            }
-        }
-    };
-}
-
-string_classes! {
-    SensitiveFilePath => "STRING_SENSITIVE_FILE_PATH",
-    Localhost => "STRING_LOCALHOST",
-    Ip => "STRING_IP",
-    InsecureUrl => "STRING_INSECURE_URL",
-    Url => "STRING_URL",
-    Email => "STRING_EMAIL",
-    ContainsUrl => "STRING_CONTAINS_URL",
-    Version => "STRING_VERSION",
-    Encoding => "STRING_ENCODING",
-    FilePath => "STRING_FILE_PATH",
-    Bash => "STRING_BASH",
-    Sql => "STRING_SQL",
-    Code => "STRING_CODE",
-    Hex => "STRING_HEX",
-    Base64 => "STRING_BASE64",
-    Plain => "STRING",
-}
+pub use crate::malwicode::{SizeBucket, StringClass};
 
 /// Classes tried on strings of every length; the rest only apply to long strings.
 const SEMANTIC_CLASSES: usize = 10;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SizeBucket {
-    Small,
-    Medium,
-    Large,
-}
-
-impl SizeBucket {
-    pub const TOKENS: [&'static str; 3] = ["STRING_SIZE_S", "STRING_SIZE_M", "STRING_SIZE_L"];
-
-    /// S: up to 100 characters, M: 101..=1000, L: more (short strings never get a bucket).
-    pub fn of(chars: usize) -> SizeBucket {
-        match chars {
-            0..=100 => SizeBucket::Small,
-            101..=1000 => SizeBucket::Medium,
-            _ => SizeBucket::Large,
-        }
-    }
-
-    pub fn token(self) -> &'static str {
-        Self::TOKENS[self as usize]
-    }
-}
-
 /// What a string constant turns into.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StringToken {
-    /// Short and unclassified: emitted quoted and escaped, see [`write_verbatim`].
+    /// Short and unclassified: emitted quoted and escaped (`malwicode::write_verbatim`).
     Verbatim,
     Class(StringClass, Option<SizeBucket>),
 }
@@ -573,7 +503,7 @@ fn is_code(s: &str) -> bool {
 
 fn is_hex(s: &str) -> bool {
     let body = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")).unwrap_or(s);
-    body.len() >= 16 && body.len() % 2 == 0 && body.bytes().all(|b| b.is_ascii_hexdigit())
+    body.len() >= 16 && body.len().is_multiple_of(2) && body.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 fn is_base64(s: &str) -> bool {
@@ -599,79 +529,13 @@ fn is_base64(s: &str) -> bool {
         len += 1;
     }
     let mixed = (upper as u8 + lower as u8 + digit as u8) >= 2;
-    let aligned = len % 4 == 0 || (url_safe && padding == 0);
+    let aligned = len.is_multiple_of(4) || (url_safe && padding == 0);
     len >= 16 && padding <= 2 && mixed && aligned && !(standard && url_safe)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Verbatim tokens
-
-/// Writes a short string as one whitespace-free token: `'...'`, with `\` `'` whitespace and
-/// control characters escaped, so a token string can always be split on spaces.
-pub fn write_verbatim(out: &mut String, value: &str) {
-    out.push('\'');
-    for c in value.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\'' => out.push_str("\\'"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if c.is_whitespace() || c.is_control() => {
-                use std::fmt::Write;
-                if (c as u32) < 0x100 {
-                    let _ = write!(out, "\\x{:02x}", c as u32);
-                } else {
-                    let _ = write!(out, "\\u{{{:x}}}", c as u32);
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('\'');
-}
-
-/// The text inside a verbatim token's quotes read back: undoes the escapes `write_verbatim`
-/// writes (short strings such as `'Login\x20Data'` are matched by what they say).
-pub fn read_verbatim(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('n') => out.push('\n'),
-            Some('t') => out.push('\t'),
-            Some('r') => out.push('\r'),
-            Some('x') => {
-                let hex: String = chars.by_ref().take(2).collect();
-                out.extend(u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32));
-            }
-            Some('u') => {
-                let code: String = chars.by_ref().skip(1).take_while(|&c| c != '}').collect();
-                out.extend(u32::from_str_radix(&code, 16).ok().and_then(char::from_u32));
-            }
-            Some(other) => out.push(other),
-            None => {}
-        }
-    }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    proptest::proptest! {
-        #[test]
-        fn read_verbatim_undoes_write_verbatim(value in "\\PC{0,24}|[ \t\r\n\\\\'\u{0}-\u{1f}\u{85}\u{a0}\u{2028}\u{3000}a]{0,12}") {
-            let mut written = String::new();
-            write_verbatim(&mut written, &value);
-            proptest::prop_assert_eq!(read_verbatim(&written[1..written.len() - 1]), value);
-        }
-    }
 
     fn token(s: &str) -> String {
         match classify(s, &FeaturizerConfig::default()) {
@@ -753,14 +617,6 @@ mod tests {
         assert_eq!(classify("a@b.example", &config), StringToken::Verbatim);
         config.size_buckets = false;
         assert_eq!(classify(&"y".repeat(50), &config), StringToken::Class(StringClass::Plain, None));
-    }
-
-    #[test]
-    fn verbatim_tokens_have_no_whitespace() {
-        let mut out = String::new();
-        write_verbatim(&mut out, "a b\t'c'\\\u{3000}\u{0}");
-        assert_eq!(out, "'a\\x20b\\t\\'c\\'\\\\\\u{3000}\\x00'");
-        assert!(!out.chars().any(char::is_whitespace));
     }
 
     #[test]

@@ -15,7 +15,7 @@
 use serde::Serialize;
 use smallvec::SmallVec;
 
-use crate::emit::ops::Op;
+use crate::malwicode::{Arg, Malwicode, Op};
 
 /// Where sensitive data comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -150,14 +150,6 @@ pub struct Flow {
     pub source_detail: Option<String>,
     /// The URL sent to, when the code names it.
     pub sink_detail: Option<String>,
-}
-
-/// Values noted for the analysis while emitting: where each statement starts (token byte
-/// offset, line) and the string constants that name files or URLs (token byte offset, value).
-#[derive(Clone, Debug, Default)]
-pub struct Notes {
-    pub statements: Vec<(u32, u32)>,
-    pub strings: Vec<(u32, Box<str>)>,
 }
 
 /// Longest string kept for a flow's details.
@@ -411,7 +403,7 @@ struct Machine<'t> {
     carry: Option<Val<'t>>,
     keywords: SmallVec<[&'t str; 4]>,
     line: u32,
-    strings: &'t [(u32, Box<str>)],
+    code: &'t Malwicode,
     flows: Vec<Flow>,
     /// The most recent network call's download, for responses loaded by API name.
     last_download: Option<Origin>,
@@ -419,58 +411,29 @@ struct Machine<'t> {
     merges: usize,
 }
 
-/// Flows of one object's malwicode.
-pub fn flows(tokens: &str, notes: &Notes, first_line: u32) -> Vec<Flow> {
+/// Flows of one object's malwicode (`first_line`: where the object starts).
+pub fn flows(code: &Malwicode, first_line: u32) -> Vec<Flow> {
     let mut machine = Machine {
         stack: Vec::new(),
         variables: rustc_hash::FxHashMap::default(),
         carry: None,
         keywords: SmallVec::new(),
         line: first_line,
-        strings: &notes.strings,
+        code,
         flows: Vec::new(),
         last_download: None,
         merges: 0,
     };
-    let mut statements = notes.statements.iter().peekable();
-    let mut strings = notes.strings.iter().enumerate().peekable();
-    // Instructions with their arguments, and the byte offset where each starts.
-    let mut op: Option<Op> = None;
-    let mut args: SmallVec<[(&str, u32); 4]> = SmallVec::new();
-    let mut offset = 0u32;
-    for token in tokens.split(' ') {
-        let start = offset;
-        offset += token.len() as u32 + 1;
-        if let Some(next) = Op::from_name(token) {
-            if let Some(op) = op {
-                machine.step(op, &args);
+    let mut statements = code.statements().iter().peekable();
+    for (index, instr) in code.instructions().enumerate() {
+        while let Some(&&(at, line)) = statements.peek() {
+            if at as usize > index {
+                break;
             }
-            args.clear();
-            op = Some(next);
-            while let Some(&&(at, line)) = statements.peek() {
-                if at > start {
-                    break;
-                }
-                statements.next();
-                machine.statement(line);
-            }
-        } else {
-            // A string constant noted at this offset stands for the argument's full value.
-            let mut noted = None;
-            while let Some(&(index, (at, _))) = strings.peek() {
-                if *at > start {
-                    break;
-                }
-                if *at == start {
-                    noted = Some(index as u32);
-                }
-                strings.next();
-            }
-            args.push((token, noted.unwrap_or(u32::MAX)));
+            statements.next();
+            machine.statement(line);
         }
-    }
-    if let Some(op) = op {
-        machine.step(op, &args);
+        machine.step(instr.op, instr.args);
     }
     machine.flows
 }
@@ -506,12 +469,19 @@ impl<'t> Machine<'t> {
         out
     }
 
-    fn count(args: &[(&str, u32)]) -> usize {
-        args.first().and_then(|(a, _)| a.parse::<usize>().ok()).unwrap_or(0).min(MAX_STACK)
+    fn count(args: &[Arg]) -> usize {
+        match args.first() {
+            Some(Arg::Count { value, .. }) => (*value as usize).min(MAX_STACK),
+            _ => 0,
+        }
+    }
+
+    fn text(&self, arg: &'t Arg) -> &'t str {
+        self.code.arg_text(arg)
     }
 
     fn string(&self, index: u32) -> Option<&'t str> {
-        self.strings.get(index as usize).map(|(_, s)| &**s)
+        self.code.noted(index)
     }
 
     fn detail(&self, index: Option<u32>) -> Option<String> {
@@ -523,18 +493,22 @@ impl<'t> Machine<'t> {
         Some(text[..end].to_string())
     }
 
-    fn constant(&self, args: &[(&'t str, u32)]) -> Val<'t> {
+    fn constant(&self, args: &'t [Arg]) -> Val<'t> {
         let mut value = Val::default();
-        let Some(&(token, noted)) = args.first() else { return value };
-        let text = if noted != u32::MAX {
-            self.string(noted)
-        } else {
-            token.strip_prefix('\'').and_then(|t| t.strip_suffix('\''))
+        let Some(arg) = args.first() else { return value };
+        // A classified string stands for its full value when that was kept; a short one is
+        // written quoted, with escapes (`'Login\x20Data'`) undone for matching.
+        let (text, noted, unescaped) = match *arg {
+            Arg::Str { noted: Some(index), .. } => (self.string(index), Some(index), None),
+            Arg::Verbatim(_) => {
+                let quoted = self.text(arg);
+                let inner = quoted.strip_prefix('\'').and_then(|t| t.strip_suffix('\''));
+                (inner, None, inner.filter(|t| t.contains('\\')).map(crate::malwicode::read_verbatim))
+            }
+            _ => (None, None, None),
         };
-        // Short strings are written with escapes (`'Login\x20Data'`): undo them for matching.
-        let unescaped = text.filter(|t| noted == u32::MAX && t.contains('\\')).map(crate::strings::read_verbatim);
         if let Some(place) = unescaped.as_deref().or(text).and_then(place_of) {
-            value.place = Some((place, (noted != u32::MAX).then_some(noted)));
+            value.place = Some((place, noted));
         }
         value.constant = Some(text.unwrap_or(""));
         value
@@ -550,11 +524,12 @@ impl<'t> Machine<'t> {
         value
     }
 
-    fn step(&mut self, op: Op, args: &[(&'t str, u32)]) {
+    fn step(&mut self, op: Op, args: &'t [Arg]) {
         match op {
             Op::LoadName => {
-                let Some(&(name, _)) = args.first() else { return self.push(Val::default()) };
-                let value = if name.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') && callee_of(name).is_some() {
+                let Some(arg) = args.first() else { return self.push(Val::default()) };
+                let name = self.text(arg);
+                let value = if matches!(arg, Arg::Category(_)) && callee_of(name).is_some() {
                     self.load_category(Val::default(), name)
                 } else {
                     let mut value = self.variables.get(name).cloned().unwrap_or_default();
@@ -566,7 +541,7 @@ impl<'t> Machine<'t> {
             }
             Op::LoadAttr => {
                 let receiver = self.pop();
-                let name = args.first().map_or("", |(a, _)| *a);
+                let name = args.first().map_or("", |arg| self.text(arg));
                 let mut value = receiver.data();
                 // `process.env.NAME` reads one variable; `environ.get`, `.copy()` and the like
                 // are still the whole environment until called.
@@ -613,8 +588,8 @@ impl<'t> Machine<'t> {
             | Op::MakeFunction => self.push(Val::default()),
             Op::StoreName => {
                 let value = self.pop();
-                if let Some(&(name, _)) = args.first() {
-                    self.store(name, value);
+                if let Some(arg) = args.first() {
+                    self.store(self.text(arg), value);
                 }
             }
             Op::StoreAttr | Op::StoreSubscr => {
@@ -696,14 +671,18 @@ impl<'t> Machine<'t> {
             }
             Op::UnpackSequence | Op::UnpackEx => {
                 let value = self.pop();
-                let n = args.iter().filter_map(|(a, _)| a.parse::<usize>().ok()).sum::<usize>().clamp(1, 64);
+                let counts = args.iter().map(|arg| match arg {
+                    Arg::Count { value, .. } => *value as usize,
+                    _ => 0,
+                });
+                let n = counts.sum::<usize>().clamp(1, 64);
                 for _ in 0..n {
                     self.push(value.data());
                 }
             }
             Op::UnpackMapping => {}
             Op::KwNames => {
-                self.keywords = args.iter().map(|(a, _)| *a).collect();
+                self.keywords = args.iter().map(|arg| self.text(arg)).collect();
             }
             Op::Call | Op::CallNew | Op::CallFunctionEx => {
                 self.merges = 0; // a call's count includes its `**kwargs`
@@ -899,6 +878,7 @@ impl<'t> Machine<'t> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::malwicode::StringClass;
 
     #[test]
     fn places_are_recognised_by_what_they_name() {
@@ -936,20 +916,27 @@ mod tests {
                 "JUMP_IF_TRUE_OR_POP", "KW_NAMES", "env", "LOAD_CONST", "STRING_URL", "FILESYSTEM_ACCESS",
                 "DYNAMIC_CODE_EXECUTION", "UNPACK_SEQUENCE", "POP_TOP",
             ];
-            let tokens: Vec<&str> = picks.iter().map(|&i| WORDS[i]).collect();
-            let text = tokens.join(" ");
-            let mut notes = Notes::default();
-            let mut offset = 0u32;
-            for (i, token) in tokens.iter().enumerate() {
-                if i % line_every == 0 {
-                    notes.statements.push((offset, i as u32 + 1));
+            const CATEGORIES: [&str; 4] =
+                ["ENVIRONMENT_VARIABLE_ACCESS", "NETWORK_HTTP_REQUEST", "FILESYSTEM_ACCESS", "DYNAMIC_CODE_EXECUTION"];
+            let mut code = Malwicode::new();
+            for (i, &pick) in picks.iter().enumerate() {
+                let word = WORDS[pick];
+                if let Some(op) = Op::from_name(word) {
+                    if i % line_every == 0 {
+                        code.statement(i as u32 + 1);
+                    }
+                    code.op(op);
+                } else if let Some(&category) = CATEGORIES.iter().find(|c| **c == word) {
+                    code.category(category);
+                } else if word == "STRING_URL" {
+                    code.string(StringClass::Url, None, Some("http://example.com/".into()));
+                } else if let Ok(n) = word.parse::<usize>() {
+                    code.count(n);
+                } else {
+                    code.name(word);
                 }
-                if *token == "STRING_URL" {
-                    notes.strings.push((offset, "http://example.com/".into()));
-                }
-                offset += token.len() as u32 + 1;
             }
-            let found = flows(&text, &notes, 1);
+            let found = flows(&code, 1);
             proptest::prop_assert!(found.len() <= MAX_FLOWS);
             for flow in &found {
                 proptest::prop_assert!(flow.sink.reports(flow.source));
@@ -959,9 +946,9 @@ mod tests {
 
     #[test]
     fn unbalanced_code_never_panics() {
-        let notes = Notes::default();
         for tokens in ["CALL 5", "POP_TOP POP_TOP STORE_NAME x", "END_FOR FOR_ITER", "BUILD_MAP 900000", ""] {
-            assert!(flows(tokens, &notes, 1).is_empty());
+            let code = Malwicode::parse(tokens, |_| None, |_| None);
+            assert!(flows(&code, 1).is_empty());
         }
     }
 }

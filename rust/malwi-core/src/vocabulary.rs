@@ -1,9 +1,9 @@
 //! Every token the emitter itself produces, defined once: opcodes, categories, string classes.
 //! The model's vocabulary must contain all of them; user text can never produce one.
 
-use crate::emit::ops::Op;
+use crate::malwicode::Op;
+use crate::malwicode::{SizeBucket, StringClass};
 use crate::patterns::PatternDatabase;
-use crate::strings::{SizeBucket, StringClass};
 
 pub fn reserved_tokens() -> Vec<&'static str> {
     let mut tokens: Vec<&'static str> = Op::ALL.iter().map(|op| op.name()).collect();

@@ -20,9 +20,7 @@ fn render(path: &Path) -> String {
             Some(chain) => writeln!(out, " decoded from {chain}").unwrap(),
             None => writeln!(out).unwrap(),
         }
-        for (op, args) in object.instructions() {
-            writeln!(out, "{op}{}{}", if args.is_empty() { "" } else { " " }, args.join(" ")).unwrap();
-        }
+        out.push_str(&object.code().listing());
     }
     out
 }

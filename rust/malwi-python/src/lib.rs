@@ -258,8 +258,11 @@ impl MalwiObject {
     }
 
     /// `[(opcode, (arg, ...)), ...]`
-    fn instructions<'py>(&self, py: Python<'py>) -> PyResult<Vec<(&str, Bound<'py, PyTuple>)>> {
-        self.inner.instructions().into_iter().map(|(op, args)| Ok((op, PyTuple::new(py, args)?))).collect()
+    fn instructions<'py>(&self, py: Python<'py>) -> PyResult<Vec<(&'static str, Bound<'py, PyTuple>)>> {
+        let code = self.inner.code();
+        code.instructions()
+            .map(|instr| Ok((instr.op.name(), PyTuple::new(py, instr.args.iter().map(|arg| code.arg_text(arg)))?)))
+            .collect()
     }
 
     fn __repr__(&self) -> String {
@@ -460,10 +463,10 @@ impl TokenSource {
         }
     }
 
-    fn as_strs(&self) -> Vec<&str> {
+    fn tokens(&self) -> Vec<core::featurize::Tokens<'_>> {
         match self {
-            TokenSource::Objects(objects) => objects.iter().map(|o| o.token_string()).collect(),
-            TokenSource::Strings(strings) => strings.iter().map(String::as_str).collect(),
+            TokenSource::Objects(objects) => objects.iter().map(|o| core::featurize::Tokens::Code(o.code())).collect(),
+            TokenSource::Strings(strings) => strings.iter().map(|s| core::featurize::Tokens::Text(s)).collect(),
         }
     }
 }
@@ -529,7 +532,7 @@ impl Vocabulary {
         let spec = core::featurize::WindowSpec { max_length, stride, max_windows };
         spec.validate().map_err(to_py_err)?;
         let vocabulary = self.inner.clone();
-        let encoding = detached(py, move || Ok(core::featurize::encode(&source.as_strs(), &vocabulary, spec)))?;
+        let encoding = detached(py, move || Ok(core::featurize::encode(&source.tokens(), &vocabulary, spec)))?;
         Ok(Encoding { inner: encoding, pad: self.inner.pad })
     }
 }
@@ -596,7 +599,7 @@ fn ngram_features<'py>(
     let (indices, indptr) = detached(py, move || {
         let mut indices = Vec::new();
         let mut indptr = vec![0i64];
-        for tokens in source.as_strs() {
+        for tokens in source.tokens() {
             core::featurize::ngram_features(tokens, bits, min_order, max_order, &mut indices);
             indptr.push(indices.len() as i64);
         }
@@ -617,7 +620,7 @@ impl LinearModel {
     #[new]
     #[pyo3(signature = (weights, *, bias, bits, max_order))]
     fn new(weights: &[u8], bias: f32, bits: u32, max_order: usize) -> PyResult<Self> {
-        if weights.len() % 4 != 0 {
+        if !weights.len().is_multiple_of(4) {
             return Err(ConfigError::new_err("weights must be float32 bytes"));
         }
         let weights = weights.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
@@ -630,7 +633,7 @@ impl LinearModel {
     fn score<'py>(&self, py: Python<'py>, items: &Bound<'py, PyAny>, workers: usize) -> PyResult<Bound<'py, PyBytes>> {
         let source = TokenSource::extract(items)?;
         let model = self.inner.clone();
-        let scores = detached(py, move || core::batch::parallel_map(&source.as_strs(), workers, |t| model.score(t)))?;
+        let scores = detached(py, move || core::batch::parallel_map(&source.tokens(), workers, |t| model.score(*t)))?;
         Ok(le_bytes(py, &scores, |v| v.to_le_bytes().to_vec()))
     }
 }

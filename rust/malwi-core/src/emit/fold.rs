@@ -487,7 +487,7 @@ impl<'s> Folder<'s> {
                 if method == "fromhex" && self.text(object) == "bytes" {
                     let Folded::Str(hex) = self.py(*args.first()?, depth + 1)? else { return None };
                     let compact: Vec<u8> = hex.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-                    if compact.len() % 2 != 0 {
+                    if !compact.len().is_multiple_of(2) {
                         return None;
                     }
                     let text: Option<String> = compact

@@ -7,7 +7,6 @@
 mod fold;
 pub(crate) mod grammar;
 mod javascript;
-pub mod ops;
 mod python;
 
 use std::sync::{Arc, OnceLock};
@@ -20,16 +19,15 @@ use crate::config::{FeaturizerConfig, Granularity};
 use crate::error::Error;
 use crate::language::Language;
 use crate::literals::normalize_number;
+use crate::malwicode::{Malwicode, Op, StringClass};
 use crate::object::{MalwiObject, ObjectKind};
 use crate::patterns::{LanguageApis, PatternDatabase};
 use crate::payloads;
 use crate::protectors;
 use crate::source::SourceText;
-use crate::strings::StringClass;
-use crate::strings::{classify, write_verbatim, StringToken};
+use crate::strings::{classify, StringToken};
 use crate::taint;
 use crate::vocabulary::reserved_tokens;
-use ops::Op;
 
 /// String classes whose values name files or URLs: kept for data-flow details.
 const NAMED_PLACES: [StringClass; 7] = [
@@ -325,9 +323,7 @@ struct Draft {
     end_line: u32,
     start_byte: usize,
     end_byte: usize,
-    tokens: String,
-    /// Statement starts and named files/URLs, for the data-flow analysis.
-    notes: taint::Notes,
+    code: Malwicode,
 }
 
 pub(crate) struct Core<'s> {
@@ -384,15 +380,13 @@ impl<'s> Core<'s> {
         self.objects
             .into_iter()
             .map(|mut d| {
-                let flows = taint::flows(&d.tokens, &d.notes, d.start_line);
+                let flows = taint::flows(&d.code, d.start_line);
                 if flow_tokens && !flows.is_empty() {
-                    let mut head: Vec<&str> = flows.iter().map(|f| taint::flow_token(f.source, f.sink)).collect();
+                    let mut head: Vec<&'static str> =
+                        flows.iter().map(|f| taint::flow_token(f.source, f.sink)).collect();
                     head.sort_unstable();
                     head.dedup();
-                    if !d.tokens.is_empty() {
-                        head.push(&d.tokens);
-                    }
-                    d.tokens = head.join(" ");
+                    d.code.prepend_markers(&head);
                 }
                 let mut object = MalwiObject::new(
                     d.name,
@@ -402,7 +396,7 @@ impl<'s> Core<'s> {
                     (d.start_line, d.end_line),
                     text.clone(),
                     d.start_byte..d.end_byte,
-                    d.tokens,
+                    d.code,
                 );
                 object.set_flows(flows);
                 object
@@ -525,34 +519,34 @@ impl<'s> Core<'s> {
     }
 
     // -----------------------------------------------------------------------------------------
-    // Writing tokens
+    // Writing malwicode
 
-    fn buffer(&mut self) -> &mut String {
-        &mut self.objects[self.current].tokens
-    }
-
-    fn push_raw(&mut self, token: &str) {
-        let buffer = self.buffer();
-        if !buffer.is_empty() {
-            buffer.push(' ');
-        }
-        buffer.push_str(token);
+    fn code(&mut self) -> &mut Malwicode {
+        &mut self.objects[self.current].code
     }
 
     pub fn op(&mut self, op: Op) {
-        self.push_raw(op.name());
+        self.code().op(op);
     }
 
-    /// An opcode with a trusted token argument (an operator, a category, a count).
-    pub fn op_arg(&mut self, op: Op, arg: &str) {
-        self.op(op);
-        self.push_raw(arg);
+    /// An opcode with a word of the emitter's own (an operator, `None`, `<lambda>`).
+    pub fn op_arg(&mut self, op: Op, word: &str) {
+        let code = self.code();
+        code.op(op);
+        code.word(word);
+    }
+
+    /// An opcode whose argument is the behaviour category a name resolved to.
+    pub fn op_category(&mut self, op: Op, category: &'static str) {
+        let code = self.code();
+        code.op(op);
+        code.category(category);
     }
 
     pub fn op_count(&mut self, op: Op, count: usize) {
-        use std::fmt::Write;
-        self.op(op);
-        let _ = write!(self.buffer(), " {count}");
+        let code = self.code();
+        code.op(op);
+        code.count(count);
     }
 
     /// An opcode whose argument is a name from the source.
@@ -571,19 +565,19 @@ impl<'s> Core<'s> {
     fn push_name(&mut self, name: &str) {
         let bytes = name.as_bytes();
         if bytes.is_empty() {
-            self.push_raw("_");
+            self.code().name("_");
         } else if bytes[0].is_ascii_uppercase() && self.reserved.contains(name) {
             let escaped = format!("_{name}");
-            self.push_raw(&escaped);
+            self.code().name(&escaped);
         } else if bytes.iter().any(|b| b.is_ascii_whitespace())
             || (!name.is_ascii() && name.contains(char::is_whitespace))
         {
             // Names taken from strings (module specifiers) may hold whitespace, and JavaScript
             // identifiers may hold U+0085, which Rust counts as whitespace.
             let joined: String = name.split_whitespace().collect();
-            self.push_raw(if joined.is_empty() { "_" } else { &joined });
+            self.code().name(if joined.is_empty() { "_" } else { &joined });
         } else {
-            self.push_raw(name);
+            self.code().name(name);
         }
     }
 
@@ -643,54 +637,40 @@ impl<'s> Core<'s> {
 
     pub fn push_string(&mut self, value: &str) {
         match classify(value, self.config) {
-            StringToken::Verbatim => {
-                let buffer = self.buffer();
-                if !buffer.is_empty() {
-                    buffer.push(' ');
-                }
-                write_verbatim(buffer, value);
-            }
+            StringToken::Verbatim => self.code().verbatim(value),
             StringToken::Class(class, bucket) => {
-                if NAMED_PLACES.contains(&class) {
-                    self.note_string(value);
-                }
-                self.push_raw(class.token());
-                if let Some(bucket) = bucket {
-                    self.push_raw(bucket.token());
-                }
+                let kept = if NAMED_PLACES.contains(&class) { self.kept_string(value) } else { None };
+                self.code().string(class, bucket, kept);
             }
         }
     }
 
-    /// Keeps the value of a string that names a file or URL, for the flows' details.
-    fn note_string(&mut self, value: &str) {
-        let draft = &mut self.objects[self.current];
-        let noted = draft.notes.strings.len();
+    /// The value of a string that names a file or URL, kept for the flows' details: the first
+    /// `MAX_STRINGS` of an object, then only those that name a place the analysis knows
+    /// (padding an object with dummy strings must not hide the one that matters).
+    fn kept_string(&mut self, value: &str) -> Option<Box<str>> {
+        let noted = self.code().noted_count();
         if noted < taint::MAX_STRINGS || (noted < taint::MAX_NAMED_STRINGS && taint::place_of(value).is_some()) {
-            let at = draft.tokens.len() + usize::from(!draft.tokens.is_empty());
             let mut end = value.len().min(taint::MAX_DETAIL);
             while !value.is_char_boundary(end) {
                 end -= 1;
             }
-            draft.notes.strings.push((at as u32, value[..end].into()));
+            return Some(value[..end].into());
         }
+        None
     }
 
     /// A statement starts here: the data-flow analysis takes its line from this mark.
     pub fn mark_statement(&mut self, node: Node<'_>) {
         let line = node.start_position().row as u32 + 1;
-        let draft = &mut self.objects[self.current];
-        let at = (draft.tokens.len() + usize::from(!draft.tokens.is_empty())) as u32;
-        match draft.notes.statements.last_mut() {
-            Some(last) if last.0 == at => last.1 = line,
-            _ => draft.notes.statements.push((at, line)),
-        }
+        self.code().statement(line);
     }
 
     pub fn load_number(&mut self, text: &str) {
-        self.op(Op::LoadConst);
         let normalized = normalize_number(text);
-        self.push_raw(&normalized);
+        let code = self.code();
+        code.op(Op::LoadConst);
+        code.number(&normalized);
     }
 
     // -----------------------------------------------------------------------------------------
@@ -716,9 +696,7 @@ impl<'s> Core<'s> {
             end_line,
             start_byte: node.start_byte(),
             end_byte: node.end_byte(),
-            // A small head start saves the first few regrowths; large reservations would cost more.
-            tokens: String::with_capacity((node.end_byte() - node.start_byte()).min(64 * 1024)),
-            notes: taint::Notes::default(),
+            code: Malwicode::with_capacity(node.end_byte() - node.start_byte()),
         });
         std::mem::replace(&mut self.current, self.objects.len() - 1)
     }
@@ -836,7 +814,7 @@ impl<'s> Core<'s> {
         }
         let category = self.apis.exact(name).or_else(|| if callee { self.apis.module_itself(name) } else { None });
         match category {
-            Some(category) => self.op_arg(Op::LoadName, category),
+            Some(category) => self.op_category(Op::LoadName, category),
             None => self.op_name(Op::LoadName, name),
         }
         Value::Qual { qual: Qual::root(name), categorized: category.is_some(), instance: false }
@@ -889,7 +867,7 @@ impl<'s> Core<'s> {
     pub fn load_attr(&mut self, object: Value, attr: &str, callee: bool) -> Value {
         let (value, category) = self.resolve_attr(&object, attr, callee);
         match category {
-            Some(category) => self.op_arg(Op::LoadAttr, category),
+            Some(category) => self.op_category(Op::LoadAttr, category),
             None => self.op_name(Op::LoadAttr, attr),
         }
         value
@@ -899,7 +877,7 @@ impl<'s> Core<'s> {
     pub fn attr_op(&mut self, op: Op, object: &Value, attr: &str) -> Value {
         let (value, category) = self.resolve_attr(object, attr, false);
         match category {
-            Some(category) => self.op_arg(op, category),
+            Some(category) => self.op_category(op, category),
             None => self.op_name(op, attr),
         }
         value
@@ -910,7 +888,7 @@ impl<'s> Core<'s> {
     pub fn load_attr_string(&mut self, object: &Value, attr: &str) -> Value {
         let (value, category) = self.resolve_attr(object, attr, true);
         match category {
-            Some(category) => self.op_arg(Op::LoadConst, category),
+            Some(category) => self.op_category(Op::LoadConst, category),
             None => self.load_string(attr),
         }
         value

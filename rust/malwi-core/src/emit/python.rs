@@ -4,10 +4,10 @@ use smallvec::SmallVec;
 use tree_sitter::Node;
 
 use super::grammar::{self, PyGrammar, PyKind};
-use super::ops::Op;
 use super::{in_definition, nested, Context, Core, Emit, Placement, Qual, Value};
 use crate::language::Language;
 use crate::literals::{decode_python, python_literal};
+use crate::malwicode::Op;
 
 pub(crate) struct PythonEmitter<'c, 's> {
     core: &'c mut Core<'s>,
