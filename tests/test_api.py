@@ -135,6 +135,69 @@ def test_compile_files_reports_every_file(tmp_path: Path) -> None:
     assert reports[0].language == "python" and reports[1].language == "javascript"
 
 
+def test_failures_are_typed(tmp_path: Path) -> None:
+    big = tmp_path / "big.js"
+    big.write_text("x = 1;\n" * 200)
+    binary = tmp_path / "binary.py"
+    binary.write_bytes(b"\x7fELF\x02\x01\x01" + bytes(range(64)))
+    too_large, not_text, missing = malwi.compile_files(
+        [big, binary, tmp_path / "missing.py"], max_file_size=1000
+    )
+    assert too_large.failure is not None
+    assert (too_large.failure.kind, too_large.failure.size, too_large.failure.limit) == (
+        "too_large",
+        1400,
+        1000,
+    )
+    assert (
+        too_large.failure.skipped
+        and too_large.status == "skipped"
+        and too_large.reason == too_large.failure.message
+    )
+    assert (not_text.failure.kind, not_text.failure.skipped, not_text.status) == ("binary", True, "skipped")
+    assert (missing.failure.kind, missing.failure.skipped, missing.status) == ("unreadable", False, "failed")
+    assert malwi.compile_files([big])[0].failure is None
+
+
+def test_a_file_batch_reads_once_hashes_and_compiles_each_file_once(tmp_path: Path) -> None:
+    import hashlib
+
+    files = []
+    for name, text in [
+        ("a.py", "import os\nos.system('id')\n"),
+        ("b.js", "eval(x)\n"),
+        ("big.py", "y = 2\n" * 500),
+    ]:
+        (tmp_path / name).write_text(text)
+        files.append(tmp_path / name)
+    batch = _malwi.read_files([*files, tmp_path / "gone.py"], max_file_size=1000, workers=2)
+    assert len(batch) == 4
+    assert batch.digests[:2] == [hashlib.sha256(f.read_bytes()).hexdigest() for f in files[:2]]
+    assert batch.digests[2:] == [None, None] and batch.sizes[2] == 3000, "nothing past the limit is read"
+    reports = batch.compile([1, 0, 2, 3], workers=2)
+    assert [Path(r.path).name for r in reports] == ["b.js", "a.py", "big.py", "gone.py"]
+    assert [r.status for r in reports] == ["compiled", "compiled", "skipped", "failed"]
+    assert [o.to_hash() for o in reports[1].objects] == [
+        o.to_hash() for o in malwi.compile_files([files[0]])[0].objects
+    ]
+    with pytest.raises(ValueError, match="compiled already"):
+        batch.compile([0])
+    with pytest.raises(IndexError):
+        batch.compile([9])
+
+
+def test_archive_names_are_listed_once(tmp_path: Path) -> None:
+    from malwi.sources.archive import ARCHIVE_SUFFIXES, is_archive
+
+    assert list(ARCHIVE_SUFFIXES) == _malwi.ARCHIVE_SUFFIXES
+    for suffix in (".tar.gz", ".whl", ".zip", ".gz"):
+        (tmp_path / f"x{suffix}").write_bytes(b"")
+        assert is_archive(tmp_path / f"x{suffix}")
+    (tmp_path / "x.py").write_text("")
+    assert not is_archive(tmp_path / "x.py")
+    assert _malwi.archive_kind(b"PK\x03\x04rest") == "zip" and _malwi.archive_kind(b"plain text") is None
+
+
 def test_compile_files_accepts_explicit_languages(tmp_path: Path) -> None:
     script = tmp_path / "tool"
     script.write_text("require('child_process').exec('id')\n")

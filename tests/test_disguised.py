@@ -221,3 +221,16 @@ def test_naming_of_decompressed_payloads(tmp_path: Path) -> None:
         stream.write(PAYLOAD.encode())
     (tmp_path / "hostile.bin").write_bytes(hostile.getvalue())
     assert decompressed_name(tmp_path / "hostile.bin", "gzip", PAYLOAD.encode()) == "evil.py"
+
+
+def test_a_compressed_script_named_on_the_command_line_is_unpacked_and_scanned(
+    tmp_path: Path, tiny: Path
+) -> None:
+    """`.gz` is an archive name (one list with discovery's): given as a path, a gzipped script is
+    decompressed into the workspace and judged, never passed over as a file of another type."""
+    given = tmp_path / "installer.py.gz"
+    given.write_bytes(gzip.compress(PAYLOAD.encode()))
+    report = create(given, tiny)
+    assert [f.path for f in report.files] == [f"{given}/installer.py"]
+    assert report.statistics["scanned"] == 1 and report.verdict == "malicious"
+    assert report.file_info.kind == "archive" and report.file_info.name == str(given)

@@ -118,14 +118,20 @@ def test_file_reports_carry_flows_and_protection(tmp_path: Path) -> None:
     )
     reports = {Path(r.path).name: r for r in malwi.compile_files(malwi.discover([str(tmp_path)]).files)}
     protection = reports["index.js"].protection
-    assert protection is not None and protection["is_protected"] and protection["evidence"]
+    assert protection is not None and protection.is_protected and protection.evidence
+    assert protection.protector == "javascript_obfuscator"
+    assert protection.to_dict()["evidence"][0]["signal"] == protection.evidence[0].signal
     assert reports["send.js"].protection is None
     (flow,) = [f for o in reports["send.js"].objects for f in o.flows]
-    assert (flow["source"], flow["sink"], flow["sink_detail"]) == (
-        "environment",
-        "network",
-        "https://c.example/e",
-    )
+    assert (flow.source, flow.sink, flow.sink_detail) == ("environment", "network", "https://c.example/e")
+    assert flow.to_dict() == {
+        "source": "environment",
+        "sink": "network",
+        "source_line": 1,
+        "sink_line": 1,
+        "source_detail": None,
+        "sink_detail": "https://c.example/e",
+    }
 
 
 def test_a_decoding_bomb_stops_with_a_warning_and_marshal_is_reported_not_loaded(tmp_path: Path) -> None:
@@ -147,6 +153,9 @@ def test_a_decoding_bomb_stops_with_a_warning_and_marshal_is_reported_not_loaded
     jsonschema.validate(document, SCHEMA)
     notes = {Path(n["file"]).name: n for n in document["results"]["deobfuscation"]["notes"]}
     assert notes["bomb.py"]["kind"] == "decoding_limit" and notes["bomb.py"]["lines"][0] == 2
+    assert notes["bomb.py"]["limit"] == "MAX_OUTPUT", (
+        "the limit is named by its constant, not found in the text"
+    )
     assert notes["loader.py"]["kind"] == "marshal_code" and "not loaded" in notes["loader.py"]["detail"]
     warnings = [w for w in document["warnings"] if "bomb.py" in w]
     assert warnings and "decoding stopped" in warnings[0]

@@ -341,7 +341,7 @@ def test_size_adjusted_package_scores_weigh_package_size(tiny: Path, tmp_path: P
     bundle = ModelBundle.load(size_adjusted_copy(tiny, tmp_path, [0.9, 0.5, 0.99, 0.8] + [0.01] * 996))
     score = bundle.package_score
     raw = [
-        score.raw(top, objects)
+        score.package_raw(top, objects)
         for top, objects in [(0.95, 1), (0.95, 10), (0.95, 1000), (0.999, 1), (0.6, 1), (0.001, 1)]
     ]
     # One benign object in 1,000 reached 0.95: a one-object package has chance 2/1001 of that.
@@ -352,7 +352,10 @@ def test_size_adjusted_package_scores_weigh_package_size(tiny: Path, tmp_path: P
     assert raw[5] == pytest.approx(0.0, abs=1e-9) and all(np.isfinite(raw))
     plain = ModelBundle.load(tiny)
     assert plain.package_score.method == "max_object_score"
-    assert [plain.package_score.raw(t, n) for t, n in [(0.95, 1), (0.5, 1000)]] == [pytest.approx(0.95), 0.5]
+    assert [plain.package_score.package_raw(t, n) for t, n in [(0.95, 1), (0.5, 1000)]] == [
+        pytest.approx(0.95),
+        0.5,
+    ]
 
 
 def test_size_adjusted_bundle_scans_and_rejects_missing_benign_scores(tiny: Path, tmp_path: Path) -> None:
@@ -360,7 +363,7 @@ def test_size_adjusted_bundle_scans_and_rejects_missing_benign_scores(tiny: Path
     report = MalwiReport.create(input_path=str(EXAMPLES / "malicious-python"), silent=True, model=model)
     scorer = load(model, device="cpu")
     assert report.maliciousness == pytest.approx(
-        scorer.bundle.package_score.probability(
+        scorer.bundle.package_score.package_probability(
             report_top(report, scorer), report.statistics["objects_scored"]
         ),
         abs=1e-4,
@@ -414,7 +417,7 @@ def test_package_score_never_falls_as_the_top_score_rises(
     lower probability, for packages of any size."""
     low, high = min(low, high), max(low, high)
     score = size_adjusted_bundle.package_score
-    assert 0.0 <= score.probability(low, objects) <= score.probability(high, objects) <= 1.0
+    assert 0.0 <= score.package_probability(low, objects) <= score.package_probability(high, objects) <= 1.0
     assert score.of_object(low) <= score.of_object(high)
 
 

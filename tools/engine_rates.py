@@ -60,20 +60,19 @@ def analyse(folder: Path) -> dict[str, Any]:
             continue
         detection = report.protection
         flow_files += any(obj.flows for obj in report.objects)
-        if detection and detection["is_protected"]:
+        if detection and detection.is_protected:
             protected = True
             protected_files += 1
-            protectors[str(detection["protector"])] += 1
-            first = detection["evidence"][0]
-            evidence.append(f"{os.path.relpath(report.path, folder)}:{first['line']}: {first['signal']}")
+            protectors[str(detection.protector)] += 1
+            first = detection.evidence[0]
+            evidence.append(f"{os.path.relpath(report.path, folder)}:{first.line}: {first.signal}")
         for obj in report.objects:
             payloads += obj.decoded_from is not None
             for flow in obj.flows:
-                flows[f"{flow['source']} → {flow['sink']}"] += 1
+                flows[f"{flow.source} → {flow.sink}"] += 1
                 if len(evidence) < 8:
                     evidence.append(
-                        f"{os.path.relpath(report.path, folder)}:{flow['sink_line']}: {obj.name}: "
-                        f"{flow['source']} → {flow['sink']}"
+                        f"{os.path.relpath(report.path, folder)}:{flow.sink_line}: {obj.name}: {flow.source} → {flow.sink}"
                     )
     return {
         "files": len(found.files),

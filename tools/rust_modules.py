@@ -38,7 +38,11 @@ def graph(root: Path = SOURCE) -> dict[str, set[str]]:
         code = COMMENT.sub("", path.read_text(encoding="utf-8"))
         for match in PATH.finditer(code):
             group = match.group(1)
-            names = [part.strip().split("::")[0] for part in group.strip("{}").split(",")] if group.startswith("{") else [group]
+            names = (
+                [part.strip().split("::")[0] for part in group.strip("{}").split(",")]
+                if group.startswith("{")
+                else [group]
+            )
             uses.update(name for name in names if name and name != module and name != "self")
     known = set(edges)
     return {module: {used for used in uses if used in known} for module, uses in edges.items()}

@@ -105,7 +105,7 @@ def package_scores(
 ) -> np.ndarray:
     """Each package's score (or its uncalibrated form) by `PackageScore`, the scanner's own
     definition: what research measures is what a scan reports."""
-    rule = score.raw if raw else score.probability
+    rule = score.package_raw if raw else score.package_probability
     return np.array([rule(t, c) for t, c in zip(top.tolist(), counts.tolist())], dtype=np.float64)
 
 

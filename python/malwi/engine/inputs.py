@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from malwi._malwi import discover
 from malwi.errors import ArchiveError, MalwiError, RegistryError
-from malwi.sources.archive import ExtractionLimits, extract, is_archive, unpack_found
+from malwi.sources.archive import ExtractionLimits, is_archive, unpack, unpack_found
 
 if TYPE_CHECKING:
     # urllib.request costs more to import than a cached scan takes: only fetching needs it.
@@ -313,7 +313,7 @@ class Workspace:
         """An archive unpacked safely into a fresh folder, its files shown under its name."""
         folder = self.folder()
         target.folders.append(folder)
-        extraction = extract(archive, folder, self.limits)
+        extraction = unpack(archive, folder, self.limits)
         target.warnings += [f"{shown_as}: {note}" for note in extraction.notes]
         target.show_as(str(folder), shown_as, shown_as)
         target.trusted = False

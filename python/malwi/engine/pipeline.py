@@ -24,9 +24,11 @@ from malwi._malwi import (
     DEFAULT_MAX_FILE_SIZE,
     FEATURIZER_VERSION,
     FeaturizerConfig,
+    FileBatch,
     FileReport,
     __version__,
     compile_files,
+    read_files,
 )
 from malwi.engine.verdict import Verdict, judge_files
 from malwi.report.result import FileFinding, FileInfo, MalwiReport, ObjectFinding
@@ -171,7 +173,18 @@ class FileResult:
     when the file was compiled in this scan; `finding` the file's verdict when scored; `top`
     its highest raw object score and `hashes` its distinct objects (for the package score)."""
 
-    __slots__ = ("cached", "compiled", "digest", "finding", "hashes", "size", "source", "top", "warnings")
+    __slots__ = (
+        "cached",
+        "compiled",
+        "digest",
+        "finding",
+        "hashes",
+        "index",
+        "size",
+        "source",
+        "top",
+        "warnings",
+    )
 
     def __init__(self, source: SourceFile) -> None:
         self.source = source
@@ -183,6 +196,7 @@ class FileResult:
         self.digest: str | None = None
         self.size = 0
         self.cached = False
+        self.index = 0  # in its chunk's FileBatch
 
 
 class Scan:
@@ -310,28 +324,24 @@ class Scanner:
         if self.bundle is None:
             self._compile(results, scan)
             return results
-        self._hash(results, scan)
+        # Each file is read once: its digest asks the cache, its bytes are compiled on a miss.
+        batch = read_files(
+            [(r.source.path, r.source.language) for r in results],
+            workers=self.options.workers,
+            max_file_size=self.options.max_file_size,
+        )
+        for index, (result, digest, size) in enumerate(zip(results, batch.digests, batch.sizes)):
+            if digest is not None:
+                result.digest, result.size = digest, size
+                scan.statistics.bytes += size
+            result.index = index
         misses = self._from_cache(results, scan) if self.cache is not None else results
         if misses:
-            self._compile(misses, scan)
+            self._compile(misses, scan, batch)
             self._score(misses, scan)
             if self.cache is not None:
                 self._store(misses)
         return results
-
-    def _hash(self, results: list[FileResult], scan: Scan) -> None:
-        """Each readable file's SHA-256 and size: its cache key and the result's manifest."""
-        for result in results:
-            try:
-                if os.path.getsize(result.source.path) > self.options.max_file_size:
-                    continue  # the compiler skips it with the reason
-                with open(result.source.path, "rb") as handle:
-                    data = handle.read()
-            except OSError:
-                continue  # the compiler reports why
-            result.digest = hashlib.sha256(data).hexdigest()
-            result.size = len(data)
-            scan.statistics.bytes += len(data)
 
     def _from_cache(self, results: list[FileResult], scan: Scan) -> list[FileResult]:
         """Fills in the results the cache knows; returns the others."""
@@ -360,13 +370,18 @@ class Scanner:
             scan.statistics.objects += finding.object_count
         return misses
 
-    def _compile(self, results: list[FileResult], scan: Scan) -> None:
-        reports = compile_files(
-            [(r.source.path, r.source.language) for r in results],
-            workers=self.options.workers,
-            max_file_size=self.options.max_file_size,
-            config=self.featurizer,
-        )
+    def _compile(self, results: list[FileResult], scan: Scan, batch: FileBatch | None = None) -> None:
+        if batch is not None:
+            reports = batch.compile(
+                [r.index for r in results], workers=self.options.workers, config=self.featurizer
+            )
+        else:
+            reports = compile_files(
+                [(r.source.path, r.source.language) for r in results],
+                workers=self.options.workers,
+                max_file_size=self.options.max_file_size,
+                config=self.featurizer,
+            )
         for result, report in zip(results, reports):
             result.compiled = report
             shown = result.source.shown
@@ -375,9 +390,7 @@ class Scanner:
             result.warnings += [f"{shown}: {note}" for note in report.warnings]
             # Where payload decoding stopped at a limit (a decoding bomb).
             result.warnings += [
-                f"{shown}: line {n['lines'][0]}: {n['detail']}"
-                for n in report.notes
-                if n["kind"] == "decoding_limit"
+                f"{shown}: line {n.lines[0]}: {n.detail}" for n in report.notes if n.kind == "decoding_limit"
             ]
             scan.statistics.count(report.status)
             scan.statistics.objects += len(report.objects)
@@ -484,7 +497,7 @@ class Scanner:
         if scan.scoring is not None:
             statistics.objects_stage2 = scan.scoring.stage2_objects
             statistics.windows = scan.scoring.windows
-        report.maliciousness = self.package_score.probability(top, len(hashes))
+        report.maliciousness = self.package_score.package_probability(top, len(hashes))
         report.verdict = self.verdict.of(report.maliciousness)
         report.malicious = report.verdict == "malicious"
         report.model["device"] = statistics.device
@@ -508,7 +521,7 @@ def _analyse(finding: FileFinding, report: FileReport) -> None:
     """Keeps what the static engines found in a compiled file, whatever the model says."""
     for obj in report.objects:
         for flow in obj.flows:
-            finding.flows.append({"object": obj.name, **flow})
+            finding.flows.append({"object": obj.name, **flow.to_dict()})
         if obj.decoded_from:
             first, last = obj.location
             finding.payloads.append(
@@ -520,8 +533,8 @@ def _analyse(finding: FileFinding, report: FileReport) -> None:
                     "activities": obj.activities(),
                 }
             )
-    finding.protection = report.protection
-    finding.notes = list(report.notes)
+    finding.protection = report.protection.to_dict() if report.protection is not None else None
+    finding.notes = [note.to_dict() for note in report.notes]
 
 
 def _scorer_key(bundle_path: Path, bundle: ModelBundle, suspicious_threshold: float) -> str:

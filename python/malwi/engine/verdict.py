@@ -36,9 +36,9 @@ PACKAGE_SCORES = ("max_object_score", "size_adjusted")
 
 class PackageScore:
     """The probability that a package is malicious, from its highest raw object score (`top`)
-    and its number of distinct objects: `calibrate(raw(top, objects))`.
+    and its number of distinct objects: `calibrate(package_raw(top, objects))`.
 
-    `raw` is one of two methods, chosen on validation packages by `malwi research export`:
+    `package_raw` is one of two methods, chosen on validation packages by `malwi research export`:
 
     - `max_object_score`: the highest object score as it is.
     - `size_adjusted`: -log10 of the chance that a benign package with that many objects has an
@@ -70,7 +70,7 @@ class PackageScore:
         self.b = float(b)
         self.benign = benign  # ascending, float32
 
-    def raw(self, top: float, objects: int) -> float:
+    def package_raw(self, top: float, objects: int) -> float:
         """The uncalibrated package score (what calibration is fitted on)."""
         if self.method == "max_object_score":
             return float(top)
@@ -88,16 +88,16 @@ class PackageScore:
         odds = math.exp(logit)  # the same sigmoid without overflow for very negative logits
         return odds / (1.0 + odds)
 
-    def probability(self, top: float, objects: int) -> float:
+    def package_probability(self, top: float, objects: int) -> float:
         """The package score: 0 for a package without objects."""
         if objects <= 0:
             return 0.0
-        return self.calibrate(self.raw(top, objects))
+        return self.calibrate(self.package_raw(top, objects))
 
     def of_object(self, score: float) -> float:
         """What an object's raw score means on the package scale: the probability that a package
         made of that object alone is malicious. Files and objects in reports show it."""
-        return self.probability(score, 1)
+        return self.package_probability(score, 1)
 
 
 class Verdict:

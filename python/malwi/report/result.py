@@ -64,7 +64,7 @@ class ObjectFinding:
             obj.source_code,
             obj.to_hash(),
             obj.decoded_from,
-            [dict(flow) for flow in obj.flows],
+            [flow.to_dict() for flow in obj.flows],
         )
 
     @classmethod

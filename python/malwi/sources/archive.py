@@ -35,11 +35,13 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import IO, cast
 
-from malwi._malwi import DEFAULT_EXTENSIONS
+from malwi._malwi import ARCHIVE_SUFFIXES as _SUFFIXES
+from malwi._malwi import DEFAULT_EXTENSIONS, archive_kind
 from malwi.errors import ArchiveError
 
-# Archive kinds `malwi scan` unpacks when it is given one as a path.
-ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar", ".zip", ".whl", ".egg")
+# File names that say "archive": `malwi scan` unpacks such a file given as a path, and discovery
+# calls one found inside a tree nested rather than disguised (one list, defined in the core).
+ARCHIVE_SUFFIXES = tuple(_SUFFIXES)
 CHUNK = 1 << 16
 # Links followed from one to the next before a target counts as unreachable (Linux's limit).
 MAX_LINK_HOPS = 40
@@ -67,6 +69,7 @@ class ExtractionLimits:
 
 
 def is_archive(path: str | os.PathLike[str]) -> bool:
+    """A file named like an archive (by ARCHIVE_SUFFIXES)."""
     name = os.fspath(path).lower()
     return name.endswith(ARCHIVE_SUFFIXES) and os.path.isfile(path)
 
@@ -524,6 +527,22 @@ def decompress(
     except _DECOMPRESSION_ERRORS as error:
         raise ArchiveError(f"{archive}: not readable {kind} data: {error}") from None
     return writer.result
+
+
+def unpack(
+    path: str | os.PathLike[str], destination: str | os.PathLike[str], limits: ExtractionLimits | None = None
+) -> Extraction:
+    """Unpacks an archive named as one (a `.tar.gz`, a wheel, a `.py.gz`) by what its content
+    is: zips and tars with `extract`, a single compressed file with `decompress`."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(512)
+    except OSError as error:
+        raise ArchiveError(f"{os.fspath(path)}: cannot be read: {error.strerror}") from None
+    kind = archive_kind(head)
+    if kind in COMPRESSED_KINDS:
+        return unpack_found(path, destination, kind, limits)[0]
+    return extract(path, destination, limits)
 
 
 def unpack_found(

@@ -45,7 +45,7 @@ fn extraction(c: &mut Criterion) {
     group.bench_function("parse_only", |b| {
         b.iter(|| {
             for (text, language) in &texts {
-                malwi_core::parse::parse_only(text, *language).expect("parses");
+                malwi_core::parse_only(text, *language).expect("parses");
             }
         })
     });

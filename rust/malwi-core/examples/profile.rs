@@ -16,8 +16,7 @@ fn main() {
     let bytes: usize = sources.iter().map(|s| s.text.len()).sum();
     let config = FeaturizerConfig::default();
     if std::env::var_os("WALK_ONLY").is_some() {
-        let trees: Vec<_> =
-            sources.iter().map(|s| malwi_core::parse::parse(&s.text, Language::Python).unwrap()).collect();
+        let trees: Vec<_> = sources.iter().map(|s| malwi_core::parse(&s.text, Language::Python).unwrap()).collect();
         let mut visited = 0usize;
         for tree in &trees {
             visited +=
@@ -27,8 +26,7 @@ fn main() {
         return;
     }
     if std::env::var_os("EMIT_ONLY").is_some() {
-        let trees: Vec<_> =
-            sources.iter().map(|s| malwi_core::parse::parse(&s.text, Language::Python).unwrap()).collect();
+        let trees: Vec<_> = sources.iter().map(|s| malwi_core::parse(&s.text, Language::Python).unwrap()).collect();
         for _ in 0..rounds {
             for (tree, source) in trees.iter().zip(&sources) {
                 emit_tree(tree, source, Language::Python, "x.py", &config);
@@ -38,8 +36,7 @@ fn main() {
     }
     for _ in 0..rounds {
         let start = Instant::now();
-        let trees: Vec<_> =
-            sources.iter().map(|s| malwi_core::parse::parse(&s.text, Language::Python).unwrap()).collect();
+        let trees: Vec<_> = sources.iter().map(|s| malwi_core::parse(&s.text, Language::Python).unwrap()).collect();
         let parse = start.elapsed().as_secs_f64();
         let start = Instant::now();
         let mut objects = 0;

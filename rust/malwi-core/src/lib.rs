@@ -1,56 +1,72 @@
 //! malwi-core: the compiler of malwi, the malware scanner for Python and JavaScript packages.
 //!
 //! Source text goes through tree-sitter and comes out as [`MalwiObject`]s: module bodies,
-//! functions, classes, methods and lambdas, each with its malwicode (a pseudo-bytecode in which
-//! security-relevant names and strings are replaced by categories).
+//! functions, classes, methods and lambdas, each with its typed [`malwicode`] (a pseudo-bytecode
+//! in which security-relevant names and strings are replaced by categories).
 //!
 //! Where things happen, in pipeline order:
-//! - [`batch`]: finding files and compiling them in parallel;
-//! - [`source`]: bytes to text (binary detection, NUL bytes, invalid UTF-8);
-//! - [`parse`]: tree-sitter parsers, one per language per thread;
+//! - `discover`: finding the files of a scan (and archives disguised among them);
+//! - `compile`: reading and compiling files in parallel, every file with a report;
+//! - `source`: bytes to text (binary detection, NUL bytes, invalid UTF-8);
+//! - `parse`: tree-sitter parsers, one per language per thread;
 //! - `emit`: parse trees to malwicode (`emit/python.rs`, `emit/javascript.rs`);
-//! - [`patterns`]: qualified API names to categories;
-//! - [`payloads`]: encoded code in string literals, decoded into child objects;
-//! - [`protectors`]: obfuscators and protectors recognised in source text;
-//! - [`strings`]: string literals to classes and size buckets;
-//! - [`taint`]: data flows from sources (environment, secrets) to sinks (network, exec) per object;
-//! - [`config`]: the featurizer switches and their version;
-//! - [`featurize`]: token strings to vocabulary ids, windows and padded batches (model input);
-//! - [`vocabulary`]: every token the emitter can produce on its own.
+//! - `patterns`: qualified API names to categories;
+//! - `strings`: string literals to classes and size buckets;
+//! - `payloads`: encoded code in string literals, decoded into child objects;
+//! - `protectors/`: obfuscators and protectors recognised in source text, one detector a file;
+//! - `taint`: data flows from sources (environment, secrets) to sinks (network, exec) per object;
+//! - [`malwicode`]: the typed instructions all of the above produce and read;
+//! - `config`: the featurizer switches and their version;
+//! - [`featurize`]: malwicode to vocabulary ids, windows and padded batches (model input);
+//! - `vocabulary`: every token the emitter can produce on its own.
+//!
+//! Modules are private; what the Python extension, the benchmarks and the tests use is
+//! re-exported here, and `malwicode` and `featurize` are public as a whole.
 
-pub mod batch;
-pub mod config;
+mod compile;
+mod config;
+mod discover;
 mod emit;
-
-/// Emission of an already parsed tree (for profiling the emitter apart from the parser).
-pub use emit::{compile_text_full, emit_tree, emit_tree_with_notes, Compiled};
-pub mod error;
+mod error;
 pub mod featurize;
-pub mod language;
-pub mod literals;
+mod language;
+mod literals;
 pub mod malwicode;
-pub mod object;
-pub mod parse;
-pub mod patterns;
-pub mod payloads;
-pub mod protectors;
-pub mod source;
-pub mod strings;
-pub mod taint;
-pub mod vocabulary;
+mod object;
+mod parse;
+mod patterns;
+mod payloads;
+mod protectors;
+mod source;
+mod strings;
+mod taint;
+mod vocabulary;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-pub use batch::{
-    archive_kind, compile_files, discover, discover_with, DiscoverOptions, Discovery, FileReport, Outcome, ScanOptions,
-    SkipReason, DEFAULT_MAX_ARCHIVE_SIZE,
+pub use compile::{
+    compile_files, compile_read, panic_message, parallel_map, parse_files, read_files, CompileOptions, Failure,
+    FileReport, ReadFile, DEFAULT_MAX_FILE_SIZE,
 };
 pub use config::{FeaturizerConfig, Granularity, FEATURIZER_VERSION};
+pub use discover::{
+    archive_kind, discover, discover_with, is_archive_name, language_of, DiscoverOptions, Discovery, ARCHIVE_SUFFIXES,
+    DEFAULT_MAX_ARCHIVE_SIZE,
+};
+/// Emission of an already parsed tree (for profiling the emitter apart from the parser).
+pub use emit::{compile_text_full, emit_tree, emit_tree_with_notes, Compiled};
 pub use error::Error;
 pub use language::Language;
-pub use malwicode::{Arg, Instr, Malwicode, Op};
+pub use malwicode::{Arg, Instr, Malwicode, Op, SizeBucket, StringClass};
 pub use object::{MalwiObject, ObjectKind};
+pub use parse::{parse, parse_only};
+pub use patterns::PatternDatabase;
+pub use payloads::{Limit, Note, NoteKind};
+pub use protectors::{Detection, Evidence, Protector};
 pub use source::SourceText;
+pub use strings::{classify, StringToken};
+pub use taint::{Flow, SinkKind, SourceKind};
+pub use vocabulary::reserved_tokens;
 
 /// Compiles source bytes (any bytes: invalid UTF-8 and NUL bytes are repaired, never refused).
 pub fn compile_source(
@@ -62,7 +78,7 @@ pub fn compile_source(
     config.validate()?;
     let text = SourceText::decode(source.to_vec());
     catch_unwind(AssertUnwindSafe(|| emit::compile_text(&text, language, file_path, config)))
-        .unwrap_or_else(|panic| Err(Error::Internal(batch::panic_message(&panic))))
+        .unwrap_or_else(|panic| Err(Error::Internal(compile::panic_message(&panic))))
 }
 
 /// [`compile_source`] with the notes on the file's payloads: compiled Python found instead of
@@ -78,5 +94,5 @@ pub fn compile_source_with_notes(
     catch_unwind(AssertUnwindSafe(|| {
         emit::compile_text_full(&text, language, file_path, config).map(|c| (c.objects, c.notes))
     }))
-    .unwrap_or_else(|panic| Err(Error::Internal(batch::panic_message(&panic))))
+    .unwrap_or_else(|panic| Err(Error::Internal(compile::panic_message(&panic))))
 }

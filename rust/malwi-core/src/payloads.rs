@@ -82,7 +82,49 @@ pub enum NoteKind {
     /// reported, never loaded.
     MarshalCode,
     /// Decoding stopped at one of the limits above.
-    DecodingLimit,
+    DecodingLimit(Limit),
+}
+
+/// The bounds of payload decoding, by the constants that set them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+pub enum Limit {
+    Layers,
+    Output,
+    Work,
+    KeyWork,
+    DecodedPerFile,
+    CodeDepth,
+    PayloadsPerFile,
+}
+
+impl Limit {
+    /// The constant's name, as notes and documentation call the limit.
+    pub fn name(self) -> &'static str {
+        match self {
+            Limit::Layers => "MAX_LAYERS",
+            Limit::Output => "MAX_OUTPUT",
+            Limit::Work => "MAX_WORK",
+            Limit::KeyWork => "MAX_KEY_WORK",
+            Limit::DecodedPerFile => "MAX_DECODED_PER_FILE",
+            Limit::CodeDepth => "MAX_CODE_DEPTH",
+            Limit::PayloadsPerFile => "MAX_PAYLOADS_PER_FILE",
+        }
+    }
+}
+
+impl Note {
+    /// A note that decoding stopped at `limit`.
+    pub fn limit(lines: (u32, u32), limit: Limit, detail: String) -> Note {
+        Note { lines, kind: NoteKind::DecodingLimit(limit), detail }
+    }
+
+    /// The limit a decoding-limit note is about.
+    pub fn limit_reached(&self) -> Option<Limit> {
+        match self.kind {
+            NoteKind::DecodingLimit(limit) => Some(limit),
+            NoteKind::MarshalCode => None,
+        }
+    }
 }
 
 /// A string value the emitter noted for decoding.
@@ -196,13 +238,15 @@ pub fn looks_encoded(value: &str) -> bool {
 }
 
 /// Decodes layer after layer until the result is code in either language (`preferred` first).
-pub fn decode(value: &str, preferred: Language) -> Option<Decoded> {
+#[cfg(test)]
+pub(crate) fn decode(value: &str, preferred: Language) -> Option<Decoded> {
     decode_from(value, preferred, false)
 }
 
 /// The same for a value that constant folding built (`folded`): it may be code as it is, and
 /// its chain starts with `folded`. No keys, no notes: see [`decode_literal`].
-pub fn decode_from(value: &str, preferred: Language, folded: bool) -> Option<Decoded> {
+#[cfg(test)]
+pub(crate) fn decode_from(value: &str, preferred: Language, folded: bool) -> Option<Decoded> {
     decode_literal(value, preferred, folded, false, &Keys::default(), (0, 0)).0
 }
 
@@ -226,9 +270,9 @@ pub fn decode_literal(
     let chain = if folded { vec!["folded"] } else { Vec::new() };
     let found = run.layers(data, chain, false, true, marshal);
     let mut notes: Vec<Note> = Vec::new();
-    for detail in run.limits {
+    for (limit, detail) in run.limits {
         if !notes.iter().any(|n| n.detail == detail) {
-            notes.push(Note { lines, kind: NoteKind::DecodingLimit, detail });
+            notes.push(Note::limit(lines, limit, detail));
         }
     }
     match found {
@@ -266,8 +310,8 @@ struct Run<'k> {
     /// Bytes processed with keys (`MAX_KEY_WORK`).
     key_work: usize,
     layers: usize,
-    /// Details of `DecodingLimit` notes.
-    limits: Vec<String>,
+    /// The limits hit, with the details of their notes.
+    limits: Vec<(Limit, String)>,
 }
 
 impl Run<'_> {
@@ -293,7 +337,10 @@ impl Run<'_> {
             }
             if self.layers >= MAX_LAYERS {
                 if peel(&data, self.keys, &mut self.key_work).is_some() {
-                    self.limits.push(format!("decoding stopped after {MAX_LAYERS} layers (limit MAX_LAYERS)"));
+                    self.limits.push((
+                        Limit::Layers,
+                        format!("decoding stopped after {MAX_LAYERS} layers (limit MAX_LAYERS)"),
+                    ));
                 }
                 return None;
             }
@@ -301,16 +348,22 @@ impl Run<'_> {
             self.layers += 1;
             if cut {
                 truncated = true;
-                self.limits.push(format!(
-                    "decoding stopped: {name} output cut at {} bytes (limit MAX_OUTPUT)",
-                    thousands(MAX_OUTPUT)
+                self.limits.push((
+                    Limit::Output,
+                    format!(
+                        "decoding stopped: {name} output cut at {} bytes (limit MAX_OUTPUT)",
+                        thousands(MAX_OUTPUT)
+                    ),
                 ));
             }
             self.work += next.len();
             if self.work > MAX_WORK {
-                self.limits.push(format!(
-                    "decoding stopped: layers added up to more than {} bytes (limit MAX_WORK)",
-                    thousands(MAX_WORK)
+                self.limits.push((
+                    Limit::Work,
+                    format!(
+                        "decoding stopped: layers added up to more than {} bytes (limit MAX_WORK)",
+                        thousands(MAX_WORK)
+                    ),
                 ));
                 return None;
             }
@@ -369,9 +422,12 @@ impl Run<'_> {
             }
             self.key_work += data.len();
             if self.key_work > MAX_KEY_WORK {
-                self.limits.push(format!(
-                    "decoding stopped: keys tried on more than {} bytes (limit MAX_KEY_WORK)",
-                    thousands(MAX_KEY_WORK)
+                self.limits.push((
+                    Limit::KeyWork,
+                    format!(
+                        "decoding stopped: keys tried on more than {} bytes (limit MAX_KEY_WORK)",
+                        thousands(MAX_KEY_WORK)
+                    ),
                 ));
                 return None;
             }
@@ -383,9 +439,12 @@ impl Run<'_> {
             }
             self.work += out.len();
             if self.work > MAX_WORK {
-                self.limits.push(format!(
-                    "decoding stopped: layers added up to more than {} bytes (limit MAX_WORK)",
-                    thousands(MAX_WORK)
+                self.limits.push((
+                    Limit::Work,
+                    format!(
+                        "decoding stopped: layers added up to more than {} bytes (limit MAX_WORK)",
+                        thousands(MAX_WORK)
+                    ),
                 ));
                 return None;
             }
@@ -1049,8 +1108,9 @@ mod tests {
             assert_eq!((layer, cut, out.len()), (name, true, MAX_OUTPUT));
             let (decoded, notes) = decode_with(&b64(&bomb), &[]);
             assert_eq!(decoded, None);
-            let note = notes.iter().find(|n| n.detail.contains("MAX_OUTPUT")).expect("a note on the limit");
-            assert_eq!((note.kind, note.lines), (NoteKind::DecodingLimit, (3, 4)));
+            let note = notes.iter().find(|n| n.limit_reached() == Some(Limit::Output)).expect("a note on the limit");
+            assert_eq!((note.kind, note.lines), (NoteKind::DecodingLimit(Limit::Output), (3, 4)));
+            assert!(note.detail.contains("MAX_OUTPUT"));
             assert!(note.detail.starts_with(&format!("decoding stopped: {name} output cut at 4,194,304 bytes")));
         }
     }
@@ -1065,6 +1125,7 @@ mod tests {
         assert_eq!(decoded, None);
         assert_eq!(notes.len(), 1);
         assert_eq!(notes[0].detail, "decoding stopped after 160 layers (limit MAX_LAYERS)");
+        assert_eq!(notes[0].limit_reached(), Some(Limit::Layers));
         // Every layer a bomb whose first 4 MB hold the next bomb: 17 layers of 4 MB pass MAX_WORK.
         let mut layer = zlib(b"x");
         for _ in 0..(MAX_WORK / MAX_OUTPUT + 1) {
@@ -1074,7 +1135,10 @@ mod tests {
         let literal: String = layer.iter().map(|&b| b as char).collect();
         let (decoded, notes) = decode_with(&literal, &[]);
         assert_eq!(decoded, None);
-        assert!(notes.iter().any(|n| n.detail.contains("limit MAX_WORK")), "{notes:?}");
+        assert!(
+            notes.iter().any(|n| n.limit_reached() == Some(Limit::Work) && n.detail.contains("limit MAX_WORK")),
+            "{notes:?}"
+        );
     }
 
     // --- Escapes, whitespace ------------------------------------------------------------------
@@ -1231,7 +1295,7 @@ mod tests {
 #[cfg(test)]
 mod bomb_tests {
     use super::tests::{b64, zlib};
-    use super::MAX_DECODED_PER_FILE;
+    use super::{Limit, MAX_DECODED_PER_FILE};
     use crate::{compile_source_with_notes, FeaturizerConfig, Language};
 
     /// Code holding 32 compressed copies of the level below, three levels deep: a small file
@@ -1248,9 +1312,9 @@ mod bomb_tests {
         let (objects, notes) =
             compile_source_with_notes(level.as_bytes(), Language::Python, "bomb.py", &FeaturizerConfig::default())
                 .unwrap();
-        let budget: Vec<_> = notes.iter().filter(|n| n.detail.contains("limit MAX_DECODED_PER_FILE")).collect();
+        let budget: Vec<_> = notes.iter().filter(|n| n.limit_reached() == Some(Limit::DecodedPerFile)).collect();
         assert_eq!(budget.len(), 1, "said once: {notes:?}");
-        assert_eq!(budget[0].kind, super::NoteKind::DecodingLimit);
+        assert!(budget[0].detail.contains("limit MAX_DECODED_PER_FILE"));
         let decoded: usize = objects
             .iter()
             .filter(|o| o.decoded_from().is_some() && o.name.ends_with('>'))
@@ -1265,7 +1329,7 @@ mod bomb_tests {
 #[cfg(test)]
 mod note_tests {
     use super::tests::{b64, bz2, marshalled, noise, zlib};
-    use super::{Note, NoteKind, MAX_OUTPUT, MAX_PAYLOADS_PER_FILE};
+    use super::{Limit, Note, NoteKind, MAX_OUTPUT, MAX_PAYLOADS_PER_FILE};
     use crate::{compile_source_with_notes, FeaturizerConfig, Language, MalwiObject};
 
     fn compile(source: &str, language: Language) -> (Vec<MalwiObject>, Vec<Note>) {
@@ -1323,7 +1387,7 @@ mod note_tests {
         let source = format!("import bz2\n\n\nexec(bz2.decompress(base64.b64decode('{bomb}')))\n");
         let (_, notes) = compile(&source, Language::Python);
         assert_eq!(notes.len(), 1, "{notes:?}");
-        assert_eq!((notes[0].lines, notes[0].kind), ((4, 4), NoteKind::DecodingLimit));
+        assert_eq!((notes[0].lines, notes[0].kind), ((4, 4), NoteKind::DecodingLimit(Limit::Output)));
         assert!(notes[0].detail.contains("bz2 output cut at 4,194,304 bytes (limit MAX_OUTPUT)"));
     }
 

@@ -1,7 +1,7 @@
 //! proptest properties of the compiler and the string classifier.
 
 use malwi_core::malwicode::write_verbatim;
-use malwi_core::strings::{classify, StringToken};
+use malwi_core::{classify, StringToken};
 use malwi_core::{compile_source, FeaturizerConfig, Language};
 use proptest::prelude::*;
 

@@ -1,8 +1,8 @@
 //! Data flows (`malwi_core::taint`) found in small programs of both languages: what must be
 //! reported, with which lines and details, and what must not.
 
-use malwi_core::taint::{Flow, SinkKind, SourceKind};
 use malwi_core::{compile_source, FeaturizerConfig, Language, MalwiObject};
+use malwi_core::{Flow, SinkKind, SourceKind};
 
 fn compile_with(source: &str, language: Language, config: &FeaturizerConfig) -> Vec<MalwiObject> {
     compile_source(source.as_bytes(), language, "test", config).expect("compiles")

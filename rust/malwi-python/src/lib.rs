@@ -38,7 +38,7 @@ fn detached<T: Send>(py: Python<'_>, work: impl FnOnce() -> Result<T, core::Erro
     match result {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(error)) => Err(to_py_err(error)),
-        Err(panic) => Err(InternalError::new_err(format!("internal error: {}", core::batch::panic_message(&panic)))),
+        Err(panic) => Err(InternalError::new_err(format!("internal error: {}", core::panic_message(&panic)))),
     }
 }
 
@@ -80,7 +80,7 @@ impl FeaturizerConfig {
             inner.max_nesting = max_nesting;
         }
         for token in disabled_string_classes {
-            let class = core::strings::StringClass::from_token(&token)
+            let class = core::StringClass::from_token(&token)
                 .ok_or_else(|| ConfigError::new_err(format!("unknown string class {token:?}")))?;
             inner.disabled_string_classes.push(class);
         }
@@ -214,24 +214,10 @@ impl MalwiObject {
         self.inner.decoded_from()
     }
 
-    /// Data flows from sources to sinks found in the object, as dicts: `source`, `sink`,
-    /// `source_line`, `sink_line`, `source_detail`, `sink_detail` (file or URL, or None).
+    /// Data flows from sources to sinks found in the object.
     #[getter]
-    fn flows<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
-        self.inner
-            .flows()
-            .iter()
-            .map(|flow| {
-                let dict = PyDict::new(py);
-                dict.set_item("source", flow.source.name())?;
-                dict.set_item("sink", flow.sink.name())?;
-                dict.set_item("source_line", flow.source_line)?;
-                dict.set_item("sink_line", flow.sink_line)?;
-                dict.set_item("source_detail", flow.source_detail.as_deref())?;
-                dict.set_item("sink_detail", flow.sink_detail.as_deref())?;
-                Ok(dict)
-            })
-            .collect()
+    fn flows(&self) -> Vec<Flow> {
+        self.inner.flows().iter().map(Flow::of).collect()
     }
 
     #[getter]
@@ -282,6 +268,204 @@ fn wrap_objects(objects: Vec<core::MalwiObject>) -> Vec<MalwiObject> {
     objects.into_iter().map(|o| MalwiObject { inner: Arc::new(o) }).collect()
 }
 
+/// A data flow inside one object: sensitive data from a source reaching a sink.
+#[pyclass(frozen, get_all, module = "malwi._malwi")]
+struct Flow {
+    /// `environment`, `sensitive_file`, `credentials`, ... (see the result schema).
+    source: &'static str,
+    /// `network`, `webhook`, `code_execution`, `process`, `autostart`.
+    sink: &'static str,
+    source_line: u32,
+    sink_line: u32,
+    /// The file read or the URL sent to, when the code names it.
+    source_detail: Option<String>,
+    sink_detail: Option<String>,
+}
+
+impl Flow {
+    fn of(flow: &core::Flow) -> Flow {
+        Flow {
+            source: flow.source.name(),
+            sink: flow.sink.name(),
+            source_line: flow.source_line,
+            sink_line: flow.sink_line,
+            source_detail: flow.source_detail.clone(),
+            sink_detail: flow.sink_detail.clone(),
+        }
+    }
+}
+
+#[pymethods]
+impl Flow {
+    /// The flow as the JSON result writes it.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        dict.set_item("source", self.source)?;
+        dict.set_item("sink", self.sink)?;
+        dict.set_item("source_line", self.source_line)?;
+        dict.set_item("sink_line", self.sink_line)?;
+        dict.set_item("source_detail", self.source_detail.as_deref())?;
+        dict.set_item("sink_detail", self.sink_detail.as_deref())?;
+        Ok(dict)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<Flow {} -> {} lines {}-{}>", self.source, self.sink, self.source_line, self.sink_line)
+    }
+}
+
+/// Something about a file's payloads: compiled code found (reported, never loaded), or payload
+/// decoding stopped at a limit.
+#[pyclass(frozen, get_all, module = "malwi._malwi")]
+struct Note {
+    /// `marshal_code` or `decoding_limit`.
+    kind: &'static str,
+    /// The literal's first and last line.
+    lines: (u32, u32),
+    detail: String,
+    /// For `decoding_limit`: the limit reached, by its constant (`MAX_OUTPUT`, `MAX_LAYERS`, ...).
+    limit: Option<&'static str>,
+}
+
+impl Note {
+    fn of(note: &core::Note) -> Note {
+        let kind = match note.kind {
+            core::NoteKind::MarshalCode => "marshal_code",
+            core::NoteKind::DecodingLimit(_) => "decoding_limit",
+        };
+        Note {
+            kind,
+            lines: note.lines,
+            detail: note.detail.clone(),
+            limit: note.limit_reached().map(core::Limit::name),
+        }
+    }
+}
+
+#[pymethods]
+impl Note {
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        dict.set_item("kind", self.kind)?;
+        dict.set_item("lines", [self.lines.0, self.lines.1])?;
+        dict.set_item("detail", &self.detail)?;
+        if let Some(limit) = self.limit {
+            dict.set_item("limit", limit)?;
+        }
+        Ok(dict)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<Note {} lines {}-{}>", self.kind, self.lines.0, self.lines.1)
+    }
+}
+
+/// One signal of an obfuscator or protector.
+#[pyclass(frozen, get_all, module = "malwi._malwi")]
+struct Evidence {
+    protector: &'static str,
+    line: u32,
+    signal: String,
+    weight: f64,
+}
+
+/// What the protector detection found in a file.
+#[pyclass(frozen, get_all, module = "malwi._malwi")]
+struct Protection {
+    is_protected: bool,
+    /// The protector the file is protected by; None below the threshold.
+    protector: Option<&'static str>,
+    confidence: f64,
+    evidence: Vec<Py<Evidence>>,
+}
+
+fn rounded(x: f32) -> f64 {
+    (f64::from(x) * 10_000.0).round() / 10_000.0
+}
+
+impl Protection {
+    /// None when nothing was found.
+    fn of(py: Python<'_>, detection: &core::Detection) -> PyResult<Option<Protection>> {
+        if detection.evidence.is_empty() {
+            return Ok(None);
+        }
+        let evidence = detection
+            .evidence
+            .iter()
+            .map(|e| {
+                let item = Evidence {
+                    protector: e.protector.name(),
+                    line: e.line,
+                    signal: e.signal.clone(),
+                    weight: rounded(e.weight),
+                };
+                Py::new(py, item)
+            })
+            .collect::<PyResult<_>>()?;
+        Ok(Some(Protection {
+            is_protected: detection.is_protected(),
+            protector: detection.protector.filter(|_| detection.is_protected()).map(|p| p.name()),
+            confidence: rounded(detection.confidence),
+            evidence,
+        }))
+    }
+}
+
+#[pymethods]
+impl Protection {
+    /// The detection as the JSON result writes it.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        dict.set_item("is_protected", self.is_protected)?;
+        dict.set_item("protector", self.protector)?;
+        dict.set_item("confidence", self.confidence)?;
+        let evidence = self
+            .evidence
+            .iter()
+            .map(|e| {
+                let e = e.get();
+                let item = PyDict::new(py);
+                item.set_item("protector", e.protector)?;
+                item.set_item("line", e.line)?;
+                item.set_item("signal", &e.signal)?;
+                item.set_item("weight", e.weight)?;
+                Ok(item)
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        dict.set_item("evidence", evidence)?;
+        Ok(dict)
+    }
+}
+
+/// Why a file was not compiled: `kind` is `too_large` (then `size` and `limit`), `binary`,
+/// `unreadable`, `parse` or `internal`; `message` says it in words.
+#[pyclass(frozen, get_all, module = "malwi._malwi")]
+struct Failure {
+    kind: &'static str,
+    message: String,
+    size: Option<u64>,
+    limit: Option<u64>,
+    /// Passed over on purpose (too large, binary) rather than broken.
+    skipped: bool,
+}
+
+impl Failure {
+    fn of(failure: &core::Failure) -> Failure {
+        let (size, limit) = match failure {
+            core::Failure::TooLarge { size, limit } => (Some(*size), Some(*limit)),
+            _ => (None, None),
+        };
+        Failure { kind: failure.kind(), message: failure.to_string(), size, limit, skipped: failure.is_skip() }
+    }
+}
+
+#[pymethods]
+impl Failure {
+    fn __repr__(&self) -> String {
+        format!("<Failure {}: {}>", self.kind, self.message)
+    }
+}
+
 /// What happened to one file of a batch.
 #[pyclass(frozen, module = "malwi._malwi")]
 struct FileReport {
@@ -291,17 +475,18 @@ struct FileReport {
     language: &'static str,
     #[pyo3(get)]
     size: u64,
-    /// `compiled`, `skipped` or `failed`.
+    /// Why the file was not compiled; None when it was.
     #[pyo3(get)]
-    status: &'static str,
-    /// Why a file was skipped or failed; `None` when compiled.
-    #[pyo3(get)]
-    reason: Option<String>,
+    failure: Option<Py<Failure>>,
     #[pyo3(get)]
     warnings: Vec<String>,
     objects: Vec<Py<MalwiObject>>,
-    notes: Vec<core::payloads::Note>,
-    protection: core::protectors::Detection,
+    /// Payloads reported but not decoded and decoding limits hit.
+    #[pyo3(get)]
+    notes: Vec<Py<Note>>,
+    /// The protector detection, None when it found nothing.
+    #[pyo3(get)]
+    protection: Option<Py<Protection>>,
 }
 
 #[pymethods]
@@ -311,91 +496,107 @@ impl FileReport {
         self.objects.iter().map(|o| o.bind(py).clone()).collect()
     }
 
-    /// Payloads reported but not decoded and decoding limits hit: dicts with `kind`
-    /// (`marshal_code`, `decoding_limit`), `lines` (first, last) and `detail`.
+    /// `compiled`, `skipped` (too large, binary) or `failed`.
     #[getter]
-    fn notes<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
-        self.notes
-            .iter()
-            .map(|note| {
-                let dict = PyDict::new(py);
-                dict.set_item("kind", note_kind(note.kind))?;
-                dict.set_item("lines", [note.lines.0, note.lines.1])?;
-                dict.set_item("detail", &note.detail)?;
-                Ok(dict)
-            })
-            .collect()
+    fn status(&self) -> &'static str {
+        match &self.failure {
+            None => "compiled",
+            Some(failure) if failure.get().skipped => "skipped",
+            Some(_) => "failed",
+        }
     }
 
-    /// The protector detection: None when nothing was found, else a dict with `is_protected`,
-    /// `protector` (None below the threshold), `confidence` and `evidence` (dicts with
-    /// `protector`, `line`, `signal`, `weight`).
+    /// Why a file was skipped or failed; None when compiled.
     #[getter]
-    fn protection<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
-        let detection = &self.protection;
-        if detection.evidence.is_empty() {
-            return Ok(None);
-        }
-        let round = |x: f32| (f64::from(x) * 10_000.0).round() / 10_000.0;
-        let dict = PyDict::new(py);
-        dict.set_item("is_protected", detection.is_protected())?;
-        dict.set_item("protector", detection.protector.filter(|_| detection.is_protected()).map(|p| p.name()))?;
-        dict.set_item("confidence", round(detection.confidence))?;
-        let evidence = detection
-            .evidence
-            .iter()
-            .map(|e| {
-                let item = PyDict::new(py);
-                item.set_item("protector", e.protector.name())?;
-                item.set_item("line", e.line)?;
-                item.set_item("signal", &e.signal)?;
-                item.set_item("weight", round(e.weight))?;
-                Ok(item)
-            })
-            .collect::<PyResult<Vec<_>>>()?;
-        dict.set_item("evidence", evidence)?;
-        Ok(Some(dict))
+    fn reason(&self) -> Option<String> {
+        self.failure.as_ref().map(|f| f.get().message.clone())
     }
 
     fn __repr__(&self) -> String {
-        format!("<FileReport {} {} objects={}>", self.path, self.status, self.objects.len())
+        format!("<FileReport {} {} objects={}>", self.path, self.status(), self.objects.len())
     }
-}
-
-fn note_kind(kind: core::payloads::NoteKind) -> &'static str {
-    match kind {
-        core::payloads::NoteKind::MarshalCode => "marshal_code",
-        core::payloads::NoteKind::DecodingLimit => "decoding_limit",
-    }
-}
-
-fn megabytes(bytes: u64) -> String {
-    format!("{:.1} MB", bytes as f64 / 1_048_576.0)
 }
 
 fn wrap_report(py: Python<'_>, report: core::FileReport) -> PyResult<FileReport> {
-    let (status, reason, objects) = match report.outcome {
-        core::Outcome::Compiled(objects) => ("compiled", None, objects),
-        core::Outcome::Skipped(core::SkipReason::TooLarge { size, limit }) => (
-            "skipped",
-            Some(format!("larger than the size limit ({} > {})", megabytes(size), megabytes(limit))),
-            Vec::new(),
-        ),
-        core::Outcome::Skipped(core::SkipReason::Binary) => ("skipped", Some("binary file".to_string()), Vec::new()),
-        core::Outcome::Failed(message) => ("failed", Some(message), Vec::new()),
+    let (objects, failure) = match report.outcome {
+        Ok(objects) => (objects, None),
+        Err(failure) => (Vec::new(), Some(Py::new(py, Failure::of(&failure))?)),
     };
     let objects = wrap_objects(objects).into_iter().map(|o| Py::new(py, o)).collect::<PyResult<_>>()?;
+    let notes = report.notes.iter().map(|n| Py::new(py, Note::of(n))).collect::<PyResult<_>>()?;
+    let protection = Protection::of(py, &report.protection)?.map(|p| Py::new(py, p)).transpose()?;
     Ok(FileReport {
         path: report.path.to_string_lossy().into_owned(),
         language: report.language.name(),
         size: report.size,
-        status,
-        reason,
+        failure,
         warnings: report.warnings,
         objects,
-        notes: report.notes,
-        protection: report.protection,
+        notes,
+        protection,
     })
+}
+
+/// Files read once for a scan: their SHA-256 digests are known (the result cache is asked by
+/// them) before any is compiled; `compile` then compiles the ones asked for from the bytes read.
+/// Each file can be compiled once: its bytes are released when it is.
+#[pyclass(frozen, module = "malwi._malwi")]
+struct FileBatch {
+    files: std::sync::Mutex<Vec<Option<core::ReadFile>>>,
+    /// Hex SHA-256 of each file's bytes, None for a file that could not be read or was too large.
+    #[pyo3(get)]
+    digests: Vec<Option<String>>,
+    /// Each file's size in bytes (on disk, for a file too large to read).
+    #[pyo3(get)]
+    sizes: Vec<u64>,
+}
+
+#[pymethods]
+impl FileBatch {
+    fn __len__(&self) -> usize {
+        self.digests.len()
+    }
+
+    /// Compiles the files at `indices` (in parallel, GIL released); one report each, in order.
+    #[pyo3(signature = (indices, *, workers = 0, config = None))]
+    fn compile(
+        &self,
+        py: Python<'_>,
+        indices: Vec<usize>,
+        workers: usize,
+        config: Option<&Bound<'_, FeaturizerConfig>>,
+    ) -> PyResult<Vec<FileReport>> {
+        let mut taken = Vec::with_capacity(indices.len());
+        {
+            let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+            for &index in &indices {
+                let slot = files
+                    .get_mut(index)
+                    .ok_or_else(|| pyo3::exceptions::PyIndexError::new_err(format!("file {index} out of range")))?;
+                taken.push(slot.take().ok_or_else(|| {
+                    pyo3::exceptions::PyValueError::new_err(format!("file {index} was compiled already"))
+                })?);
+            }
+        }
+        let options = core::CompileOptions { workers, max_file_size: u64::MAX, config: config_or_default(config) };
+        let reports = detached(py, move || core::compile_read(taken, &options))?;
+        reports.into_iter().map(|r| wrap_report(py, r)).collect()
+    }
+}
+
+/// Reads files (at most `max_file_size` bytes each) in parallel and hashes them: a `FileBatch`.
+#[pyfunction]
+#[pyo3(signature = (files, *, workers = 0, max_file_size = core::DEFAULT_MAX_FILE_SIZE))]
+fn read_files(py: Python<'_>, files: &Bound<'_, PyAny>, workers: usize, max_file_size: u64) -> PyResult<FileBatch> {
+    let files = file_list(files)?;
+    let read = detached(py, move || core::read_files(&files, max_file_size, workers))?;
+    let digests = read.iter().map(|f| f.digest.map(hex)).collect();
+    let sizes = read.iter().map(|f| f.size).collect();
+    Ok(FileBatch { files: std::sync::Mutex::new(read.into_iter().map(Some).collect()), digests, sizes })
+}
+
+fn hex(bytes: [u8; 32]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The files a scan would compile.
@@ -633,7 +834,7 @@ impl LinearModel {
     fn score<'py>(&self, py: Python<'py>, items: &Bound<'py, PyAny>, workers: usize) -> PyResult<Bound<'py, PyBytes>> {
         let source = TokenSource::extract(items)?;
         let model = self.inner.clone();
-        let scores = detached(py, move || core::batch::parallel_map(&source.tokens(), workers, |t| model.score(*t)))?;
+        let scores = detached(py, move || core::parallel_map(&source.tokens(), workers, |t| model.score(*t)))?;
         Ok(le_bytes(py, &scores, |v| v.to_le_bytes().to_vec()))
     }
 }
@@ -719,7 +920,7 @@ fn file_list(files: &Bound<'_, PyAny>) -> PyResult<Vec<(PathBuf, core::Language)
             continue;
         }
         let path: PathBuf = item.extract()?;
-        let language = core::batch::language_of(&path).ok_or_else(|| {
+        let language = core::language_of(&path).ok_or_else(|| {
             UnsupportedLanguageError::new_err(format!("{}: not a Python or JavaScript file", path.display()))
         })?;
         out.push((path, language));
@@ -729,7 +930,7 @@ fn file_list(files: &Bound<'_, PyAny>) -> PyResult<Vec<(PathBuf, core::Language)
 
 /// Compiles files in parallel with the GIL released; one report per file, in input order.
 #[pyfunction]
-#[pyo3(signature = (files, *, workers = 0, max_file_size = core::batch::DEFAULT_MAX_FILE_SIZE, config = None))]
+#[pyo3(signature = (files, *, workers = 0, max_file_size = core::DEFAULT_MAX_FILE_SIZE, config = None))]
 fn compile_files(
     py: Python<'_>,
     files: &Bound<'_, PyAny>,
@@ -738,7 +939,7 @@ fn compile_files(
     config: Option<&Bound<'_, FeaturizerConfig>>,
 ) -> PyResult<Vec<FileReport>> {
     let files = file_list(files)?;
-    let options = core::ScanOptions { workers, max_file_size, config: config_or_default(config) };
+    let options = core::CompileOptions { workers, max_file_size, config: config_or_default(config) };
     let reports = detached(py, move || core::compile_files(&files, &options))?;
     reports.into_iter().map(|r| wrap_report(py, r)).collect()
 }
@@ -748,7 +949,7 @@ fn compile_files(
 #[pyo3(signature = (files, *, workers = 0))]
 fn parse_files(py: Python<'_>, files: &Bound<'_, PyAny>, workers: usize) -> PyResult<u64> {
     let files = file_list(files)?;
-    detached(py, move || core::batch::parse_files(&files, workers))
+    detached(py, move || core::parse_files(&files, workers))
 }
 
 /// Renders reports as the `tokens` or `code` dump, as UTF-8 bytes ready for a binary stream:
@@ -796,20 +997,23 @@ fn render<'py>(py: Python<'py>, reports: Vec<Bound<'py, FileReport>>, format: &s
     })
 }
 
+/// The archive format a file's first bytes start with (`zip`, `gzip`, `bzip2`, `xz`, `tar`), by
+/// magic number, or None (a tar needs its first 262 bytes).
+#[pyfunction]
+fn archive_kind(head: &[u8]) -> Option<&'static str> {
+    core::archive_kind(head)
+}
+
 /// Every token the emitter produces itself: opcodes, categories, string classes, size buckets.
 #[pyfunction]
 fn reserved_tokens() -> Vec<&'static str> {
-    core::vocabulary::reserved_tokens()
+    core::reserved_tokens()
 }
 
 /// Category names with their descriptions, from the pattern database.
 #[pyfunction]
 fn categories() -> Vec<(&'static str, &'static str)> {
-    core::patterns::PatternDatabase::embedded()
-        .categories
-        .iter()
-        .map(|c| (c.name.as_str(), c.description.as_str()))
-        .collect()
+    core::PatternDatabase::embedded().categories.iter().map(|c| (c.name.as_str(), c.description.as_str())).collect()
 }
 
 #[pymodule]
@@ -817,8 +1021,10 @@ fn _malwi(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("FEATURIZER_VERSION", core::FEATURIZER_VERSION)?;
-    m.add("PATTERN_DATABASE_VERSION", core::patterns::PatternDatabase::embedded().version.as_str())?;
-    m.add("DEFAULT_MAX_FILE_SIZE", core::batch::DEFAULT_MAX_FILE_SIZE)?;
+    m.add("PATTERN_DATABASE_VERSION", core::PatternDatabase::embedded().version.as_str())?;
+    m.add("DEFAULT_MAX_FILE_SIZE", core::DEFAULT_MAX_FILE_SIZE)?;
+    // File names that say "archive" (one list, shared with discovery).
+    m.add("ARCHIVE_SUFFIXES", core::ARCHIVE_SUFFIXES.to_vec())?;
     m.add("DEFAULT_MAX_ARCHIVE_SIZE", core::DEFAULT_MAX_ARCHIVE_SIZE)?;
     m.add("DEFAULT_EXTENSIONS", core::Language::DEFAULT_EXTENSIONS.to_vec())?;
     // The registry's DDL ships inside the extension: an installed malwi has no data/ folder.
@@ -826,6 +1032,12 @@ fn _malwi(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<FeaturizerConfig>()?;
     m.add_class::<MalwiObject>()?;
     m.add_class::<FileReport>()?;
+    m.add_class::<FileBatch>()?;
+    m.add_class::<Failure>()?;
+    m.add_class::<Flow>()?;
+    m.add_class::<Note>()?;
+    m.add_class::<Protection>()?;
+    m.add_class::<Evidence>()?;
     m.add_class::<Discovery>()?;
     m.add_class::<Vocabulary>()?;
     m.add_class::<Encoding>()?;
@@ -833,6 +1045,8 @@ fn _malwi(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ngram_features, m)?)?;
     m.add_function(wrap_pyfunction!(compile_source, m)?)?;
     m.add_function(wrap_pyfunction!(compile_files, m)?)?;
+    m.add_function(wrap_pyfunction!(read_files, m)?)?;
+    m.add_function(wrap_pyfunction!(archive_kind, m)?)?;
     m.add_function(wrap_pyfunction!(discover, m)?)?;
     m.add_function(wrap_pyfunction!(parse_files, m)?)?;
     m.add_function(wrap_pyfunction!(render, m)?)?;

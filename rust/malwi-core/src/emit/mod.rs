@@ -163,14 +163,13 @@ fn decode_candidates(
     file: &mut FileDecoding,
     objects: &mut Vec<MalwiObject>,
 ) {
-    let limit =
-        |lines: (u32, u32), detail: String| payloads::Note { lines, kind: payloads::NoteKind::DecodingLimit, detail };
+    use payloads::{Limit, Note};
     if depth >= payloads::MAX_CODE_DEPTH {
         if let Some(candidate) = candidates.iter().find(|c| payloads::looks_encoded(&c.value)) {
             let detail = format!(
                 "decoding stopped: code decoded {depth} levels deep holds more encoded literals (limit MAX_CODE_DEPTH)"
             );
-            file.notes.push(limit(candidate.lines, detail));
+            file.notes.push(Note::limit(candidate.lines, Limit::CodeDepth, detail));
         }
         return;
     }
@@ -180,14 +179,14 @@ fn decode_candidates(
         let Some(decoded) = decoded else { continue };
         if decoded.text.len() > file.budget {
             // The file's decoding budget is spent: said once per file.
-            if !file.notes.iter().any(|n| n.detail.contains("MAX_DECODED_PER_FILE")) {
+            if !file.notes.iter().any(|n| n.limit_reached() == Some(Limit::DecodedPerFile)) {
                 let detail = format!(
                     "decoding stopped: the file's decoded code reached {} bytes; {} literals not decoded \
                      (limit MAX_DECODED_PER_FILE)",
                     payloads::MAX_DECODED_PER_FILE - file.budget,
                     candidates.len() - i
                 );
-                file.notes.push(limit(candidate.lines, detail));
+                file.notes.push(Note::limit(candidate.lines, Limit::DecodedPerFile, detail));
             }
             break;
         }
@@ -200,7 +199,7 @@ fn decode_candidates(
             dropped.0,
             payloads::MAX_PAYLOADS_PER_FILE
         );
-        file.notes.push(limit(dropped.1, detail));
+        file.notes.push(Note::limit(dropped.1, Limit::PayloadsPerFile, detail));
     }
 }
 

@@ -1,31 +1,18 @@
-//! Where files are found and compiled in parallel.
+//! Where the files of a scan are found.
 //!
 //! Discovery walks directories (sorted, no symlinks followed, VCS folders skipped, `.malwiignore`
 //! and caller-given exclude patterns honoured) and picks files by extension or `#!` line; the
 //! files it passes over are sniffed for archive magic (a zip renamed `cert.crt`), at most one
 //! 512-byte read each, so the caller can unpack and scan them.
-//! Compilation runs on a rayon pool with the requested number of workers; every file gets a
-//! [`FileReport`], so one unreadable, oversized, binary or crashing file never loses the others.
 
-use std::collections::HashMap;
 use std::io::Read;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::sync::{Arc, Mutex, OnceLock};
 
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
-use rayon::prelude::*;
-use rayon::ThreadPool;
 
-use crate::config::FeaturizerConfig;
-use crate::emit::compile_text_full;
 use crate::error::Error;
 use crate::language::Language;
-use crate::object::MalwiObject;
-use crate::source::{looks_binary, SourceText};
-
-pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
 
 /// Files larger than this are not sniffed for archive magic (the default unpack limit: a bigger
 /// archive would be refused anyway).
@@ -35,9 +22,18 @@ pub const MIN_ARCHIVE_SIZE: u64 = 64;
 /// How much of a file the archive sniff reads (a tar header is 512 bytes).
 const SNIFF_BYTES: usize = 512;
 
-/// File name suffixes that say "archive": such a file is a nested archive, not a disguised one.
-const ARCHIVE_EXTENSIONS: &[&str] =
-    &["zip", "whl", "egg", "jar", "war", "apk", "nupkg", "tar", "gz", "tgz", "bz2", "tbz", "tbz2", "xz", "txz"];
+/// File names that say "archive", the one list of them: such a file found inside a tree is a
+/// nested archive, not a disguised one, and one named on the command line is unpacked.
+pub const ARCHIVE_SUFFIXES: &[&str] = &[
+    ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tbz", ".tar.xz", ".txz", ".tar", ".zip", ".whl", ".egg", ".jar", ".war",
+    ".apk", ".nupkg", ".gz", ".bz2", ".xz",
+];
+
+/// Whether a file name ends like an archive's (case-insensitive).
+pub fn is_archive_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    ARCHIVE_SUFFIXES.iter().any(|suffix| lower.ends_with(suffix))
+}
 
 /// Directories that never hold the code of a package or project.
 const SKIPPED_DIRECTORIES: &[&str] =
@@ -45,48 +41,6 @@ const SKIPPED_DIRECTORIES: &[&str] =
 
 /// The per-directory ignore file, read with gitignore syntax and semantics.
 pub const IGNORE_FILE_NAME: &str = ".malwiignore";
-
-#[derive(Clone, Debug)]
-pub struct ScanOptions {
-    /// Worker threads; 0 means one per CPU.
-    pub workers: usize,
-    /// Files larger than this are skipped with a warning.
-    pub max_file_size: u64,
-    pub config: FeaturizerConfig,
-}
-
-impl Default for ScanOptions {
-    fn default() -> Self {
-        ScanOptions { workers: 0, max_file_size: DEFAULT_MAX_FILE_SIZE, config: FeaturizerConfig::default() }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SkipReason {
-    TooLarge { size: u64, limit: u64 },
-    Binary,
-}
-
-#[derive(Debug)]
-pub enum Outcome {
-    Compiled(Vec<MalwiObject>),
-    Skipped(SkipReason),
-    Failed(String),
-}
-
-#[derive(Debug)]
-pub struct FileReport {
-    pub path: PathBuf,
-    pub language: Language,
-    pub size: u64,
-    pub outcome: Outcome,
-    /// Repairs and oddities worth telling the user about (invalid UTF-8, NUL bytes, syntax errors).
-    pub warnings: Vec<String>,
-    /// Payloads reported but not decoded (compiled Python) and decoding limits hit.
-    pub notes: Vec<crate::payloads::Note>,
-    /// Obfuscators and protectors recognised in the file (empty evidence: none).
-    pub protection: crate::protectors::Detection,
-}
 
 /// The files a scan will compile, and what it passed over.
 #[derive(Debug, Default)]
@@ -395,7 +349,7 @@ fn classify_file(path: &Path, metadata: &std::fs::Metadata, choice: &Choice<'_>,
         }
         if sniff {
             if let Some(kind) = archive_kind(head) {
-                let disguised = !extension.as_deref().is_some_and(|e| ARCHIVE_EXTENSIONS.contains(&e));
+                let disguised = !path.file_name().and_then(|n| n.to_str()).is_some_and(is_archive_name);
                 discovery.archives.push((path.to_path_buf(), kind, disguised));
             }
         }
@@ -434,131 +388,6 @@ fn read_head(path: &Path, limit: usize) -> std::io::Result<Vec<u8>> {
     let mut head = Vec::with_capacity(limit);
     std::fs::File::open(path)?.take(limit as u64).read_to_end(&mut head)?;
     Ok(head)
-}
-
-/// A pool per worker count, built once: pools are reused across batch calls.
-fn pool(workers: usize) -> Result<Arc<ThreadPool>, Error> {
-    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<ThreadPool>>>> = OnceLock::new();
-    let workers = if workers == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { workers };
-    let mut pools = POOLS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(pool) = pools.get(&workers) {
-        return Ok(pool.clone());
-    }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(workers)
-        .stack_size(8 * 1024 * 1024)
-        .thread_name(|i| format!("malwi-worker-{i}"))
-        .build()
-        .map_err(|e| Error::Config(format!("cannot start {workers} workers: {e}")))?;
-    let pool = Arc::new(pool);
-    pools.insert(workers, pool.clone());
-    Ok(pool)
-}
-
-/// `f` over `items` on the worker pool, results in input order.
-pub fn parallel_map<T: Sync, R: Send>(
-    items: &[T],
-    workers: usize,
-    f: impl Fn(&T) -> R + Sync + Send,
-) -> Result<Vec<R>, Error> {
-    let pool = pool(workers)?;
-    Ok(pool.install(|| items.par_iter().map(&f).collect()))
-}
-
-/// Compiles files in parallel, in input order.
-pub fn compile_files(files: &[(PathBuf, Language)], options: &ScanOptions) -> Result<Vec<FileReport>, Error> {
-    options.config.validate()?;
-    let pool = pool(options.workers)?;
-    Ok(pool.install(|| files.par_iter().map(|(path, language)| compile_file(path, *language, options)).collect()))
-}
-
-/// Reads and compiles one file; never panics, never fails: problems end up in the report.
-pub fn compile_file(path: &Path, language: Language, options: &ScanOptions) -> FileReport {
-    let mut report = FileReport {
-        path: path.to_path_buf(),
-        language,
-        size: 0,
-        outcome: Outcome::Compiled(Vec::new()),
-        warnings: Vec::new(),
-        notes: Vec::new(),
-        protection: crate::protectors::Detection::default(),
-    };
-    let bytes = match read_limited(path, options.max_file_size) {
-        Ok(Ok(bytes)) => bytes,
-        Ok(Err(size)) => {
-            report.size = size;
-            report.outcome = Outcome::Skipped(SkipReason::TooLarge { size, limit: options.max_file_size });
-            return report;
-        }
-        Err(e) => {
-            report.outcome = Outcome::Failed(e.to_string());
-            return report;
-        }
-    };
-    report.size = bytes.len() as u64;
-    if looks_binary(&bytes) {
-        report.outcome = Outcome::Skipped(SkipReason::Binary);
-        return report;
-    }
-    let source = SourceText::decode(bytes);
-    if source.invalid_utf8 {
-        report.warnings.push("invalid UTF-8 replaced by U+FFFD".into());
-    }
-    if source.nul_bytes {
-        report.warnings.push("NUL bytes replaced by spaces".into());
-    }
-    let file_path = path.to_string_lossy();
-    let result = catch_unwind(AssertUnwindSafe(|| compile_text_full(&source, language, &file_path, &options.config)));
-    report.outcome = match result {
-        Ok(Ok(compiled)) => {
-            report.notes = compiled.notes;
-            report.protection = compiled.protection;
-            Outcome::Compiled(compiled.objects)
-        }
-        Ok(Err(e)) => Outcome::Failed(e.to_string()),
-        Err(panic) => Outcome::Failed(format!("internal error: {}", panic_message(&panic))),
-    };
-    report
-}
-
-/// The file's bytes, or `Err(size)` when it is larger than `limit` (nothing more is read).
-fn read_limited(path: &Path, limit: u64) -> std::io::Result<Result<Vec<u8>, u64>> {
-    let file = std::fs::File::open(path)?;
-    let size = file.metadata()?.len();
-    if size > limit {
-        return Ok(Err(size));
-    }
-    let mut bytes = Vec::with_capacity(size as usize + 1);
-    file.take(limit + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > limit {
-        return Ok(Err(bytes.len() as u64));
-    }
-    Ok(Ok(bytes))
-}
-
-pub fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".into())
-}
-
-/// Reads and parses files without compiling them: the parser's own throughput, for benchmarks.
-/// Returns the number of bytes parsed.
-pub fn parse_files(files: &[(PathBuf, Language)], workers: usize) -> Result<u64, Error> {
-    let pool = pool(workers)?;
-    pool.install(|| {
-        files
-            .par_iter()
-            .map(|(path, language)| {
-                let bytes =
-                    std::fs::read(path).map_err(|e| Error::Io { path: path.clone(), message: e.to_string() })?;
-                let source = SourceText::decode(bytes);
-                crate::parse::parse_only(&source.text, *language).map(|n| n as u64)
-            })
-            .sum()
-    })
 }
 
 #[cfg(test)]
@@ -822,29 +651,5 @@ mod tests {
         let small = discover_in(&dir, &DiscoverOptions { max_archive_size: 100, ..Default::default() });
         assert_eq!(small.archives.len(), 0, "{:?}", small.archives);
         assert_eq!(archive_kind(b"ustar"), None);
-    }
-
-    #[test]
-    fn every_file_gets_a_report() {
-        let dir = temp_dir("reports");
-        std::fs::write(dir.join("ok.py"), "import os\nos.system('id')\n").unwrap();
-        std::fs::write(dir.join("big.py"), "x = 1\n".repeat(100)).unwrap();
-        std::fs::write(dir.join("binary.py"), [0x7f, b'E', b'L', b'F', 0, 0, 0, 1, 2, 3]).unwrap();
-        std::fs::write(dir.join("odd.py"), b"x = '\xff'\0\n").unwrap();
-        let files: Vec<_> = ["ok.py", "big.py", "binary.py", "odd.py", "gone.py"]
-            .iter()
-            .map(|n| (dir.join(n), Language::Python))
-            .collect();
-        let options = ScanOptions { workers: 2, max_file_size: 300, ..Default::default() };
-        let reports = compile_files(&files, &options).unwrap();
-        assert_eq!(reports.len(), 5);
-        assert!(
-            matches!(&reports[0].outcome, Outcome::Compiled(objects) if objects[0].token_string().contains("PROCESS_MANAGEMENT"))
-        );
-        assert!(matches!(reports[1].outcome, Outcome::Skipped(SkipReason::TooLarge { size: 600, limit: 300 })));
-        assert!(matches!(reports[2].outcome, Outcome::Skipped(SkipReason::Binary)));
-        assert!(matches!(reports[3].outcome, Outcome::Compiled(_)), "{:?}", reports[3].outcome);
-        assert_eq!(reports[3].warnings.len(), 2);
-        assert!(matches!(reports[4].outcome, Outcome::Failed(_)));
     }
 }

@@ -1,0 +1,363 @@
+//! Where files are read and compiled in parallel.
+//!
+//! Every file gets a [`FileReport`], so one unreadable, oversized, binary or crashing file never
+//! loses the others; what kept a file from being compiled is a typed [`Failure`]. A scan reads
+//! each file once: [`read_files`] reads and hashes a chunk of files in parallel (the result
+//! cache is asked by content digest), [`compile_read`] compiles what was read and not answered.
+//! Compilation runs on a rayon pool with the requested number of workers.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io::Read;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use rayon::prelude::*;
+use rayon::ThreadPool;
+use sha2::{Digest, Sha256};
+
+use crate::config::FeaturizerConfig;
+use crate::emit::compile_text_full;
+use crate::error::Error;
+use crate::language::Language;
+use crate::object::MalwiObject;
+use crate::source::{looks_binary, SourceText};
+
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
+
+/// How files are compiled.
+#[derive(Clone, Debug)]
+pub struct CompileOptions {
+    /// Worker threads; 0 means one per CPU.
+    pub workers: usize,
+    /// Files larger than this are not compiled (`Failure::TooLarge`).
+    pub max_file_size: u64,
+    pub config: FeaturizerConfig,
+}
+
+impl Default for CompileOptions {
+    fn default() -> Self {
+        CompileOptions { workers: 0, max_file_size: DEFAULT_MAX_FILE_SIZE, config: FeaturizerConfig::default() }
+    }
+}
+
+/// Why a file was not compiled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// Larger than `max_file_size`; nothing past the limit was read.
+    TooLarge { size: u64, limit: u64 },
+    /// Not text: a known binary format or mostly control bytes.
+    Binary,
+    /// The file could not be opened or read.
+    Unreadable(String),
+    /// tree-sitter produced no tree.
+    Parse(String),
+    /// A bug in malwi, caught: reported, never a clean result.
+    Internal(String),
+}
+
+impl Failure {
+    /// Files passed over on purpose (too large, binary) rather than broken.
+    pub fn is_skip(&self) -> bool {
+        matches!(self, Failure::TooLarge { .. } | Failure::Binary)
+    }
+
+    /// A stable name: `too_large`, `binary`, `unreadable`, `parse`, `internal`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Failure::TooLarge { .. } => "too_large",
+            Failure::Binary => "binary",
+            Failure::Unreadable(_) => "unreadable",
+            Failure::Parse(_) => "parse",
+            Failure::Internal(_) => "internal",
+        }
+    }
+
+    fn of_error(error: Error) -> Failure {
+        match error {
+            Error::Parse(_) => Failure::Parse(error.to_string()),
+            Error::Io { .. } => Failure::Unreadable(error.to_string()),
+            _ => Failure::Internal(error.to_string()),
+        }
+    }
+}
+
+fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1_048_576.0)
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::TooLarge { size, limit } => {
+                write!(f, "larger than the size limit ({} > {})", megabytes(*size), megabytes(*limit))
+            }
+            Failure::Binary => f.write_str("binary file"),
+            Failure::Unreadable(message) | Failure::Parse(message) | Failure::Internal(message) => f.write_str(message),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct FileReport {
+    pub path: PathBuf,
+    pub language: Language,
+    pub size: u64,
+    /// The objects, or why there are none.
+    pub outcome: Result<Vec<MalwiObject>, Failure>,
+    /// Repairs and oddities worth telling the user about (invalid UTF-8, NUL bytes).
+    pub warnings: Vec<String>,
+    /// Payloads reported but not decoded (compiled Python) and decoding limits hit.
+    pub notes: Vec<crate::payloads::Note>,
+    /// Obfuscators and protectors recognised in the file (empty evidence: none).
+    pub protection: crate::protectors::Detection,
+}
+
+impl FileReport {
+    fn new(path: &Path, language: Language) -> FileReport {
+        FileReport {
+            path: path.to_path_buf(),
+            language,
+            size: 0,
+            outcome: Ok(Vec::new()),
+            warnings: Vec::new(),
+            notes: Vec::new(),
+            protection: crate::protectors::Detection::default(),
+        }
+    }
+}
+
+/// A file read for compiling: its bytes (or why there are none) and their SHA-256.
+#[derive(Debug)]
+pub struct ReadFile {
+    pub path: PathBuf,
+    pub language: Language,
+    /// The file's size (of what was read, or on disk when it was too large to read).
+    pub size: u64,
+    /// SHA-256 of the bytes, for the result cache; `None` when nothing was read.
+    pub digest: Option<[u8; 32]>,
+    bytes: Result<Vec<u8>, Failure>,
+}
+
+/// A pool per worker count, built once: pools are reused across batch calls.
+fn pool(workers: usize) -> Result<Arc<ThreadPool>, Error> {
+    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<ThreadPool>>>> = OnceLock::new();
+    let workers = if workers == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { workers };
+    let mut pools = POOLS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(pool) = pools.get(&workers) {
+        return Ok(pool.clone());
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(workers)
+        .stack_size(8 * 1024 * 1024)
+        .thread_name(|i| format!("malwi-worker-{i}"))
+        .build()
+        .map_err(|e| Error::Config(format!("cannot start {workers} workers: {e}")))?;
+    let pool = Arc::new(pool);
+    pools.insert(workers, pool.clone());
+    Ok(pool)
+}
+
+/// `f` over `items` on the worker pool, results in input order.
+pub fn parallel_map<T: Sync, R: Send>(
+    items: &[T],
+    workers: usize,
+    f: impl Fn(&T) -> R + Sync + Send,
+) -> Result<Vec<R>, Error> {
+    let pool = pool(workers)?;
+    Ok(pool.install(|| items.par_iter().map(&f).collect()))
+}
+
+/// Reads and compiles files in parallel, in input order.
+pub fn compile_files(files: &[(PathBuf, Language)], options: &CompileOptions) -> Result<Vec<FileReport>, Error> {
+    options.config.validate()?;
+    let pool = pool(options.workers)?;
+    Ok(pool.install(|| {
+        files
+            .par_iter()
+            .map(|(path, language)| compile_one(read_file(path, *language, options.max_file_size, false), options))
+            .collect()
+    }))
+}
+
+/// Reads files in parallel (at most `max_file_size` bytes each) and hashes what was read.
+pub fn read_files(files: &[(PathBuf, Language)], max_file_size: u64, workers: usize) -> Result<Vec<ReadFile>, Error> {
+    parallel_map(files, workers, |(path, language)| read_file(path, *language, max_file_size, true))
+}
+
+/// Compiles files already read, in parallel, in input order.
+pub fn compile_read(files: Vec<ReadFile>, options: &CompileOptions) -> Result<Vec<FileReport>, Error> {
+    options.config.validate()?;
+    let pool = pool(options.workers)?;
+    Ok(pool.install(|| files.into_par_iter().map(|file| compile_one(file, options)).collect()))
+}
+
+/// Reads one file; never fails: problems end up in `bytes`.
+fn read_file(path: &Path, language: Language, limit: u64, hash: bool) -> ReadFile {
+    let mut file = ReadFile { path: path.to_path_buf(), language, size: 0, digest: None, bytes: Ok(Vec::new()) };
+    match read_limited(path, limit) {
+        Ok(Ok(bytes)) => {
+            file.size = bytes.len() as u64;
+            if hash {
+                file.digest = Some(Sha256::digest(&bytes).into());
+            }
+            file.bytes = Ok(bytes);
+        }
+        Ok(Err(size)) => {
+            file.size = size;
+            file.bytes = Err(Failure::TooLarge { size, limit });
+        }
+        Err(e) => file.bytes = Err(Failure::Unreadable(e.to_string())),
+    }
+    file
+}
+
+/// Compiles one file that was read; never panics, never fails: problems end up in the report.
+fn compile_one(file: ReadFile, options: &CompileOptions) -> FileReport {
+    let mut report = FileReport::new(&file.path, file.language);
+    report.size = file.size;
+    let bytes = match file.bytes {
+        Ok(bytes) => bytes,
+        Err(failure) => {
+            report.outcome = Err(failure);
+            return report;
+        }
+    };
+    if looks_binary(&bytes) {
+        report.outcome = Err(Failure::Binary);
+        return report;
+    }
+    let source = SourceText::decode(bytes);
+    if source.invalid_utf8 {
+        report.warnings.push("invalid UTF-8 replaced by U+FFFD".into());
+    }
+    if source.nul_bytes {
+        report.warnings.push("NUL bytes replaced by spaces".into());
+    }
+    let file_path = file.path.to_string_lossy();
+    let result =
+        catch_unwind(AssertUnwindSafe(|| compile_text_full(&source, file.language, &file_path, &options.config)));
+    report.outcome = match result {
+        Ok(Ok(compiled)) => {
+            report.notes = compiled.notes;
+            report.protection = compiled.protection;
+            Ok(compiled.objects)
+        }
+        Ok(Err(e)) => Err(Failure::of_error(e)),
+        Err(panic) => Err(Failure::Internal(format!("internal error: {}", panic_message(&panic)))),
+    };
+    report
+}
+
+/// The file's bytes, or `Err(size)` when it is larger than `limit` (nothing more is read).
+fn read_limited(path: &Path, limit: u64) -> std::io::Result<Result<Vec<u8>, u64>> {
+    let file = std::fs::File::open(path)?;
+    let size = file.metadata()?.len();
+    if size > limit {
+        return Ok(Err(size));
+    }
+    let mut bytes = Vec::with_capacity(size as usize + 1);
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Ok(Err(bytes.len() as u64));
+    }
+    Ok(Ok(bytes))
+}
+
+pub fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+/// Reads and parses files without compiling them: the parser's own throughput, for benchmarks.
+/// Returns the number of bytes parsed.
+pub fn parse_files(files: &[(PathBuf, Language)], workers: usize) -> Result<u64, Error> {
+    let pool = pool(workers)?;
+    pool.install(|| {
+        files
+            .par_iter()
+            .map(|(path, language)| {
+                let bytes =
+                    std::fs::read(path).map_err(|e| Error::Io { path: path.clone(), message: e.to_string() })?;
+                let source = SourceText::decode(bytes);
+                crate::parse::parse_only(&source.text, *language).map(|n| n as u64)
+            })
+            .sum()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("malwi-compile-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn sample_files(dir: &Path) -> Vec<(PathBuf, Language)> {
+        std::fs::write(dir.join("ok.py"), "import os\nos.system('id')\n").unwrap();
+        std::fs::write(dir.join("big.py"), "x = 1\n".repeat(100)).unwrap();
+        std::fs::write(dir.join("binary.py"), [0x7f, b'E', b'L', b'F', 0, 0, 0, 1, 2, 3]).unwrap();
+        std::fs::write(dir.join("odd.py"), b"x = '\xff'\0\n").unwrap();
+        ["ok.py", "big.py", "binary.py", "odd.py", "gone.py"].iter().map(|n| (dir.join(n), Language::Python)).collect()
+    }
+
+    #[test]
+    fn every_file_gets_a_report() {
+        let dir = temp_dir("reports");
+        let files = sample_files(&dir);
+        let options = CompileOptions { workers: 2, max_file_size: 300, ..Default::default() };
+        let reports = compile_files(&files, &options).unwrap();
+        assert_eq!(reports.len(), 5);
+        assert!(matches!(&reports[0].outcome, Ok(objects) if objects[0].token_string().contains("PROCESS_MANAGEMENT")));
+        assert_eq!(reports[1].outcome.as_ref().unwrap_err(), &Failure::TooLarge { size: 600, limit: 300 });
+        assert_eq!(reports[2].outcome.as_ref().unwrap_err(), &Failure::Binary);
+        assert!(reports[3].outcome.is_ok(), "{:?}", reports[3].outcome);
+        assert_eq!(reports[3].warnings.len(), 2);
+        let gone = reports[4].outcome.as_ref().unwrap_err();
+        assert!(matches!(gone, Failure::Unreadable(_)) && !gone.is_skip(), "{gone:?}");
+        assert_eq!(
+            reports.iter().map(|r| r.outcome.as_ref().err().map_or("compiled", Failure::kind)).collect::<Vec<_>>(),
+            ["compiled", "too_large", "binary", "compiled", "unreadable"]
+        );
+        assert_eq!(
+            reports[1].outcome.as_ref().unwrap_err().to_string(),
+            "larger than the size limit (0.0 MB > 0.0 MB)"
+        );
+    }
+
+    #[test]
+    fn reading_then_compiling_gives_what_compiling_gives_and_hashes_what_was_read() {
+        let dir = temp_dir("read");
+        let files = sample_files(&dir);
+        let options = CompileOptions { workers: 2, max_file_size: 300, ..Default::default() };
+        let read = read_files(&files, options.max_file_size, 2).unwrap();
+        let digest = |name: &str| -> [u8; 32] { Sha256::digest(std::fs::read(dir.join(name)).unwrap()).into() };
+        assert_eq!(read[0].digest, Some(digest("ok.py")));
+        assert_eq!(read[2].digest, Some(digest("binary.py")), "a binary file is read and hashed, not compiled");
+        assert_eq!((read[1].digest, read[1].size), (None, 600), "nothing past the limit is read");
+        assert_eq!(read[4].digest, None);
+        let once = compile_read(read, &options).unwrap();
+        let twice = compile_files(&files, &options).unwrap();
+        for (a, b) in once.iter().zip(&twice) {
+            assert_eq!((&a.path, a.size, &a.warnings), (&b.path, b.size, &b.warnings));
+            match (&a.outcome, &b.outcome) {
+                (Ok(x), Ok(y)) => {
+                    assert_eq!(
+                        x.iter().map(|o| o.hash()).collect::<Vec<_>>(),
+                        y.iter().map(|o| o.hash()).collect::<Vec<_>>()
+                    )
+                }
+                (Err(x), Err(y)) => assert_eq!(x.kind(), y.kind()),
+                other => panic!("outcomes differ: {other:?}"),
+            }
+        }
+    }
+}
