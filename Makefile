@@ -22,14 +22,13 @@ help: ## list the targets
 MSRV := $(shell sed -n 's/^rust-version = "\(.*\)"/\1/p' Cargo.toml)
 
 install: ## editable install with the test dependencies; the Rust core in the `dev` profile (quick to build)
-	$(PYTHON) -m pip install -q 'maturin>=1.7,<2'
-	$(PYTHON) -m maturin develop -q --profile dev --extras test
+	MATURIN_PEP517_ARGS="--profile dev" $(PYTHON) -m pip install -q -e '.[test]'
 
 install-release: ## the same with the release core (fat LTO): what benchmarks measure
-	$(PYTHON) -m pip install -q 'maturin>=1.7,<2'
-	$(PYTHON) -m maturin develop -q --release --extras test
+	$(PYTHON) -m pip install -q -e '.[test]'
 
 wheel: ## an abi3 wheel and an sdist in dist/ (release profile)
+	$(PYTHON) -m pip install -q 'maturin>=1.7,<2'
 	$(PYTHON) -m maturin build -q --release --sdist --out dist
 
 test: install test-rust test-python bench-check fuzz-check ## Rust and Python tests, benchmark and fuzz smoke runs (CI: then `evidence gates`, `lint`)
