@@ -111,6 +111,7 @@ def test_hundred_thousand_nested_brackets() -> None:
         tokens = module.to_token_string()
         assert "DEEP_NESTING" in tokens
         assert tokens.count("STORE_NAME") >= 1
+        assert f"STORE_NAME {source[0]}" in tokens, "the nested value is still assigned to its name"
 
 
 def test_deeply_nested_statements() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -31,6 +32,8 @@ def test_compile_source_returns_objects_with_everything_a_caller_needs() -> None
     assert run.tokens() == run.to_token_string().split(" ")
     assert run.token_count == len(run.tokens())
     assert len(run.to_hash()) == 64
+    # The hash is the SHA-256 of the token string: equal behaviour, equal hash.
+    assert run.to_hash() == hashlib.sha256(run.to_token_string().encode()).hexdigest() != module.to_hash()
     assert run.instructions()[:2] == [("LOAD_NAME", ("os",)), ("LOAD_ATTR", ("PROCESS_MANAGEMENT",))]
     assert "run" in repr(run)
 
@@ -160,8 +163,6 @@ def test_failures_are_typed(tmp_path: Path) -> None:
 
 
 def test_a_file_batch_reads_once_hashes_and_compiles_each_file_once(tmp_path: Path) -> None:
-    import hashlib
-
     files = []
     for name, text in [
         ("a.py", "import os\nos.system('id')\n"),
@@ -172,6 +173,7 @@ def test_a_file_batch_reads_once_hashes_and_compiles_each_file_once(tmp_path: Pa
         files.append(tmp_path / name)
     batch = _malwi.read_files([*files, tmp_path / "gone.py"], max_file_size=1000, workers=2)
     assert len(batch) == 4
+    assert batch.sizes == [f.stat().st_size for f in files] + [0], "each file's size, in the order given"
     assert batch.digests[:2] == [hashlib.sha256(f.read_bytes()).hexdigest() for f in files[:2]]
     assert batch.digests[2:] == [None, None] and batch.sizes[2] == 3000, "nothing past the limit is read"
     reports = batch.compile([1, 0, 2, 3], workers=2)
@@ -227,6 +229,9 @@ def test_discover(tmp_path: Path) -> None:
     names = [(Path(path).name, language) for path, language in found.files]
     assert names == [("tool", "python"), ("a.py", "python"), ("b.mjs", "javascript")]
     assert found.skipped_by_extension == 1
+    # The one skipped by extension is notes.txt: without it, nothing is (.git/ is pruned unread).
+    (tmp_path / "pkg" / "notes.txt").unlink()
+    assert malwi.discover([tmp_path]).skipped_by_extension == 0
     only_py = malwi.discover([tmp_path], extensions=["py"])
     assert [Path(p).name for p, _ in only_py.files] == ["a.py"]
     with pytest.raises(malwi.PathError):

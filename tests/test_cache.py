@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -12,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+import malwi
 from malwi.engine.cache import ResultCache
 
 from .conftest import EXAMPLES, run_malwi
@@ -37,6 +41,24 @@ def scan_json(*args: str, cwd: Path | None = None, env: dict[str, str] | None = 
     return json.loads(result.stdout)
 
 
+def cache_rows(private_cache: Path) -> dict[str, set[tuple[str, str]]]:
+    """What the result cache holds: the (content SHA-256, language) of each file, by scorer key."""
+    with contextlib.closing(sqlite3.connect(private_cache / "results.sqlite3")) as connection:
+        rows = connection.execute("SELECT scorer, content_sha256, language FROM file_results").fetchall()
+    held: dict[str, set[tuple[str, str]]] = {}
+    for scorer, digest, language in rows:
+        held.setdefault(scorer, set()).add((digest, language))
+    return held
+
+
+def source_keys(tree: Path) -> set[tuple[str, str]]:
+    """The cache key of each source file of the tree (the six examples; README.md is no source)."""
+    return {
+        (hashlib.sha256(Path(path).read_bytes()).hexdigest(), language)
+        for path, language in malwi.discover([tree]).files
+    }
+
+
 def comparable(document: dict) -> dict:
     return {key: document[key] for key in ("malicious", "maliciousness", "verdict", "files", "file_info")}
 
@@ -52,14 +74,22 @@ def test_second_scan_comes_from_the_cache_and_says_the_same(tree: Path, private_
     assert second["statistics"]["objects_scored"] == first["statistics"]["objects_scored"]
     assert second["model"]["device"] == "cache" and first["model"]["device"] == "cpu"
     assert (private_cache / "results.sqlite3").is_file()
+    # What the second scan read is what the first stored: each of the six files, under one key.
+    assert len(source_keys(tree)) == 6
+    assert list(cache_rows(private_cache).values()) == [source_keys(tree)]
 
 
-def test_a_changed_file_is_rescanned_alone(tree: Path) -> None:
+def test_a_changed_file_is_rescanned_alone(tree: Path, private_cache: Path) -> None:
     scan_json(str(tree))
+    (before,) = cache_rows(private_cache).values()
     loader = tree / "malicious-python" / "loader.py"
     loader.write_text(loader.read_text() + "\nVERSION = 2\n")
     again = scan_json(str(tree))
     assert again["statistics"]["cached"] == 5
+    # The one file compiled and stored again is loader.py, by its new content.
+    (after,) = cache_rows(private_cache).values()
+    assert after - before == {(hashlib.sha256(loader.read_bytes()).hexdigest(), "python")}
+    assert before <= after
     assert any(f["path"].endswith("loader.py") for f in again["files"])
 
 
@@ -70,12 +100,16 @@ def test_no_cache_neither_reads_nor_writes(tree: Path, private_cache: Path) -> N
     assert scan_json(str(tree), "--no-cache")["statistics"]["cached"] == 0
 
 
-def test_another_model_misses(tree: Path, tmp_path: Path) -> None:
+def test_another_model_misses(tree: Path, tmp_path: Path, private_cache: Path) -> None:
     scan_json(str(tree))
     tiny = build_tiny_bundle(tmp_path / "tiny")
     other = scan_json(str(tree), "--model", str(tiny))
     assert other["statistics"]["cached"] == 0 and other["model"]["name"] == "tiny-test-model"
-    assert scan_json(str(tree), "--model", str(tiny))["statistics"]["cached"] == 6
+    # Each model's results are kept apart: the same six files under two scorer keys.
+    assert list(cache_rows(private_cache).values()) == [source_keys(tree)] * 2
+    again = scan_json(str(tree), "--model", str(tiny))
+    assert again["statistics"]["cached"] == 6
+    assert again["statistics"]["scanned"] == 6 and again["model"]["device"] == "cache"
 
 
 def test_a_threshold_below_the_listing_score_misses(tree: Path) -> None:
@@ -96,14 +130,17 @@ def test_a_fully_cached_scan_imports_neither_numpy_nor_onnxruntime(tree: Path) -
     assert result.stdout.decode().split()[-3:] == ["1", "False", "False"], result.stderr
 
 
-def test_concurrent_scans_share_the_cache(tree: Path) -> None:
+def test_concurrent_scans_share_the_cache(tree: Path, private_cache: Path) -> None:
     command = [sys.executable, "-m", "malwi", "scan", str(tree), "--format", "json", "--quiet"]
     runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(3)]
     outputs = [run.communicate(timeout=180) for run in runs]
     assert [run.returncode for run in runs] == [1, 1, 1], [err for _, err in outputs]
     verdicts = {json.loads(out)["maliciousness"] for out, _ in outputs}
     assert len(verdicts) == 1
-    assert scan_json(str(tree))["statistics"]["cached"] == 6
+    final = scan_json(str(tree))
+    assert final["statistics"]["cached"] == 6
+    assert verdicts == {final["maliciousness"]}, "the cached verdict is the one all three scans gave"
+    assert list(cache_rows(private_cache).values()) == [source_keys(tree)], "each file stored once, one key"
 
 
 def test_an_unusable_cache_is_a_warning_not_a_failure(tree: Path, tmp_path: Path) -> None:
@@ -142,6 +179,13 @@ def test_tool_malwi_settings_apply_and_the_command_line_wins(tmp_path: Path) -> 
     assert document["threshold"] == 1.0 and result.returncode == 0
     assert not any("malicious-javascript" in f["path"] for f in document["files"])
     assert document["statistics"]["skipped_ignored"] == 1
+    # The one entry ignored is the malicious-javascript/ folder: the five other files are scanned.
+    assert document["statistics"]["scanned"] == 5
+    assert sorted(Path(f["path"]).relative_to(tree).as_posix() for f in document["files"]) == [
+        "malicious-python/loader.py",
+        "malicious-python/setup.py",
+        "malicious-python/stealer.py",
+    ]
     overridden = subprocess.run(
         [sys.executable, "-m", "malwi", "scan", str(tree), "--threshold", "0.5", "-f", "text"],
         capture_output=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -25,6 +26,15 @@ def test_scan_tokens_prints_a_header_and_tokens_per_object(examples: Path) -> No
     headers = lines[0::2]
     assert all(h.startswith("# ") for h in headers)
     assert len(lines) % 2 == 0
+    # A header and the tokens of every object of every file, in the order the compiler gives them.
+    compiled = malwi.compile_files(
+        [path for path, _ in malwi.discover([examples / "malicious-python"]).files]
+    )
+    assert list(zip(headers, lines[1::2])) == [
+        (f"# {o.file_path}:{o.location[0]}-{o.location[1]} {o.kind} {o.name}", o.to_token_string())
+        for report in compiled
+        for o in report.objects
+    ]
     assert any(h.endswith("setup.py:8-10 method PostInstallCommand.run") for h in headers)
     run_tokens = lines[lines.index(next(h for h in headers if "PostInstallCommand.run" in h)) + 1]
     assert "LOAD_NAME os LOAD_ATTR PROCESS_MANAGEMENT LOAD_CONST STRING_CONTAINS_URL CALL 1" in run_tokens
@@ -46,6 +56,7 @@ def test_dumps_need_no_model(examples: Path, tmp_path: Path) -> None:
         )
         assert result.returncode == 0, result.stderr
         assert result.stdout
+        assert str(examples / "malicious-python" / "setup.py").encode() in result.stdout, args
 
 
 def test_scan_code_prints_sources_with_headers(examples: Path) -> None:
@@ -70,10 +81,12 @@ def test_scan_json_is_structured(examples: Path) -> None:
     assert collect["kind"] == "function" and collect["language"] == "python"
     assert "ENVIRONMENT_VARIABLE_ACCESS" in collect["tokens"]
     assert len(collect["hash"]) == 64 and collect["location"][0] < collect["location"][1]
+    assert collect["hash"] == hashlib.sha256(collect["tokens"].encode()).hexdigest()
     stats = data["statistics"]
     assert stats["files"] == len(data["files"]) and stats["compiled"] == stats["files"]
     assert stats["objects"] == sum(len(f["objects"]) for f in data["files"])
     assert stats["skipped_by_extension"] == 1  # examples/README.md
+    assert set(files) == {"setup.py", "stealer.py", "loader.py", "index.js", "textstats.py", "slugify.js"}
 
 
 def test_empty_folder_is_valid_json(tmp_path: Path) -> None:
@@ -140,6 +153,10 @@ def test_extensions_filter(examples: Path) -> None:
     text = run_malwi("scan", str(examples), "-f", "tokens", "--extensions", "js").stdout.decode()
     headers = [line for line in text.splitlines() if line.startswith("# ")]
     assert headers and all(".js:" in h for h in headers)
+    assert {h[2:].split(":")[0] for h in headers} == {
+        str(examples / "benign" / "slugify.js"),
+        str(examples / "malicious-javascript" / "index.js"),
+    }
 
 
 def test_oversized_files_are_skipped_with_a_warning(tmp_path: Path) -> None:

@@ -77,4 +77,8 @@ def test_a_fresh_registry_lists_the_shipped_model_with_its_training_run(tmp_path
     )
     levels = {(p["dataset_name"], p["level"]) for p in shown["performance"]}
     assert {("validation", "package"), ("test", "object"), ("test", "file"), ("test", "package")} <= levels
-    assert len(models("list").stdout.splitlines()) == len(listed.stdout.splitlines()), "registered once"
+    again = models("list").stdout.splitlines()
+    assert len(again) == len(listed.stdout.splitlines()), "registered once"
+    assert again == listed.stdout.splitlines(), "the same models, listed the same way"
+    (line,) = [line for line in again if manifest["model_id"].encode() in line]
+    assert b"active" in line, "the shipped model is listed once, as the active one"

@@ -91,6 +91,9 @@ def test_discover_lists_archives_by_content(tmp_path: Path) -> None:
     ]
     assert [os.path.basename(p) for p, _ in found.files] == ["__init__.py"]
     assert found.skipped_by_extension == 4
+    # The three archives and logo.png: without the picture, only the archives are left.
+    (pkg / "logo.png").unlink()
+    assert _malwi.discover([str(pkg)]).skipped_by_extension == 3
     assert _malwi.discover([str(pkg)], max_archive_size=0).archives == []
 
 
@@ -121,8 +124,12 @@ def test_tar_gz_disguised_as_py_typed(tmp_path: Path, tiny: Path) -> None:
     assert f"{pkg}/py.typed: tar.gz archive disguised as .typed, scanned inside" in report.warnings
     inner = next(f for f in report.files if f.path.endswith("!/lib/payload.py"))
     assert inner.objects and report.malicious
+    assert any("os.system" in o.source and "PROCESS_MANAGEMENT" in o.activities for o in inner.objects)
     # __init__.py, payload.py, and py.typed plus lib/README of other types.
     assert report.statistics["files"] == 4 and report.statistics["skipped_by_extension"] == 2
+    # Outside the archive only py.typed is of another type, so the other one is lib/README inside.
+    outside = _malwi.discover([str(pkg)])
+    assert outside.skipped_by_extension == 1 and [p for p, _, _ in outside.archives] == [f"{pkg}/py.typed"]
 
 
 def test_gzipped_script_disguised_as_pyc(tmp_path: Path, tiny: Path) -> None:
@@ -139,6 +146,11 @@ def test_gzipped_script_disguised_as_pyc(tmp_path: Path, tiny: Path) -> None:
     ]
     assert f"{pkg}/data.pyc: gzip archive disguised as .pyc, scanned inside" in report.warnings
     assert all(f.objects for f in report.files if "!/" in f.path)
+    assert all(
+        any("os.system" in o.source and "PROCESS_MANAGEMENT" in o.activities for o in f.objects)
+        for f in report.files
+        if "!/" in f.path
+    ), "each decompressed payload is judged by its own code"
 
 
 def test_a_real_png_is_not_touched(tmp_path: Path, tiny: Path) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import jsonschema
 
 import malwi
+from malwi.report import MalwiReport
 
 from .conftest import ROOT, run_malwi
 
@@ -47,6 +48,7 @@ def test_exec_of_base64_shows_the_decoded_behaviour(tmp_path: Path) -> None:
     section = scan_json(tmp_path)["results"]["deobfuscation"]
     assert section["status"] == "completed" and section["files_with_payloads"] == 1
     (payload,) = section["payloads"]
+    assert payload["file"] == str(tmp_path / "setup.py")
     assert payload["object"] == "<decoded:L2>" and payload["chain"] == "base64" and payload["lines"] == [2, 2]
     assert "PROCESS_MANAGEMENT" in payload["activities"]
     assert "decoded payload (base64): process management" in scan_text(tmp_path)
@@ -95,6 +97,12 @@ def test_cached_results_keep_the_engine_sections(tmp_path: Path) -> None:
     assert second["statistics"]["cached"] == 2
     for section in ("vm_detection", "taint_tracking", "deobfuscation"):
         assert first["results"][section] == second["results"][section]
+    # Both files come from the cache, each with what the engines found in it.
+    report = MalwiReport.create(str(tmp_path), silent=True, cache=True)
+    files = {Path(f.path).name: f for f in report.files}
+    assert {name: f.cached for name, f in files.items()} == {"client.py": True, "index.js": True}
+    assert files["index.js"].protection is not None and files["index.js"].protection["is_protected"]
+    assert [(f["source"], f["sink"]) for f in files["client.py"].flows] == [("environment", "network")]
 
 
 def test_featurizer_switches_add_flow_and_protector_tokens() -> None:

@@ -64,6 +64,14 @@ def test_a_dependency_cannot_hide_itself(tmp_path: Path) -> None:
 def test_ignore_files_false_reads_no_malwiignore(project: Path) -> None:
     found = _malwi.discover([project], ignore_files=False)
     assert len(found.files) == 6
+    assert names(found, project) == [
+        "app.min.js",
+        "setup.py",
+        "src/app.js",
+        "src/fixtures/evil.py",
+        "src/fixtures/evil2.py",
+        "src/vendor/lib.min.js",
+    ]
     assert found.skipped_ignored == 0
 
 

@@ -63,8 +63,9 @@ def test_bundle_loads_and_scores(tiny: Path) -> None:
     assert scores[0] > 0.7 > 0.1 > scores[1]  # sigmoid(3 + 1 - 3) and sigmoid(0 - 3)
     # Identical objects are scored once.
     statistics = malwi.model.ScoringStatistics()
-    scorer.score(objects + objects, statistics)
+    twice = scorer.score(objects + objects, statistics)
     assert statistics.objects == 4 and statistics.unique_objects == 2
+    assert twice.tolist() == scores.tolist() * 2, "each copy gets its object's score"
 
 
 def test_windows_are_batched_by_length() -> None:
@@ -127,6 +128,7 @@ def test_api_like_the_reference(tiny: Path) -> None:
     )
     assert report.malicious and report.verdict == "malicious"
     assert report.statistics["scanned"] == 1
+    assert [f.path for f in report.files] == [str(EXAMPLES / "malicious-javascript" / "index.js")]
     assert any("PROCESS_MANAGEMENT" in o.activities for f in report.flagged_files for o in f.objects)
     benign = MalwiReport.create(input_path=EXAMPLES / "benign", silent=True, model=tiny)
     assert not benign.malicious and benign.verdict == "good"

@@ -203,6 +203,7 @@ def test_featurizer_matches_the_tokenizers_library(tmp_path: Path) -> None:
     tokenizer.save(str(tmp_path / "tokenizer.json"))
     vocabulary = malwi.Vocabulary((tmp_path / "tokenizer.json").read_text())
     assert len(vocabulary) == tokenizer.get_vocab_size()
+    assert {token: vocabulary.id(token) for token in tokenizer.get_vocab()} == tokenizer.get_vocab()
     encoding = vocabulary.encode(corpus, max_length=10_000, stride=9_000, max_windows=1)
     lengths = np.frombuffer(encoding.lengths(), dtype=np.int32)
     for i, text in enumerate(corpus):

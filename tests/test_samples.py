@@ -39,6 +39,7 @@ def samples(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 def test_real_samples_compile_and_show_behaviour(samples: list[Path]) -> None:
     reports = malwi.compile_files(samples, workers=2)
     assert len(reports) == len(samples) >= SAMPLE_COUNT // 2
+    assert [r.path for r in reports] == [str(path) for path in samples], "a report per sample, in order"
     failed = [r.path for r in reports if r.status == "failed"]
     assert not failed
     categories = {name for name, _ in malwi.categories()}

@@ -162,6 +162,27 @@ def test_malicious_scan(tiny: Path) -> None:
     engine = [r for r in results if r["ruleId"] in ENGINE_RULES]
     assert len(results) - len(engine) == sum(len(f.objects) for f in report.flagged_files)
     assert len(engine) == sum(len(f.flows) for f in report.analysed_files)
+
+    def relative(path: str) -> str:
+        return Path(path).relative_to(EXAMPLES).as_posix()
+
+    # A result for each flagged object and each data flow, in the file it was found in.
+    assert sorted((uri_of(r), r["properties"]["objectName"]) for r in results if r not in engine) == sorted(
+        (relative(f.path), o.name) for f in report.flagged_files for o in f.objects
+    )
+    assert sorted(
+        (
+            uri_of(r),
+            r["properties"]["source"],
+            r["properties"]["sink"],
+            r["locations"][0]["physicalLocation"]["region"]["startLine"],
+        )
+        for r in engine
+    ) == sorted(
+        (relative(f.path), flow["source"], flow["sink"], flow["sink_line"])
+        for f in report.analysed_files
+        for flow in f.flows
+    )
     by_object = {(uri_of(r), r["properties"]["objectName"]): r for r in results if r not in engine}
     hook = by_object[("malicious-python/setup.py", "PostInstallCommand.run")]
     # The most severe of INSTALL_HOOK (7.0) and PROCESS_MANAGEMENT (8.5) names the alert.
@@ -206,6 +227,10 @@ def test_clean_scan_has_no_results(tiny: Path) -> None:
     assert run["results"] == [] and run["artifacts"] == []
     assert run["properties"]["verdict"] == "good" and run["properties"]["malicious"] is False
     assert len(run["tool"]["driver"]["rules"]) == len(malwi.categories()) + 4
+    # One rule per category, the two object rules and the engines' rules.
+    rule_ids = {rule["id"] for rule in run["tool"]["driver"]["rules"]}
+    objects_and_engines = {MALICIOUS_OBJECT, SUSPICIOUS_OBJECT, *ENGINE_RULES}
+    assert rule_ids == {name for name, _ in malwi.categories()} | objects_and_engines
 
 
 def test_one_rule_per_category(tiny: Path) -> None:
@@ -331,6 +356,7 @@ def test_warnings_become_notifications(tiny: Path, tmp_path: Path) -> None:
     notes = run["invocations"][0]["toolExecutionNotifications"]
     assert [n["message"]["text"] for n in notes] == report.warnings
     assert run["results"], "the files that could be scanned still give results"
+    assert {uri_of(r) for r in run["results"]} == {"loader.py"}, "and only they"
 
 
 def test_locations_outside_the_root(tmp_path: Path) -> None:

@@ -189,6 +189,8 @@ def test_links_out_of_an_archive_are_left_out_and_the_rest_is_scanned(case: str,
     extraction = extract(archive, target)
     assert [p.name for p in (target / "pkg").iterdir()] == ["setup.py"], "no link is created"
     assert extraction.links_left_out.count == 1 and extraction.files == 1
+    left_out = {"symlink": "pkg/link -> /etc/passwd", "hardlink": "pkg/hard -> /etc/shadow"}[case]
+    assert extraction.links_left_out.examples == [left_out] and extraction.links_copied.count == 0
 
 
 @pytest.mark.parametrize("kind", [tarfile.SYMTYPE, tarfile.LNKTYPE])
@@ -217,6 +219,8 @@ def test_a_link_inside_the_archive_is_scanned_as_a_copy_of_its_target(kind: byte
     ).is_symlink()
     assert not (out / "pkg" / "gone.py").exists()
     assert (extraction.links_copied.count, extraction.links_left_out.count) == (1, 1)
+    assert extraction.links_copied.examples == [f"pkg/setup.py -> {target_name}"]
+    assert extraction.links_left_out.examples == ["pkg/gone.py -> ../../x.py"]
 
 
 def test_links_are_followed_by_name_forwards_through_chains_and_never_round_a_loop(tmp_path: Path) -> None:
@@ -247,6 +251,17 @@ def test_links_are_followed_by_name_forwards_through_chains_and_never_round_a_lo
     assert (out / "p" / "hop5").read_bytes() == b"x = 1\n", "40 hops are followed"
     assert not any(p.is_symlink() for p in out.rglob("*"))
     assert (extraction.links_copied.count, extraction.links_left_out.count) == (3 + 40, 4 + 5)
+    assert all((out / "p" / f"hop{i}").read_bytes() == b"x = 1\n" for i in range(5, 45)), "the 40 copied hops"
+    assert extraction.links_copied.examples == [
+        "p/setup.py -> docs/notes.txt",
+        "p/again.py -> setup.py",
+        "p/up.py -> ../p/docs/notes.txt",
+    ]
+    assert extraction.links_left_out.examples == [
+        "p/loop_a.py -> loop_b.py",
+        "p/loop_b.py -> ./loop_a.py",
+        "p/escape.py -> ../../etc/passwd",
+    ]
 
 
 def test_a_zip_link_entry_is_written_as_the_file_installers_write(tmp_path: Path) -> None:
@@ -345,6 +360,7 @@ def test_many_members_sharing_a_name_cost_one_open_each(
     target.mkdir()
     extraction = extract(archive, target)
     assert extraction.files == 300 and len(list(target.iterdir())) == 300
+    assert {p.name for p in target.iterdir()} == {"a.py"} | {f"a~{i}.py" for i in range(2, 301)}
     assert len(opened) <= 2 * 300, "each copy tries its own name, then one free sibling name"
 
 
@@ -580,6 +596,10 @@ def test_npm_dependency_files(tmp_path: Path) -> None:
         ("b@2.0.0", ""),
     ]
     assert len(found.unresolved) == 2
+    assert [(u.requirement, u.reason) for u in found.unresolved] == [
+        ("local", "linked local folder: scanned with the project, not fetched"),
+        ("g@git+ssh://git@github.com/x/g.git#abc", "not a registry version (git, URL or missing)"),
+    ]
     legacy = {
         "lockfileVersion": 1,
         "dependencies": {"a": {"version": "1.0.0", "dependencies": {"b": {"version": "2.0.0"}}}},
@@ -674,6 +694,12 @@ def test_every_part_of_a_multi_part_gzip_is_scanned(tmp_path: Path) -> None:
     result = run_malwi("scan", str(archive), "--no-cache", "--format", "json")
     document = json.loads(result.stdout)
     assert result.returncode == 1 and document["statistics"]["scanned"] == 2, result.stderr
+    # The two are the first part's p/ok.py and the second part's p/setup.py, which is flagged.
+    assert f"{archive}/p/setup.py" in [f["path"] for f in document["files"]]
+    out = tmp_path / "out"
+    out.mkdir()
+    extract(archive, out)
+    assert {p.name: p.read_bytes() for p in (out / "p").iterdir()} == {"ok.py": BENIGN, "setup.py": MALICIOUS}
 
 
 def test_a_tar_with_a_zip_appended_is_refused(tmp_path: Path) -> None:

@@ -439,6 +439,7 @@ def test_schema_validate_invalid_artifact_names_the_error_path(tmp_path: Path) -
     assert data["valid"] is False and data["files_invalid"] == 1
     entries = {Path(e["file"]).name: e for e in data["files"]}
     assert entries["good.json"]["valid"] is True
+    assert entries["bad.json"]["valid"] is False, "the one invalid file is bad.json"
     errors = {e["path"]: e["message"] for e in entries["bad.json"]["errors"]}
     assert set(errors) == {"/analysis_id", "/timestamp", "/results/confidence"}
     assert "is not a 'uuid'" in errors["/analysis_id"]
@@ -454,7 +455,13 @@ def test_schema_validate_caps_the_errors_kept(tmp_path: Path) -> None:
     assert result.returncode == 1
     entry = report_of(report)["files"][0]
     assert entry["error_count"] == 30 and len(entry["errors"]) == 4 and entry["errors_truncated"] is True
-    assert "more in the report" in result.stdout
+    kept = entry["errors"]
+    assert {e["message"] for e in kept} == {"'x' is not of type 'integer'"}
+    assert len({e["path"] for e in kept}) == 4 and {e["path"] for e in kept} <= {f"/{i}" for i in range(30)}
+    # All four kept are shown: the console says that 26 were not kept at all, not that the report holds more.
+    assert "26 more not kept (--max-errors 4)" in result.stdout and "more in the report" not in result.stdout
+    roomy = tool("schema_validate.py", "--schema", schema, artifact, "--report", report)
+    assert "25 more in the report" in roomy.stdout and "not kept" not in roomy.stdout
 
 
 def test_schema_validate_result_flag_uses_the_result_schema(tmp_path: Path) -> None:

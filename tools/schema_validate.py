@@ -297,10 +297,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{TOOL}: OK {outcome.file} ({outcome.schema})")
             continue
         print(f"{TOOL}: INVALID {outcome.file} ({outcome.schema}): {outcome.error_count} error(s)")
-        for shown in outcome.errors[:SHOWN_ERRORS]:
+        shown_errors = outcome.errors[:SHOWN_ERRORS]
+        for shown in shown_errors:
             print(f"  {shown['path'] or '(root)'}: {shown['message']}")
-        if outcome.error_count > SHOWN_ERRORS:
-            print(f"  ... {outcome.error_count - SHOWN_ERRORS} more in the report")
+        # The report keeps `--max-errors` of them; say how many more it holds, and how many neither shows.
+        in_report = len(outcome.errors) - len(shown_errors)
+        unlisted = outcome.error_count - len(outcome.errors)
+        if in_report:
+            print(f"  ... {in_report} more in the report")
+        if unlisted:
+            print(f"  ... {unlisted} more not kept (--max-errors {len(outcome.errors)})")
     invalid = sum(not outcome.valid for outcome in outcomes)
     report = {
         "tool": "tools/schema_validate.py",

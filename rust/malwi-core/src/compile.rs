@@ -316,11 +316,17 @@ mod tests {
         let options = CompileOptions { workers: 2, max_file_size: 300, ..Default::default() };
         let reports = compile_files(&files, &options).unwrap();
         assert_eq!(reports.len(), 5);
+        assert_eq!(
+            reports.iter().map(|r| &r.path).collect::<Vec<_>>(),
+            files.iter().map(|(path, _)| path).collect::<Vec<_>>(),
+            "a report per file, in the order given"
+        );
         assert!(matches!(&reports[0].outcome, Ok(objects) if objects[0].token_string().contains("PROCESS_MANAGEMENT")));
         assert_eq!(reports[1].outcome.as_ref().unwrap_err(), &Failure::TooLarge { size: 600, limit: 300 });
         assert_eq!(reports[2].outcome.as_ref().unwrap_err(), &Failure::Binary);
         assert!(reports[3].outcome.is_ok(), "{:?}", reports[3].outcome);
         assert_eq!(reports[3].warnings.len(), 2);
+        assert_eq!(reports[3].warnings, ["invalid UTF-8 replaced by U+FFFD", "NUL bytes replaced by spaces"]);
         let gone = reports[4].outcome.as_ref().unwrap_err();
         assert!(matches!(gone, Failure::Unreadable(_)) && !gone.is_skip(), "{gone:?}");
         assert_eq!(

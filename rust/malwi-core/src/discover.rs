@@ -421,8 +421,16 @@ mod tests {
         assert_eq!(found.skipped_links, 1);
         let only_js = discover(std::slice::from_ref(&dir), Some(&["js".to_string()])).unwrap();
         assert_eq!(only_js.files.len(), 1);
+        assert_eq!(only_js.files, [(dir.join("pkg").join("a.js"), Language::JavaScript)]);
         assert!(discover(&[dir.join("missing")], None).is_err());
         assert!(discover(std::slice::from_ref(&dir), Some(&["rb".to_string()])).is_err());
+        // The one of another type is data.json and the one link link.py: without them, none is
+        // skipped (pkg/.git is pruned unread).
+        std::fs::remove_file(dir.join("pkg/data.json")).unwrap();
+        #[cfg(unix)]
+        std::fs::remove_file(dir.join("pkg/link.py")).unwrap();
+        let rest = discover(std::slice::from_ref(&dir), None).unwrap();
+        assert_eq!((rest.skipped_by_extension, rest.skipped_links), (0, 0));
     }
 
     /// Writes `files` (path, contents) under `dir`, creating folders as needed.
@@ -468,9 +476,15 @@ mod tests {
         assert_eq!(found.ignored_ignore_files, [dir.join("sub/.malwiignore")]);
         assert!(found.errors.is_empty(), "{:?}", found.errors);
         // The shorthand reads `.malwiignore` too; switched off, everything is found.
-        assert_eq!(discover(std::slice::from_ref(&dir), None).unwrap().files.len(), 3);
+        let shorthand = discover(std::slice::from_ref(&dir), None).unwrap();
+        assert_eq!(shorthand.files.len(), 3);
+        assert_eq!(found_names(&shorthand, &dir), ["a.py", "local.py", "sub/local.py"]);
         let all = discover_in(&dir, &DiscoverOptions { ignore_files: false, ..Default::default() });
         assert_eq!(all.files.len(), 7);
+        assert_eq!(
+            found_names(&all, &dir),
+            ["a.js", "a.py", "local.py", "sub/keep.js", "sub/local.py", "sub/other.js", "sub/secret.py"]
+        );
         assert_eq!(all.skipped_ignored, 0);
     }
 
@@ -562,7 +576,12 @@ mod tests {
         // Rooted elsewhere, the patterns anchored there do not reach this tree.
         let other = temp_dir("ignore-exclude-other");
         let elsewhere = DiscoverOptions { exclude, exclude_base: Some(other), ..Default::default() };
-        assert_eq!(discover_in(&dir, &elsewhere).files.len(), 6);
+        let unexcluded = discover_in(&dir, &elsewhere);
+        assert_eq!(unexcluded.files.len(), 6);
+        assert_eq!(
+            found_names(&unexcluded, &dir),
+            ["setup.py", "pkg/setup.py", "pkg/tests/t.py", "pkg/tests/t.snap.py", "pkg/vendor/lib.py", "vendor/lib.py"]
+        );
     }
 
     #[test]

@@ -300,6 +300,7 @@ mod tests {
         let json = r#"{"version":"1.0","model":{"type":"WordLevel","vocab":{"[PAD]":0,"[UNK]":1,"[CLS]":2,"[SEP]":3,"CALL":4},"unk_token":"[UNK]"}}"#;
         let v = Vocabulary::from_tokenizer_json(json).unwrap();
         assert_eq!(v.len(), 5);
+        assert_eq!((v.pad, v.unk, v.cls, v.sep, v.id("CALL")), (0, 1, 2, 3, 4));
         assert!(Vocabulary::from_tokenizer_json(&json.replace("WordLevel", "BPE")).is_err());
     }
 
@@ -315,6 +316,20 @@ mod tests {
         // content 4, stride 3: starts 0, 3, 6 (last = 10 - 4 = 6)
         assert_eq!(long.window_count(), 3);
         assert!((0..3).all(|w| long.window(w).len() == 6));
+        // Which tokens each window holds: starts 0, 3 and 6, one token shared with the next.
+        let names: Vec<String> = (0..10).map(|i| format!("t{i}")).collect();
+        let v = vocabulary(&names.iter().map(String::as_str).collect::<Vec<_>>());
+        let numbered = encode(&[Tokens::Text(&names.join(" "))], &v, spec);
+        let windows: Vec<&[u32]> = (0..numbered.window_count()).map(|w| numbered.window(w)).collect();
+        let id = |i: u32| 4 + i;
+        assert_eq!(
+            windows,
+            [
+                &[v.cls, id(0), id(1), id(2), id(3), v.sep][..],
+                &[v.cls, id(3), id(4), id(5), id(6), v.sep][..],
+                &[v.cls, id(6), id(7), id(8), id(9), v.sep][..],
+            ]
+        );
         let empty = encode(&[Tokens::Text("")], &v, spec);
         assert_eq!(empty.window(0), &[v.cls, v.sep]);
     }
@@ -323,6 +338,7 @@ mod tests {
     fn window_starts_are_thinned_evenly() {
         let starts = window_starts(1000, 10, 10, 5);
         assert_eq!(starts.len(), 5);
+        assert_eq!(starts, [0, 240, 490, 740, 990]);
         assert_eq!(starts[0], 0);
         assert_eq!(*starts.last().unwrap(), 990);
         assert!(starts.windows(2).all(|w| w[0] < w[1]));
@@ -350,12 +366,21 @@ mod tests {
         let mut only_bigrams = Vec::new();
         ngram_features(Tokens::Text("LOAD_NAME os LOAD_ATTR PROCESS_MANAGEMENT"), 12, 2, 2, &mut only_bigrams);
         assert_eq!(only_bigrams, a[4..7]);
+        // The four unigrams, then the three bigrams, then the two trigrams.
+        let (mut only_unigrams, mut only_trigrams) = (Vec::new(), Vec::new());
+        ngram_features(Tokens::Text("LOAD_NAME os LOAD_ATTR PROCESS_MANAGEMENT"), 12, 1, 1, &mut only_unigrams);
+        ngram_features(Tokens::Text("LOAD_NAME os LOAD_ATTR PROCESS_MANAGEMENT"), 12, 3, 3, &mut only_trigrams);
+        assert_eq!((only_unigrams.as_slice(), only_trigrams.as_slice()), (&a[..4], &a[7..]));
         assert_eq!(a, b);
         // The 2-gram "a b" differs from the 1-grams "a" and "b".
         let mut c = Vec::new();
         ngram_features(Tokens::Text("a b"), 20, 1, 2, &mut c);
         assert_eq!(c.len(), 3);
         assert!(c[2] != c[0] && c[2] != c[1]);
+        let (mut just_a, mut just_b) = (Vec::new(), Vec::new());
+        ngram_features(Tokens::Text("a"), 20, 1, 1, &mut just_a);
+        ngram_features(Tokens::Text("b"), 20, 1, 1, &mut just_b);
+        assert_eq!(c[..2], [just_a[0], just_b[0]], "the unigrams first, then the bigram");
     }
 
     #[test]

@@ -913,6 +913,7 @@ mod tests {
     fn a_hundred_layers_of_zlib_and_base64() {
         let decoded = decode(&layered(), Language::Python).unwrap();
         assert_eq!(decoded.chain.len(), 100);
+        assert_eq!(decoded.chain, ["base64", "zlib"].repeat(50));
         assert_eq!(decoded.text, PAYLOAD);
     }
 
@@ -1246,13 +1247,17 @@ mod tests {
         note_key(&mut keys, "");
         note_key(&mut keys, &"x".repeat(MAX_KEY_LEN + 1));
         assert_eq!(keys.len(), MAX_KEYS);
+        // The first constants, in order; the empty and the too-long ones are never kept.
+        assert_eq!(keys, (0..MAX_KEYS).map(|i| format!("constant {i}")).collect::<Vec<_>>());
         // Fernet keys still find a place when the others are full.
         let (_, key) = fernet(&KEY, b"");
         note_key(&mut keys, &key);
         note_key(&mut keys, &key);
         assert_eq!(keys.len(), MAX_KEYS + 1);
+        assert_eq!(keys[MAX_KEYS], key, "the Fernet key, once");
         let prepared = Keys::new(keys.iter().map(String::as_str));
         assert_eq!((prepared.fernet.len(), prepared.xor.len()), (1, MAX_KEYS + 1));
+        assert_eq!(prepared.fernet, [fernet_key(key.as_bytes()).unwrap()]);
     }
 
     // --- Compiled Python ----------------------------------------------------------------------

