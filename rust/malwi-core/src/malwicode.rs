@@ -230,7 +230,7 @@ pub enum Arg {
     /// it never reads as a token of the emitter's own (a variable called `CALL` is `_CALL`).
     Name(Span),
     /// The behaviour category an API resolved to (`PROCESS_MANAGEMENT`).
-    Category(&'static str),
+    Category(Span),
     /// A string constant by its class. `noted`: its value is kept in [`Malwicode::strings`] at
     /// that index, for the details of data flows (the file read, the URL sent to).
     Str { class: StringClass, noted: Option<u32> },
@@ -240,8 +240,8 @@ pub enum Arg {
     Verbatim(Span),
     /// A number constant, normalised (`0x10` → `16`).
     Number(Span),
-    /// How many: arguments of a call, items of a display, names unpacked.
-    Count { value: u32, text: Span },
+    /// How many: arguments of a call, items of a display, names unpacked (see [`Malwicode::count_of`]).
+    Count(Span),
     /// A word of the emitter's own: an operator (`+`, `==`, `not`), `None`, `True`, `<lambda>`.
     Word(Span),
 }
@@ -319,8 +319,9 @@ impl Malwicode {
         self.push(Arg::Name(span));
     }
 
-    pub fn category(&mut self, category: &'static str) {
-        self.push(Arg::Category(category));
+    pub fn category(&mut self, category: &str) {
+        let span = self.span(|text| text.push_str(category));
+        self.push(Arg::Category(span));
     }
 
     pub fn word(&mut self, word: &str) {
@@ -329,11 +330,10 @@ impl Malwicode {
     }
 
     pub fn count(&mut self, value: usize) {
-        let value = u32::try_from(value).unwrap_or(u32::MAX);
         let span = self.span(|text| {
             let _ = write!(text, "{value}");
         });
-        self.push(Arg::Count { value, text: span });
+        self.push(Arg::Count(span));
     }
 
     /// A number constant, already normalised.
@@ -414,22 +414,39 @@ impl Malwicode {
     pub fn arg_text<'a>(&'a self, arg: &'a Arg) -> &'a str {
         match arg {
             Arg::Name(span)
+            | Arg::Category(span)
             | Arg::Verbatim(span)
             | Arg::Number(span)
             | Arg::Word(span)
-            | Arg::Count { text: span, .. } => &self.text[span.start as usize..(span.start + span.len) as usize],
-            Arg::Category(token) => token,
+            | Arg::Count(span) => &self.text[span.start as usize..(span.start + span.len) as usize],
             Arg::Str { class, .. } => class.token(),
             Arg::Bucket(bucket) => bucket.token(),
         }
     }
 
+    /// The value of an [`Arg::Count`] (0 for any other argument).
+    pub fn count_of(&self, arg: &Arg) -> usize {
+        match arg {
+            Arg::Count(_) => self.arg_text(arg).parse().unwrap_or(usize::MAX),
+            _ => 0,
+        }
+    }
+
     /// The behaviour categories the code resolved names to, in order, with repeats.
-    pub fn categories(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.args.iter().filter_map(|arg| match arg {
-            Arg::Category(category) => Some(*category),
-            _ => None,
-        })
+    pub fn categories(&self) -> impl Iterator<Item = &str> + '_ {
+        self.args.iter().filter(|arg| matches!(arg, Arg::Category(_))).map(|arg| self.arg_text(arg))
+    }
+
+    /// Writes the token string into `out`: what [`Malwicode::render`] returns, without the
+    /// allocation (the dumps write megabytes of it).
+    pub fn write_tokens(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        for (i, token) in self.tokens().enumerate() {
+            if i > 0 {
+                out.write_all(b" ")?;
+            }
+            out.write_all(token.as_bytes())?;
+        }
+        Ok(())
     }
 
     /// Every token in order: markers, then each opcode followed by its arguments.
@@ -489,13 +506,13 @@ impl Malwicode {
 
     /// Reads a token string back into typed instructions: opcodes start instructions; string
     /// classes, size buckets, quoted strings and counts are recognised by their form;
-    /// `category` says which of the other tokens are behaviour categories; the rest are names
+    /// `is_category` says which of the other tokens are behaviour categories; the rest are names
     /// (or numbers after opcodes that take a constant). Tokens before the first opcode become
     /// markers when they are `reserved`, else they are dropped. For tests and tools that hold
     /// rendered malwicode; the compiler never goes this way.
     pub fn parse(
         text: &str,
-        category: impl Fn(&str) -> Option<&'static str>,
+        is_category: impl Fn(&str) -> bool,
         reserved: impl Fn(&str) -> Option<&'static str>,
     ) -> Malwicode {
         let mut code = Malwicode::new();
@@ -519,11 +536,11 @@ impl Malwicode {
             } else if token.starts_with('\'') {
                 let span = code.span(|t| t.push_str(token));
                 code.push(Arg::Verbatim(span));
-            } else if let Some(found) = category(token) {
-                code.push(Arg::Category(found));
-            } else if let (true, Ok(value)) = (op.takes_count(), token.parse::<u32>()) {
+            } else if is_category(token) {
+                code.category(token);
+            } else if op.takes_count() && token.parse::<u32>().is_ok() {
                 let span = code.span(|t| t.push_str(token));
-                code.push(Arg::Count { value, text: span });
+                code.push(Arg::Count(span));
             } else if op == Op::LoadConst && token.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
                 code.number(token);
             } else {
@@ -673,11 +690,16 @@ mod tests {
         assert_eq!(code.token_count(), text.split(' ').count());
         assert_eq!(code.tokens().collect::<Vec<_>>(), text.split(' ').collect::<Vec<_>>());
         assert_eq!(code.hash(), hex::encode(Sha256::digest(text.as_bytes())));
+        let mut written = Vec::new();
+        code.write_tokens(&mut written).unwrap();
+        assert_eq!(written, text.as_bytes());
+        assert_eq!(std::mem::size_of::<Arg>(), 12, "an argument is a tag and a span");
         assert_eq!(code.categories().collect::<Vec<_>>(), ["PROCESS_MANAGEMENT"]);
         assert_eq!(code.statements(), &[(0, 3), (6, 4)]);
         let call = code.instructions().nth(5).unwrap();
         assert_eq!(call.op, Op::Call);
-        assert!(matches!(call.args, [Arg::Count { value: 3, .. }]));
+        assert!(matches!(call.args, [Arg::Count(_)]));
+        assert_eq!(code.count_of(&call.args[0]), 3);
         let url = code.instructions().nth(2).unwrap().args[0];
         assert!(matches!(url, Arg::Str { class: StringClass::Url, noted: Some(0) }));
         assert_eq!(code.noted(0), Some("https://example.com/x"));
@@ -687,8 +709,7 @@ mod tests {
     #[test]
     fn parsing_a_rendering_gives_the_same_tokens() {
         let code = sample();
-        let category = |t: &str| (t == "PROCESS_MANAGEMENT").then_some("PROCESS_MANAGEMENT");
-        let parsed = Malwicode::parse(&code.render(), category, |_| None);
+        let parsed = Malwicode::parse(&code.render(), |t| t == "PROCESS_MANAGEMENT", |_| None);
         assert_eq!(parsed.render(), code.render());
         // Words (operators) read back as names: the same token, another kind.
         let kinds = |c: &Malwicode| {

@@ -138,8 +138,8 @@ impl MalwiObject {
     }
 
     /// The behaviour categories that occur in the object (`PROCESS_MANAGEMENT`, ...), sorted.
-    pub fn activities(&self) -> Vec<&'static str> {
-        let mut found: Vec<&'static str> = self.code.categories().collect();
+    pub fn activities(&self) -> Vec<&str> {
+        let mut found: Vec<&str> = self.code.categories().collect();
         found.sort_unstable();
         found.dedup();
         found

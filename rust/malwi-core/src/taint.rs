@@ -469,11 +469,8 @@ impl<'t> Machine<'t> {
         out
     }
 
-    fn count(args: &[Arg]) -> usize {
-        match args.first() {
-            Some(Arg::Count { value, .. }) => (*value as usize).min(MAX_STACK),
-            _ => 0,
-        }
+    fn count(&self, args: &[Arg]) -> usize {
+        args.first().map_or(0, |arg| self.code.count_of(arg)).min(MAX_STACK)
     }
 
     fn text(&self, arg: &'t Arg) -> &'t str {
@@ -627,7 +624,7 @@ impl<'t> Machine<'t> {
                 self.push(value);
             }
             Op::BinaryOp | Op::BuildString => {
-                let n = if op == Op::BinaryOp { 2 } else { Self::count(args) };
+                let n = if op == Op::BinaryOp { 2 } else { self.count(args) };
                 let operands = self.pop_n(n);
                 let mut value = Val { built: true, ..Val::default() };
                 for operand in &operands {
@@ -644,12 +641,12 @@ impl<'t> Machine<'t> {
                 self.push(value.data());
             }
             Op::BuildList | Op::BuildTuple | Op::BuildSet | Op::BuildSlice => {
-                let items = self.pop_n(Self::count(args));
+                let items = self.pop_n(self.count(args));
                 self.push_union(&items);
             }
             Op::BuildMap => {
                 let spreads = std::mem::take(&mut self.merges);
-                let items = self.pop_n(2 * Self::count(args) + spreads);
+                let items = self.pop_n(2 * self.count(args) + spreads);
                 self.push_union(&items);
             }
             Op::ListAppend | Op::SetAdd | Op::MapAdd => {
@@ -671,11 +668,7 @@ impl<'t> Machine<'t> {
             }
             Op::UnpackSequence | Op::UnpackEx => {
                 let value = self.pop();
-                let counts = args.iter().map(|arg| match arg {
-                    Arg::Count { value, .. } => *value as usize,
-                    _ => 0,
-                });
-                let n = counts.sum::<usize>().clamp(1, 64);
+                let n = args.iter().map(|arg| self.code.count_of(arg).min(64)).sum::<usize>().clamp(1, 64);
                 for _ in 0..n {
                     self.push(value.data());
                 }
@@ -686,7 +679,7 @@ impl<'t> Machine<'t> {
             }
             Op::Call | Op::CallNew | Op::CallFunctionEx => {
                 self.merges = 0; // a call's count includes its `**kwargs`
-                let arguments = self.pop_n(Self::count(args));
+                let arguments = self.pop_n(self.count(args));
                 let callee = self.pop();
                 self.call(callee, &arguments);
             }
@@ -947,7 +940,7 @@ mod tests {
     #[test]
     fn unbalanced_code_never_panics() {
         for tokens in ["CALL 5", "POP_TOP POP_TOP STORE_NAME x", "END_FOR FOR_ITER", "BUILD_MAP 900000", ""] {
-            let code = Malwicode::parse(tokens, |_| None, |_| None);
+            let code = Malwicode::parse(tokens, |_| false, |_| None);
             assert!(flows(&code, 1).is_empty());
         }
     }

@@ -2,6 +2,7 @@
 //! ([`detached`]) through which every heavy call releases the GIL, catches panics and checks for
 //! Ctrl-C. No tree-sitter node ever crosses into Python; only owned results do.
 
+use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -234,7 +235,7 @@ impl MalwiObject {
     }
 
     /// The behaviour categories that occur in the object, sorted.
-    fn activities(&self) -> Vec<&'static str> {
+    fn activities(&self) -> Vec<&str> {
         self.inner.activities()
     }
 
@@ -954,7 +955,7 @@ fn parse_files(py: Python<'_>, files: &Bound<'_, PyAny>, workers: usize) -> PyRe
 
 /// Renders reports as the `tokens` or `code` dump, as UTF-8 bytes ready for a binary stream:
 /// per object a header line (`# path:first-last kind name`), then its tokens or its source.
-/// The output is sized first and written once, straight into the `bytes` object: on a large
+/// Written in one pass from the typed code (no token string is kept per object): on a large
 /// tree it is megabytes, and the scan is measured as a user meets it, output included.
 #[pyfunction]
 fn render<'py>(py: Python<'py>, reports: Vec<Bound<'py, FileReport>>, format: &str) -> PyResult<Bound<'py, PyBytes>> {
@@ -965,36 +966,31 @@ fn render<'py>(py: Python<'py>, reports: Vec<Bound<'py, FileReport>>, format: &s
     };
     let objects: Vec<&core::MalwiObject> =
         reports.iter().flat_map(|r| r.get().objects.iter().map(|o| &*o.get().inner)).collect();
-    let mut headers = Vec::with_capacity(objects.len());
-    let mut total = 0;
+    // One pass: token strings are written straight from the typed code, never kept per object.
+    let estimate: usize = objects.iter().map(|o| o.source_code().len().min(1 << 20) + 64).sum();
+    let mut out: Vec<u8> = Vec::with_capacity(estimate);
     for object in &objects {
-        let header = format!(
-            "# {}:{}-{} {} {}\n",
+        let _ = writeln!(
+            out,
+            "# {}:{}-{} {} {}",
             object.file_path,
             object.lines.0,
             object.lines.1,
             object.kind.name(),
             object.name
         );
-        let body = if source { object.source_code() } else { object.token_string() };
-        total += header.len() + body.len() + usize::from(!body.ends_with('\n'));
-        headers.push(header);
-    }
-    PyBytes::new_with(py, total, |buffer| {
-        let mut at = 0;
-        for (object, header) in objects.iter().zip(&headers) {
-            let body = if source { object.source_code() } else { object.token_string() };
-            for part in [header.as_bytes(), body.as_bytes()] {
-                buffer[at..at + part.len()].copy_from_slice(part);
-                at += part.len();
+        if source {
+            let code = object.source_code();
+            out.extend_from_slice(code.as_bytes());
+            if !code.ends_with('\n') {
+                out.push(b'\n');
             }
-            if !body.ends_with('\n') {
-                buffer[at] = b'\n';
-                at += 1;
-            }
+        } else {
+            let _ = object.code().write_tokens(&mut out);
+            out.push(b'\n');
         }
-        Ok(())
-    })
+    }
+    Ok(PyBytes::new(py, &out))
 }
 
 /// The archive format a file's first bytes start with (`zip`, `gzip`, `bzip2`, `xz`, `tar`), by
