@@ -246,11 +246,10 @@ def test_settings_from_inside_the_scanned_tree_are_announced(tree: Path) -> None
     result = subprocess.run(
         [sys.executable, "-m", "malwi", "scan", ".", "-f", "json"], capture_output=True, cwd=tree, timeout=120
     )
-    document = json.loads(result.stdout)
-    assert document["verdict"] == "good" and document["statistics"]["scanned"] == 0
-    assert "inside the scanned tree; its [tool.malwi] set exclude" in document["warnings"][0]
-    assert any("nothing was scanned" in w for w in document["warnings"])
-    assert b"inside the scanned tree" in result.stderr and b"nothing was scanned" in result.stderr
+    # Nothing left to scan is an error, never a good verdict; the setting that caused it is named.
+    assert result.returncode == 2 and result.stdout == b""
+    assert b"inside the scanned tree; its [tool.malwi] set exclude" in result.stderr
+    assert b"malwi: error: .: nothing was scanned" in result.stderr
     honest = subprocess.run(
         [sys.executable, "-m", "malwi", "scan", ".", "--no-config", "-q"],
         capture_output=True,
@@ -280,4 +279,5 @@ def test_project_extensions_do_not_filter_unpacked_packages(tmp_path: Path) -> N
         cwd=tmp_path,
         timeout=120,
     )
-    assert asked.returncode == 0, "an explicit --extensions still applies"
+    assert asked.returncode == 2, "an explicit --extensions still applies: nothing is left, which is an error"
+    assert b"nothing was scanned" in asked.stderr

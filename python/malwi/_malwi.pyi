@@ -248,6 +248,10 @@ class Discovery:
     # zip, gzip, bzip2, xz, tar; disguised when the name does not say archive (`cert.crt`).
     @property
     def archives(self) -> list[tuple[str, str, bool]]: ...
+    # Files that mark a package's folder or an installed distribution (setup.py, pyproject.toml,
+    # setup.cfg, package.json, *.dist-info/RECORD, *.egg-info/installed-files.txt).
+    @property
+    def manifests(self) -> list[str]: ...
 
 @final
 class Vocabulary:

@@ -20,9 +20,13 @@ if TYPE_CHECKING:
     from malwi.sources.archive import ExtractionLimits
 
 N = TypeVar("N", int, float)
+# Exit codes: 0 good; 1 a unit fails (malicious, or what --fail-on/--min-score add); 2 an error
+# (nothing scanned included); 3 a unit is incomplete (code that could not be scanned).
 EXIT_OK = 0
 EXIT_MALICIOUS = 1
 EXIT_ERROR = 2
+EXIT_INCOMPLETE = 3
+FAIL_ON = ("malicious", "suspicious", "incomplete")
 REPORT_FORMATS = ("text", "json", "yaml", "markdown", "sarif")
 DUMP_FORMATS = ("tokens", "code")
 FORMATS = REPORT_FORMATS + DUMP_FORMATS
@@ -117,6 +121,18 @@ def add_report_options(command: argparse.ArgumentParser, formats: Sequence[str])
         type=ratio,
         metavar="R",
         help="refuse archives compressed more than R:1 (default: 200)",
+    )
+    command.add_argument(
+        "--fail-on",
+        metavar="VERDICT[,VERDICT]",
+        help="verdicts of a package that fail the scan: malicious (exit 1), suspicious (exit 1), "
+        "incomplete (exit 3); default: malicious,incomplete",
+    )
+    command.add_argument(
+        "--min-score",
+        type=probability,
+        metavar="P",
+        help="also fail (exit 1) when a package scores P or more",
     )
     command.add_argument("--no-config", action="store_true", help="ignore [tool.malwi] in pyproject.toml")
     command.add_argument(
@@ -292,6 +308,7 @@ def apply_settings(args: argparse.Namespace) -> None:
                 warn(args.quiet, args.config_notice)
                 break
     args.progress = not args.quiet and sys.stderr.isatty()
+    args.failing = fail_on(getattr(args, "fail_on", None))  # checked before anything is scanned
     if isinstance(args.extensions, str):
         args.extensions = [e.strip() for e in args.extensions.split(",") if e.strip()]
     args.exclude_base = str(project.path.parent) if project is not None and project.path is not None else None
@@ -447,7 +464,6 @@ def run_report(args: argparse.Namespace, out: BinaryIO) -> int:
     files. One target gives one report; dependency files give a batch, one report per package."""
     from malwi.engine import Scanner
     from malwi.report.render import render
-    from malwi.report.result import BatchReport
 
     with workspace_for(args) as workspace, Scanner(scan_options(args, score=True)) as scanner:
 
@@ -471,8 +487,35 @@ def run_report(args: argparse.Namespace, out: BinaryIO) -> int:
         else:
             result = scan_dependencies(args, workspace, judge)
     out.write(render(result, args.format, quiet=args.quiet).encode())
-    if result.malicious:
+    return exit_code(result, args.failing, args.min_score)
+
+
+def fail_on(text: str | None) -> set[str]:
+    """The verdicts that fail a scan, from `--fail-on malicious,incomplete`."""
+    if text is None:
+        return {"malicious", "incomplete"}
+    chosen = {part.strip() for part in text.split(",") if part.strip()}
+    unknown = chosen - set(FAIL_ON)
+    if unknown or not chosen:
+        raise UsageError(f"--fail-on takes {', '.join(FAIL_ON)} (comma-separated), not {text!r}")
+    return chosen
+
+
+def exit_code(result: MalwiReport | BatchReport, failing: set[str], min_score: float | None) -> int:
+    """How a scan ends: a failing verdict (malicious, or what --fail-on/--min-score add), then
+    incomplete, then a batch's packages that could not be checked; 0 when nothing fails."""
+    from malwi.report.result import BatchReport
+
+    reports = result.reports if isinstance(result, BatchReport) else [result]
+    verdicts = {unit.verdict for report in reports for unit in report.units}
+    if "malicious" in verdicts and "malicious" in failing:
         return EXIT_MALICIOUS
+    if min_score is not None and any(r.maliciousness >= min_score for r in reports):
+        return EXIT_MALICIOUS
+    if "suspicious" in failing and verdicts & {"malicious", "suspicious"}:
+        return EXIT_MALICIOUS
+    if "incomplete" in failing and "incomplete" in verdicts:
+        return EXIT_INCOMPLETE
     if isinstance(result, BatchReport) and result.failed:
         return EXIT_ERROR  # some dependency could not be checked: not a clean bill of health
     return EXIT_OK
@@ -483,6 +526,7 @@ def scan_dependencies(
 ) -> BatchReport:
     """Dependency files (and any PATHs given with them): one report per pinned package, the
     unpinned ones listed, the ones that cannot be fetched or unpacked recorded as failed."""
+    from malwi.errors import ArchiveError, NothingScanned, RegistryError
     from malwi.report import FileInfo
     from malwi.report.result import BatchReport
     from malwi.sources.dependencies import Dependencies, parse_dependency_file
@@ -505,13 +549,19 @@ def scan_dependencies(
     if args.paths:
         batch.reports.append(judge(workspace.local(args.paths)))
     for dependency, target in workspace.dependencies(dependencies.pinned):
-        if isinstance(target, MalwiError):
-            batch.failed.append(
-                {"package": dependency.label, "origin": dependency.origin, "error": str(target)}
-            )
-            warn(args.quiet, f"{dependency.label} not scanned: {target}")
-        else:
+        try:
+            if isinstance(target, MalwiError):
+                raise target
             batch.reports.append(judge(target))
+        except (
+            ArchiveError,
+            RegistryError,
+            NothingScanned,
+        ) as error:  # one package; a broken model stops all
+            batch.failed.append(
+                {"package": dependency.label, "origin": dependency.origin, "error": str(error)}
+            )
+            warn(args.quiet, f"{dependency.label} not scanned: {error}")
     return batch
 
 

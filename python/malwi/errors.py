@@ -24,6 +24,7 @@ __all__ = [
     "MalwiError",
     "ModelError",
     "ModelRegistryError",
+    "NothingScanned",
     "ParseError",
     "PathError",
     "RegistryError",
@@ -43,6 +44,10 @@ class ModelError(MalwiError):
 
 class ModelRegistryError(MalwiError):
     """A model registry that cannot be opened, or a model id it does not hold (`malwi models`)."""
+
+
+class NothingScanned(MalwiError):
+    """A scan that found no code to judge: an error, never a verdict (no `good` for nothing)."""
 
 
 class ArchiveError(MalwiError):

@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from malwi._malwi import discover
+from malwi.engine.hooks import script_source
+from malwi.engine.units import Unit, tree_unit, units_of, where
 from malwi.errors import ArchiveError, MalwiError, RegistryError
 from malwi.sources.archive import ExtractionLimits, is_archive, unpack, unpack_found
 
@@ -84,6 +86,8 @@ class Target:
         "archive",
         "archive_name",
         "files",
+        "found_in",
+        "input_archives",
         "folders",
         "inputs",
         "label",
@@ -93,6 +97,8 @@ class Target:
         "skipped_links",
         "source",
         "trusted",
+        "units",
+        "unscanned",
         "warnings",
     )
 
@@ -110,6 +116,11 @@ class Target:
         self.skipped_links = 0
         self.skipped_ignored = 0
         self.folders: list[Path] = []  # what the workspace created for it
+        self.input_archives: dict[str, str] = {}  # folder an input archive was unpacked into → its name
+        self.found_in: dict[str, str] = {}  # folder an archive found inside was unpacked into → its path
+        self.units: list[Unit] = []  # its packages (see `malwi.engine.units`)
+        # (real path, why): content that never reached the compiler, so its unit is incomplete.
+        self.unscanned: list[tuple[str, str]] = []
         # (real path prefix, shown name, archive it was unpacked from): longest prefix first.
         self._names: list[tuple[str, str, str | None]] = []
 
@@ -124,11 +135,25 @@ class Target:
                 return shown + path[len(real) :].replace(os.sep, "/")
         return path
 
-    def origin(self, path: str) -> Origin:
+    def origin(self, path: str, unit: str) -> Origin:
         for real, _, archive in self._names:
             if archive is not None and path.startswith(real + os.sep):
-                return Origin(self.label, archive, path[len(real) + 1 :].replace(os.sep, "/"))
-        return Origin(self.label)
+                return Origin(unit, archive, path[len(real) + 1 :].replace(os.sep, "/"))
+        return Origin(unit)
+
+    def unit_of(self, path: str) -> str:
+        """The key of the unit a path lies in (the tree's own unit outside every package)."""
+        normal = where(path, self.found_in)
+        inside = [
+            u for u in self.units if u.root and (normal == u.root or normal.startswith(u.root + os.sep))
+        ]
+        if inside:
+            return max(inside, key=lambda u: len(u.root or "")).key
+        tree = next((u for u in self.units if u.kind == "files"), None)
+        if tree is None:
+            tree = tree_unit(self.label)
+            self.units.insert(0, tree)
+        return tree.key
 
     def __repr__(self) -> str:
         return f"Target({self.label!r}, {len(self.files)} files)"
@@ -316,6 +341,7 @@ class Workspace:
         extraction = unpack(archive, folder, self.limits)
         target.warnings += [f"{shown_as}: {note}" for note in extraction.notes]
         target.show_as(str(folder), shown_as, shown_as)
+        target.input_archives[str(folder)] = shown_as
         target.trusted = False
         return folder
 
@@ -332,7 +358,7 @@ class Workspace:
             ignore_files=target.trusted,
             max_archive_size=self.limits.max_total_bytes,
         )
-        self._add(target, found)
+        found_files = [found]
         for path in found.ignored_ignore_files:
             target.warnings.append(
                 f"{target.shown(path)}: not honoured (only the .malwiignore of a scanned folder itself counts)"
@@ -349,10 +375,9 @@ class Workspace:
                 self.limits.ratio_grace,
             )
             if left.max_total_bytes <= 0 or left.max_files <= 0:
-                target.warnings.append(
-                    f"{name}: {words} not unpacked: the archives found in this scan already reach the limit on "
-                    "unpacked size or file count"
-                )
+                reason = "not unpacked: the archives found in this scan already reach the limit on unpacked size or file count"
+                target.warnings.append(f"{name}: {words} {reason}")
+                target.unscanned.append((path, f"{words} {reason}"))
                 target.partial = target.partial or disguised
                 continue
             folder = self.folder()
@@ -365,32 +390,70 @@ class Workspace:
                     str(error).removeprefix(f"{path}: ") if isinstance(error, ArchiveError) else repr(error)
                 )
                 target.warnings.append(f"{name}: {words} not unpacked: {reason}")
+                target.unscanned.append((path, f"{words} not unpacked: {reason}"))
                 target.partial = target.partial or disguised
                 continue
             used_bytes += extraction.bytes
             used_files += extraction.files
             target.show_as(str(folder), name + "!", name)
+            target.found_in[str(folder)] = path
             target.warnings.append(f"{name}: {_archive_words(path, unpacked_as, disguised)}, scanned inside")
             target.warnings += [f"{name}: {note}" for note in extraction.notes]
             inner = discover([str(folder)], extensions=extensions, ignore_files=False)
-            self._add(target, inner)
+            found_files.append(inner)
             for nested, nested_kind, _ in inner.archives:
-                target.warnings.append(
-                    f"{target.shown(nested)}: {nested_kind} archive inside an archive not unpacked (one level deep only)"
-                )
+                reason = f"{nested_kind} archive inside an archive not unpacked (one level deep only)"
+                target.warnings.append(f"{target.shown(nested)}: {reason}")
+                target.unscanned.append((nested, reason))
 
-    @staticmethod
-    def _add(target: Target, found: Any) -> None:
-        """A discovery's files and what it passed over, into the target."""
+        self._add(target, found_files, found.manifests)
+
+    def _add(self, target: Target, discoveries: list[Any], manifests: list[str]) -> None:
+        """The discoveries' files into the target, each with its package unit, and the code of
+        the units' install scripts as files of their own."""
+        files = [(path, language) for found in discoveries for path, language in found.files]
+        units, unit_of = units_of(
+            target.label,
+            [path for path, _ in files],
+            manifests,
+            target.input_archives,
+            target.shown,
+            target.found_in,
+        )
+        target.units = units
         target.files += [
-            SourceFile(path, language, target.shown(path), target.origin(path))
-            for path, language in found.files
+            SourceFile(path, language, target.shown(path), target.origin(path, unit_of[path].key))
+            for path, language in files
         ]
-        target.skipped_by_extension += found.skipped_by_extension
-        target.skipped_links += found.skipped_links
-        for path, message in found.errors:
-            target.warnings.append(f"{target.shown(path)}: cannot be read: {message}")
-            target.partial = True
+        for unit in units:
+            if unit.hooks:
+                self._hook_sources(target, unit)
+        for found in discoveries:
+            target.skipped_by_extension += found.skipped_by_extension
+            target.skipped_links += found.skipped_links
+            for path, message in found.errors:
+                target.warnings.append(f"{target.shown(path)}: cannot be read: {message}")
+                target.unscanned.append((path, f"cannot be read: {message}"))
+                target.partial = True
+
+    def _hook_sources(self, target: Target, unit: Unit) -> None:
+        """A unit's npm install scripts as JavaScript the pipeline compiles: each command as the
+        child process npm starts, and the code given to `node -e`. Written into the workspace
+        (never run), shown as `<package>/package.json#scripts.<name>`."""
+        folder = self.folder()
+        target.folders.append(folder)
+        manifest = next((m for m in unit.manifests if m.endswith("package.json")), unit.manifests[0])
+        shown_manifest = target.shown(manifest)
+        for hook in unit.hooks:
+            pieces = [("", script_source(hook))] + [
+                (f"/node-e-{i + 1}", code) for i, code in enumerate(hook.inline)
+            ]
+            for suffix, code in pieces:
+                path = folder / f"{hook.name}{suffix.replace('/', '-')}.js"
+                path.write_text(code, encoding="utf-8")
+                shown = f"{shown_manifest}#scripts.{hook.name}{suffix}"
+                target.show_as(str(path), shown)
+                target.files.append(SourceFile(str(path), "javascript", shown, Origin(unit.key)))
 
 
 def _archive_words(path: str, kind: str, disguised: bool) -> str:

@@ -30,7 +30,8 @@ from malwi._malwi import (
     compile_files,
     read_files,
 )
-from malwi.engine.verdict import Verdict, judge_files
+from malwi.engine.verdict import UnitTally, Verdict, judge_files, worst
+from malwi.errors import NothingScanned
 from malwi.report.result import FileFinding, FileInfo, MalwiReport, ObjectFinding
 
 if TYPE_CHECKING:
@@ -466,7 +467,8 @@ class Scanner:
     # -----------------------------------------------------------------------------------------
 
     def judge(self, target: Target) -> MalwiReport:
-        """The package verdict on a target: its scan rolled up by `engine.verdict`."""
+        """The verdict on a target: each package unit's from its files (`engine.verdict`), the
+        target's from its worst unit."""
         if self.bundle is None:
             raise ValueError("judging needs a model: ScanOptions(score=True)")
         scan = self.scan(target)
@@ -479,17 +481,24 @@ class Scanner:
         report.model = {"name": self.bundle.name, "version": self.bundle.version, "device": "cache"}
         report.warnings = list(target.warnings)
         report.partial = target.partial
-        top = 0.0
+        tallies = {unit.key: UnitTally(unit) for unit in target.units}
         hashes: set[str] = set()
         manifest: list[tuple[str, str, int]] = []
         for result in scan:
-            assert result.finding is not None
-            report.files.append(result.finding)
+            finding = result.finding
+            assert finding is not None
+            finding.unit = result.source.origin.unit
+            report.files.append(finding)
             report.warnings += result.warnings
-            top = max(top, result.top)
+            tallies[finding.unit].add(finding, result.top, result.hashes)
             hashes.update(result.hashes)
             if result.digest is not None:
                 manifest.append((result.source.shown, result.digest, result.size))
+        for path, reason in target.unscanned:
+            key = target.unit_of(path)
+            if key not in tallies:  # the tree's own unit, made for content outside every package
+                tallies[key] = UnitTally(next(u for u in target.units if u.key == key))
+            tallies[key].not_scanned(target.shown(path), reason)
         report.warnings += self.warnings
         self.warnings = []
         statistics = scan.statistics
@@ -497,23 +506,25 @@ class Scanner:
         if scan.scoring is not None:
             statistics.objects_stage2 = scan.scoring.stage2_objects
             statistics.windows = scan.scoring.windows
-        report.maliciousness = self.package_score.package_probability(top, len(hashes))
-        report.verdict = self.verdict.of(report.maliciousness)
+        report.units = [tally.judge(self.package_score, self.verdict) for tally in tallies.values()]
+        report.verdict = worst(unit.verdict for unit in report.units)
+        report.maliciousness = max((unit.maliciousness for unit in report.units), default=0.0)
         report.malicious = report.verdict == "malicious"
         report.model["device"] = statistics.device
         report.statistics = statistics.report_dict()
         report.partial = report.partial or statistics.failed > 0
-        if statistics.compiled == 0:
-            report.warnings.append(
-                f"nothing was scanned ({report.statistics['files']} files seen, {statistics.skipped_ignored} ignored, "
-                f"{statistics.skipped_by_extension} of other types): a good verdict here means nothing"
-            )
         if target.archive is not None:
             report.file_info = FileInfo.of_file(target.archive, target.archive_name, "archive")
         elif len(target.inputs) == 1 and os.path.isfile(target.inputs[0]):
             report.file_info = FileInfo.of_file(target.inputs[0], target.inputs[0])
         else:
             report.file_info = FileInfo.of_manifest(report.label, manifest)
+        if statistics.compiled == 0 and not any(unit.hooks for unit in target.units):
+            raise NothingScanned(
+                f"{report.label}: nothing was scanned ({report.statistics['files']} files seen, "
+                f"{statistics.skipped_ignored} ignored, {statistics.skipped_by_extension} of other types, "
+                f"{statistics.skipped + statistics.failed} not readable as code)"
+            )
         return report
 
 

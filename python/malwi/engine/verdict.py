@@ -7,8 +7,12 @@
   evaluate` all call it, so a threshold means the same thing everywhere.
 - `judge_files` is the file step: a file's score is the probability its best object would give
   a package of one object, and the objects listed are those at or above the suspicious threshold.
-- `Verdict` decides: malicious at or above the threshold, suspicious at or above the suspicious
-  threshold, good below. A package's verdict is its score's; a tree's is its worst package's.
+- `UnitTally` rolls a package unit's files up (`malwi.engine.units`): its score is the package
+  score of its objects, its verdict `Verdict.of` that score and of whether all its code was
+  scanned.
+- `Verdict` decides: malicious at or above the threshold; else `incomplete` when some of the
+  unit's code could not be scanned (fail closed: never good); else suspicious at or above the
+  suspicious threshold; good below. A tree's verdict is its worst unit's (`worst`).
 
 Scalar Python on purpose: a scan answered from the result cache never imports numpy, and the
 file step needs the score of only the few objects worth listing (the score rises with the raw
@@ -27,9 +31,11 @@ if TYPE_CHECKING:
     import numpy as np
 
     from malwi._malwi import FileReport
-    from malwi.report.result import FileFinding
+    from malwi.engine.units import Unit
+    from malwi.report.result import FileFinding, UnitFinding
 
-VERDICTS = ("malicious", "suspicious", "good")
+# From the worst down: a tree's verdict is the first of these that one of its units has.
+VERDICTS = ("malicious", "incomplete", "suspicious", "good")
 # How a package score is made from its object scores (see PackageScore.raw).
 PACKAGE_SCORES = ("max_object_score", "size_adjusted")
 
@@ -110,9 +116,13 @@ class Verdict:
         # Never above the verdict threshold: what is malicious is also worth listing.
         self.suspicious = min(float(suspicious), self.threshold)
 
-    def of(self, score: float) -> str:
+    def of(self, score: float, complete: bool = True) -> str:
+        """`complete`: all the code was scanned; when not, a score below the threshold is
+        `incomplete`, never good."""
         if score >= self.threshold:
             return "malicious"
+        if not complete:
+            return "incomplete"
         return "suspicious" if score >= self.suspicious else "good"
 
 
@@ -120,6 +130,58 @@ def worst(verdicts: Iterable[str]) -> str:
     """A tree's verdict: its worst package's (`good` for none)."""
     found = set(verdicts)
     return next((v for v in VERDICTS if v in found), "good")
+
+
+class UnitTally:
+    """A package unit's files as the scan yields them, then its verdict (`judge`)."""
+
+    __slots__ = ("compiled", "failed", "files", "hashes", "objects", "skipped", "top", "unit", "unscanned")
+
+    def __init__(self, unit: Unit) -> None:
+        self.unit = unit
+        self.top = 0.0  # highest raw object score
+        self.hashes: set[str] = set()  # distinct objects
+        self.files = self.compiled = self.skipped = self.failed = self.objects = 0
+        self.unscanned: list[dict[str, str]] = []  # {path, reason} of code that was not scanned
+
+    def add(self, finding: FileFinding, top: float, hashes: Iterable[str]) -> None:
+        self.files += 1
+        self.objects += finding.object_count
+        if finding.status == "compiled":
+            self.compiled += 1
+            self.top = max(self.top, top)
+            self.hashes.update(hashes)
+            return
+        if finding.status == "skipped":
+            self.skipped += 1
+        else:
+            self.failed += 1
+        self.unscanned.append({"path": finding.path, "reason": finding.reason or finding.status})
+
+    def not_scanned(self, path: str, reason: str) -> None:
+        """Content of the unit that never reached the compiler (an archive that could not be
+        unpacked, a folder that could not be read)."""
+        self.unscanned.append({"path": path, "reason": reason})
+
+    def judge(self, score: PackageScore, verdict: Verdict) -> UnitFinding:
+        from malwi.report.result import UnitFinding
+
+        unit = self.unit
+        finding = UnitFinding(unit.key, unit.name, unit.kind)
+        finding.version = unit.version
+        finding.maliciousness = score.package_probability(self.top, len(self.hashes))
+        finding.verdict = verdict.of(finding.maliciousness, complete=not self.unscanned)
+        finding.unscanned = self.unscanned
+        finding.hooks = [hook.to_dict() for hook in unit.hooks]
+        finding.statistics = {
+            "files": self.files,
+            "scanned": self.compiled,
+            "skipped": self.skipped,
+            "failed": self.failed,
+            "objects": self.objects,
+            "objects_scored": len(self.hashes),
+        }
+        return finding
 
 
 def judge_files(

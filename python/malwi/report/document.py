@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from malwi._malwi import PATTERN_DATABASE_VERSION, __version__, categories
 
 if TYPE_CHECKING:
-    from malwi.report.result import BatchReport, MalwiReport
+    from malwi.report.result import BatchReport, MalwiReport, UnitFinding
 
 SCHEMA_VERSION = "1.0.0"
 
@@ -99,6 +99,13 @@ def taint_tracking(report: MalwiReport) -> dict[str, Any]:
     }
 
 
+def _unit_order(unit: UnitFinding) -> tuple[int, float, str]:
+    """Flagged units first, the worst first."""
+    from malwi.engine.verdict import VERDICTS  # the order of severity is the engine's
+
+    return (VERDICTS.index(unit.verdict), -unit.maliciousness, unit.key)
+
+
 def result_document(report: MalwiReport) -> dict[str, Any]:
     confidence = round(report.maliciousness, 4)
     document: dict[str, Any] = {
@@ -119,6 +126,7 @@ def result_document(report: MalwiReport) -> dict[str, Any]:
         "suspicious_threshold": report.suspicious_threshold,
         "model": report.model,
         "statistics": report.statistics,
+        "units": [u.to_dict() for u in sorted(report.units, key=_unit_order)],
         "files": [f.to_dict() for f in report.flagged_files],
         "warnings": report.warnings,
         "results": {

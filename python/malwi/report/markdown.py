@@ -31,6 +31,23 @@ def to_markdown(report: MalwiReport | BatchReport) -> str:
         f"{stats.get('scanned', 0)} files, {stats.get('objects', 0)} objects in {stats.get('seconds', 0):.2f} s.",
         "",
     ]
+    if len(report.units) > 1 or any(u.unscanned or u.hooks for u in report.units):
+        lines += [
+            "| package | kind | verdict | score | files scanned | not scanned |",
+            "|---|---|---|---|---|---|",
+        ]
+        for unit in sorted(report.units, key=lambda u: (not u.flagged, -u.maliciousness, u.key)):
+            lines.append(
+                f"| `{unit.label}` (`{unit.key}`) | {unit.kind} | {unit.verdict} | {unit.maliciousness:.2f} "
+                f"| {unit.statistics.get('scanned', 0)} | {len(unit.unscanned)} |"
+            )
+        lines.append("")
+        for unit in report.units:
+            for entry in unit.unscanned:
+                lines.append(f"- not scanned in `{unit.label}`: `{entry['path']}`: {entry['reason']}")
+            for hook in unit.hooks:
+                lines.append(f"- install script `{hook['script']}` of `{unit.label}`: `{hook['command']}`")
+        lines.append("")
     flagged = report.flagged_files
     if flagged:
         lines += ["| file | object | lines | score | activities |", "|---|---|---|---|---|"]

@@ -116,10 +116,12 @@ class FileFinding:
         "reason",
         "score",
         "status",
+        "unit",
     )
 
     def __init__(self, path: str, language: str, status: str = "compiled", reason: str | None = None) -> None:
         self.path = path
+        self.unit = ""  # the key of the package unit it belongs to
         self.language = language
         self.status = status  # compiled, skipped or failed
         self.reason = reason  # why it was skipped or failed
@@ -160,6 +162,7 @@ class FileFinding:
     def to_dict(self) -> dict[str, Any]:
         result = {
             "path": self.path,
+            "unit": self.unit,
             "language": self.language,
             "status": self.status,
             "reason": self.reason,
@@ -169,6 +172,60 @@ class FileFinding:
         for key, value in self.engine_record().items():
             if value:
                 result[key] = value
+        return result
+
+
+class UnitFinding:
+    """One package unit's verdict (see `malwi.engine.units`): `key` is its folder as the report
+    shows it, `name` what the package calls itself; `unscanned` lists its code that could not
+    be scanned (which makes it `incomplete` unless it is malicious); `hooks` its install scripts."""
+
+    __slots__ = (
+        "hooks",
+        "key",
+        "kind",
+        "maliciousness",
+        "name",
+        "statistics",
+        "unscanned",
+        "verdict",
+        "version",
+    )
+
+    def __init__(self, key: str, name: str, kind: str) -> None:
+        self.key = key
+        self.name = name
+        self.kind = kind
+        self.version = ""
+        self.verdict = "good"
+        self.maliciousness = 0.0
+        self.statistics: dict[str, int] = {}
+        self.unscanned: list[dict[str, str]] = []
+        self.hooks: list[dict[str, Any]] = []
+
+    @property
+    def flagged(self) -> bool:
+        return self.verdict != "good"
+
+    @property
+    def label(self) -> str:
+        """How a summary line names the unit: `left-pad 1.3.0`, or its folder."""
+        return f"{self.name} {self.version}".strip() if self.name else self.key
+
+    def to_dict(self) -> dict[str, Any]:
+        result: dict[str, Any] = {
+            "key": self.key,
+            "name": self.name,
+            "version": self.version,
+            "kind": self.kind,
+            "verdict": self.verdict,
+            "maliciousness": round(self.maliciousness, 4),
+            "statistics": self.statistics,
+        }
+        if self.unscanned:
+            result["unscanned"] = self.unscanned
+        if self.hooks:
+            result["install_hooks"] = self.hooks
         return result
 
 
@@ -250,6 +307,7 @@ class MalwiReport:
         self.threshold = 0.5
         self.suspicious_threshold = 0.25
         self.files: list[FileFinding] = []
+        self.units: list[UnitFinding] = []  # its packages: the verdict is the worst one's
         self.statistics: dict[str, Any] = {}
         self.model: dict[str, Any] = {}
         self.warnings: list[str] = []
@@ -318,6 +376,15 @@ class MalwiReport:
     @property
     def flagged_files(self) -> list[FileFinding]:
         return sorted((f for f in self.files if f.objects), key=lambda f: -f.score)
+
+    @property
+    def flagged_units(self) -> list[UnitFinding]:
+        """The units that are not good, the worst first (then by score)."""
+        from malwi.engine.verdict import VERDICTS
+
+        return sorted(
+            (u for u in self.units if u.flagged), key=lambda u: (VERDICTS.index(u.verdict), -u.maliciousness)
+        )
 
     @property
     def analysed_files(self) -> list[FileFinding]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from malwi._malwi import __version__
-from malwi.report.result import BatchReport, FileFinding, MalwiReport
+from malwi.report.result import BatchReport, FileFinding, MalwiReport, UnitFinding
 
 Result = MalwiReport | BatchReport
 
@@ -33,14 +33,43 @@ def protector_evidence(protection: dict[str, Any]) -> list[dict[str, Any]]:
     return [e for e in protection["evidence"] if e["protector"] == protection["protector"]]
 
 
-def summary(report: MalwiReport) -> str:
+def _counts(report: MalwiReport) -> str:
     stats = report.statistics
-    relation = "≥" if report.malicious else "<"
     return (
-        f"=> {report.verdict}: maliciousness {report.maliciousness:.2f} {relation} threshold {report.threshold:.2f} "
-        f"({stats.get('scanned', 0)} files, {stats.get('objects', 0)} objects, {stats.get('seconds', 0):.2f} s, "
-        f"{stats.get('device', '?')})"
+        f"{stats.get('scanned', 0)} files, {stats.get('objects', 0)} objects, {stats.get('seconds', 0):.2f} s, "
+        f"{stats.get('device', '?')}"
     )
+
+
+def _not_scanned(unscanned: int) -> str:
+    return f"{unscanned} {'part' if unscanned == 1 else 'parts'} not scanned"
+
+
+def summary(report: MalwiReport) -> str:
+    """The verdict line. One package: its score against the threshold. Several: how many are
+    flagged and which, worst first (`2 of 314 packages malicious: foo 0.97, bar 0.91`)."""
+    if len(report.units) <= 1:
+        relation = "≥" if report.malicious else "<"
+        unscanned = sum(len(u.unscanned) for u in report.units)
+        missing = f"; {_not_scanned(unscanned)}" if unscanned else ""
+        return (
+            f"=> {report.verdict}: maliciousness {report.maliciousness:.2f} {relation} threshold "
+            f"{report.threshold:.2f}{missing} ({_counts(report)})"
+        )
+    flagged = [u for u in report.flagged_units if u.verdict == report.verdict]
+    total = len(report.units)
+    if not flagged:
+        return f"=> good: {total} packages, none flagged ({_counts(report)})"
+
+    def named(unit: UnitFinding) -> str:
+        if unit.verdict == "incomplete":
+            return f"{unit.label} ({_not_scanned(len(unit.unscanned))})"
+        return f"{unit.label} {unit.maliciousness:.2f}"
+
+    shown = ", ".join(named(u) for u in flagged[:5]) + (
+        f", … ({len(flagged) - 5} more)" if len(flagged) > 5 else ""
+    )
+    return f"=> {report.verdict}: {len(flagged)} of {total} packages {report.verdict}: {shown} ({_counts(report)})"
 
 
 def text(report: Result, quiet: bool = False) -> str:
@@ -84,29 +113,71 @@ def file_engines(finding: FileFinding, shown_objects: set[str]) -> list[str]:
     return lines
 
 
+def _file_tree(finding: FileFinding) -> list[str]:
+    """A flagged file, its objects and what each does."""
+    lines = [f"{finding.path}  {finding.score:.2f}"]
+    for i, obj in enumerate(finding.objects):
+        last = i == len(finding.objects) - 1
+        branch, stem = ("└── ", "    ") if last else ("├── ", "│   ")
+        first, final = obj.lines
+        lines.append(f"{branch}{obj.name} ({obj.kind}, lines {first}-{final})  {obj.score:.2f}")
+        if obj.decoded_from:
+            lines.append(
+                f"{stem}decoded payload ({obj.decoded_from}): {_humane(obj.activities) or 'no listed activity'}"
+            )
+        elif obj.activities:
+            lines.append(f"{stem}activities: {', '.join(obj.activities)}")
+        for flow in obj.flows:
+            lines.append(f"{stem}flow: {flow_text(flow)}")
+    return lines + file_engines(finding, {o.name for o in finding.objects})
+
+
+KIND_WORDS = {
+    "python": "Python package",
+    "npm": "npm package",
+    "distribution": "installed distribution",
+    "archive": "archive",
+    "files": "files outside any package",
+}
+
+
+def _unit_header(unit: UnitFinding) -> list[str]:
+    lines = [
+        f"[{unit.verdict}] {unit.label}  {unit.maliciousness:.2f}  ({KIND_WORDS.get(unit.kind, unit.kind)}: {unit.key})"
+    ]
+    for hook in unit.hooks:
+        evidence = "; ".join(hook["evidence"])
+        lines.append(
+            f"  install script {hook['script']}: {hook['command']}" + (f" ({evidence})" if evidence else "")
+        )
+    for item in unit.unscanned[:10]:
+        lines.append(f"  not scanned: {item['path']}: {item['reason']}")
+    if len(unit.unscanned) > 10:
+        lines.append(f"  not scanned: {len(unit.unscanned) - 10} more")
+    return lines
+
+
 def tree(report: MalwiReport) -> list[str]:
-    """Flagged files with their objects, then other files where the static engines found
-    flows, payloads or protectors."""
+    """Flagged files with their objects (grouped by package when there are several, flagged
+    packages first), then other files where the static engines found flows, payloads or
+    protectors."""
     lines: list[str] = []
-    for finding in report.flagged_files:
-        lines.append(f"{finding.path}  {finding.score:.2f}")
-        for i, obj in enumerate(finding.objects):
-            last = i == len(finding.objects) - 1
-            branch, stem = ("└── ", "    ") if last else ("├── ", "│   ")
-            first, final = obj.lines
-            lines.append(f"{branch}{obj.name} ({obj.kind}, lines {first}-{final})  {obj.score:.2f}")
-            if obj.decoded_from:
-                lines.append(
-                    f"{stem}decoded payload ({obj.decoded_from}): {_humane(obj.activities) or 'no listed activity'}"
-                )
-            elif obj.activities:
-                lines.append(f"{stem}activities: {', '.join(obj.activities)}")
-            for flow in obj.flows:
-                lines.append(f"{stem}flow: {flow_text(flow)}")
-        lines += file_engines(finding, {o.name for o in finding.objects})
-    flagged = {f.path for f in report.flagged_files}
+    flagged_files = report.flagged_files
+    if len(report.units) <= 1:
+        for unit in report.units:
+            if unit.hooks or unit.unscanned:
+                lines += _unit_header(unit)[1:]
+        for finding in flagged_files:
+            lines += _file_tree(finding)
+    else:
+        for unit in report.flagged_units:
+            lines += _unit_header(unit)
+            for finding in flagged_files:
+                if finding.unit == unit.key:
+                    lines += ["  " + line for line in _file_tree(finding)]
+    shown = {f.path for f in flagged_files}
     for finding in report.analysed_files:
-        if finding.path not in flagged:
+        if finding.path not in shown:
             lines.append(f"{finding.path}  {finding.score:.2f}  (below the suspicious threshold)")
             lines += file_engines(finding, set())
     return lines

@@ -228,7 +228,10 @@ fn compile_one(file: ReadFile, options: &CompileOptions) -> FileReport {
         report.outcome = Err(Failure::Binary);
         return report;
     }
-    let source = SourceText::decode(bytes);
+    let mut source = SourceText::decode(bytes);
+    if file.path.extension().is_some_and(|e| e.eq_ignore_ascii_case("pth")) {
+        source.text = crate::source::pth_code(&source.text).into();
+    }
     if source.invalid_utf8 {
         report.warnings.push("invalid UTF-8 replaced by U+FFFD".into());
     }

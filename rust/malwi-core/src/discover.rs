@@ -62,6 +62,25 @@ pub struct Discovery {
     /// name does not say archive (`cert.crt` holding a zip), else a plain nested archive. They
     /// also count in `skipped_by_extension`.
     pub archives: Vec<(PathBuf, &'static str, bool)>,
+    /// Files that say a package starts in their folder or is installed there (see
+    /// [`is_manifest`]): `setup.py`, `pyproject.toml`, `setup.cfg`, `package.json`, a
+    /// distribution's `*.dist-info/RECORD` or `*.egg-info/installed-files.txt`. Listed whether
+    /// or not they are compiled, so the caller can tell which package each file belongs to.
+    pub manifests: Vec<PathBuf>,
+}
+
+/// File names that mark a package's root folder.
+pub const MANIFEST_NAMES: &[&str] = &["setup.py", "pyproject.toml", "setup.cfg", "package.json"];
+
+/// Whether a file marks a package: by name, or as an installed distribution's file list.
+pub fn is_manifest(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else { return false };
+    if MANIFEST_NAMES.contains(&name) {
+        return true;
+    }
+    let folder = path.parent().and_then(|p| p.file_name()).and_then(|n| n.to_str()).unwrap_or("");
+    (name == "RECORD" && folder.ends_with(".dist-info"))
+        || (name == "installed-files.txt" && folder.ends_with(".egg-info"))
 }
 
 /// How [`discover_with`] chooses files.
@@ -322,6 +341,9 @@ fn classify_file(path: &Path, metadata: &std::fs::Metadata, choice: &Choice<'_>,
     if !metadata.is_file() {
         discovery.skipped_by_extension += 1;
         return;
+    }
+    if is_manifest(path) {
+        discovery.manifests.push(path.to_path_buf());
     }
     let extension = path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase());
     if let Some(e) = &extension {
@@ -611,6 +633,45 @@ mod tests {
         // A bad exclude pattern is the caller's mistake: an error, not a silent skip.
         let options = DiscoverOptions { exclude: vec!["src/{a,b".into()], ..Default::default() };
         assert!(matches!(discover_with(&[dir], &options), Err(Error::Config(m)) if m.contains("src/{a,b")));
+    }
+
+    #[test]
+    fn manifests_are_listed_whether_compiled_or_not() {
+        let dir = temp_dir("manifests");
+        write_tree(
+            &dir,
+            &[
+                ("app/setup.py", "x = 1"),
+                ("app/pyproject.toml", ""),
+                ("web/package.json", "{}"),
+                ("web/node_modules/dep/package.json", "{}"),
+                ("site/foo-1.0.dist-info/RECORD", ""),
+                ("site/foo-1.0.dist-info/METADATA", ""),
+                ("site/bar.egg-info/installed-files.txt", ""),
+                ("site/not-a-dist/RECORD", ""),
+                ("site/evil.pth", "import os"),
+            ],
+        );
+        let found = discover_in(&dir, &DiscoverOptions::default());
+        let names: Vec<String> = found
+            .manifests
+            .iter()
+            .map(|p| p.strip_prefix(&dir).unwrap().to_string_lossy().replace('\\', "/"))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "app/pyproject.toml",
+                "app/setup.py",
+                "site/bar.egg-info/installed-files.txt",
+                "site/foo-1.0.dist-info/RECORD",
+                "web/package.json",
+                "web/node_modules/dep/package.json",
+            ]
+        );
+        // setup.py and .pth files are code as well.
+        assert_eq!(found_names(&found, &dir), ["app/setup.py", "site/evil.pth"]);
+        assert_eq!(found.files[1].1, Language::Python);
     }
 
     #[test]

@@ -36,13 +36,14 @@ impl Language {
         }
     }
 
-    /// Extensions malwi compiles by default, without the dot.
+    /// Extensions malwi compiles by default, without the dot. `.pth` files are Python: the
+    /// interpreter runs their `import` lines at every start-up (see `source::pth_code`).
     pub const DEFAULT_EXTENSIONS: &'static [&'static str] =
-        &["py", "pyw", "js", "mjs", "cjs", "jsx", "ts", "mts", "cts", "tsx"];
+        &["py", "pyw", "pth", "js", "mjs", "cjs", "jsx", "ts", "mts", "cts", "tsx"];
 
     pub fn from_extension(extension: &str) -> Option<Language> {
         match extension.to_ascii_lowercase().as_str() {
-            "py" | "pyw" => Some(Language::Python),
+            "py" | "pyw" | "pth" => Some(Language::Python),
             "js" | "mjs" | "cjs" | "jsx" => Some(Language::JavaScript),
             "ts" | "mts" | "cts" => Some(Language::TypeScript),
             "tsx" => Some(Language::Tsx),

@@ -31,6 +31,21 @@ impl SourceText {
     }
 }
 
+/// The code of a `.pth` file: Python's `site` module runs each line that starts with `import`
+/// (followed by a space or tab) at every interpreter start-up and treats the others as paths.
+/// The other lines are blanked, so line numbers stay those of the file.
+pub fn pth_code(text: &str) -> String {
+    let mut code = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        if line.starts_with("import ") || line.starts_with("import\t") {
+            code.push_str(line);
+        } else if line.ends_with('\n') {
+            code.push('\n');
+        }
+    }
+    code
+}
+
 /// Magic numbers of formats that are never source code.
 #[rustfmt::skip]
 const BINARY_MAGIC: &[&[u8]] = &[
@@ -69,6 +84,13 @@ mod tests {
         let odd = SourceText::decode(b"\xEF\xBB\xBFx = '\xff'\0\n".to_vec());
         assert!(odd.invalid_utf8 && odd.nul_bytes);
         assert_eq!(&*odd.text, "x = '\u{fffd}' \n");
+    }
+
+    #[test]
+    fn pth_files_keep_only_what_site_runs() {
+        let pth = "/opt/lib/extra\nimport os; os.system('id')\n# a comment\nimportant/path\nimport\tsys\n";
+        assert_eq!(pth_code(pth), "\nimport os; os.system('id')\n\n\nimport\tsys\n");
+        assert_eq!(pth_code("import x"), "import x", "a last line without a newline counts");
     }
 
     #[test]

@@ -623,6 +623,11 @@ struct Discovery {
     /// (`zip`, `gzip`, `bzip2`, `xz`, `tar`); `disguised` when the name does not say archive.
     #[pyo3(get)]
     archives: Vec<(String, &'static str, bool)>,
+    /// Files that mark a package's folder or an installed distribution: `setup.py`,
+    /// `pyproject.toml`, `setup.cfg`, `package.json`, `*.dist-info/RECORD`,
+    /// `*.egg-info/installed-files.txt`.
+    #[pyo3(get)]
+    manifests: Vec<String>,
 }
 
 #[pymethods]
@@ -908,6 +913,7 @@ fn discover(
         ignored_ignore_files: found.ignored_ignore_files.iter().map(|p| p.to_string_lossy().into_owned()).collect(),
         errors: found.errors.into_iter().map(|(p, e)| (p.to_string_lossy().into_owned(), e)).collect(),
         archives: found.archives.into_iter().map(|(p, k, d)| (p.to_string_lossy().into_owned(), k, d)).collect(),
+        manifests: found.manifests.iter().map(|p| p.to_string_lossy().into_owned()).collect(),
     })
 }
 
