@@ -51,7 +51,13 @@ def test_exec_of_base64_shows_the_decoded_behaviour(tmp_path: Path) -> None:
     assert payload["file"] == str(tmp_path / "setup.py")
     assert payload["object"] == "<decoded:L2>" and payload["chain"] == "base64" and payload["lines"] == [2, 2]
     assert "PROCESS_MANAGEMENT" in payload["activities"]
-    assert "decoded payload (base64): process management" in scan_text(tmp_path)
+    # The decoded object carries the verdict, and the reason says it was hidden and what it does.
+    text = scan_text(tmp_path)
+    assert "setup.py:2-2  <decoded:L2> (module)" in text
+    assert (
+        "at install time (setup.py): is code hidden in a string literal (base64); starts, replaces or controls"
+        in text
+    )
 
 
 def test_javascript_obfuscator_output_is_reported_as_protected(tmp_path: Path) -> None:
@@ -77,7 +83,11 @@ def test_environment_posted_is_an_environment_to_network_flow(tmp_path: Path) ->
     assert [(f["object"], f["path"], f["source_line"], f["sink_line"]) for f in flows] == [
         ("report", "environment → network", 6, 6)
     ]
-    assert "environment → network (line 6)" in scan_text(tmp_path)
+    text = scan_text(tmp_path)
+    assert (
+        "sends environment variables over the network" in text
+        and "flow: environment → network (line 6)" in text
+    )
 
 
 def test_an_environment_variable_printed_locally_is_not_a_flow(tmp_path: Path) -> None:
@@ -170,15 +180,26 @@ def test_a_decoding_bomb_stops_with_a_warning_and_marshal_is_reported_not_loaded
     assert b"decoding stopped" in result.stderr
 
 
-def test_sarif_has_a_result_per_flow_and_for_protected_code(tmp_path: Path) -> None:
-    (tmp_path / "index.js").write_text(OBFUSCATED_JS)
-    (tmp_path / "client.py").write_text("import os, requests\n\n\nrequests.post(u, data=os.environ)\n")
+def test_sarif_holds_flagged_packages_only_with_their_flows_in_words(tmp_path: Path) -> None:
+    """SARIF is for people who act on alerts: one result per object carrying a flagged package's
+    verdict; a protected file in a package judged good is in the JSON sections, not an alert."""
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "package.json").write_text('{"name": "app"}')
+    (tmp_path / "app" / "index.js").write_text(OBFUSCATED_JS)
+    (tmp_path / "client").mkdir()
+    (tmp_path / "client" / "pyproject.toml").write_text('[project]\nname = "client"\n')
+    (tmp_path / "client" / "client.py").write_text(
+        "import os, requests\n\n\nrequests.post(u, data=os.environ)\n"
+    )
+    document = scan_json(tmp_path)
+    assert {u["name"]: u["verdict"] for u in document["units"]} == {"client": "malicious", "app": "good"}
+    assert document["results"]["vm_detection"]["is_protected"] is True
     log = json.loads(run_malwi("scan", str(tmp_path), "--format", "sarif").stdout)
-    results = {
-        r["ruleId"]: r for r in log["runs"][0]["results"] if r["ruleId"] in ("DATA_FLOW", "PROTECTED_CODE")
-    }
-    flow = results["DATA_FLOW"]
-    assert flow["properties"]["source"] == "environment" and flow["properties"]["sink"] == "network"
-    assert flow["locations"][0]["physicalLocation"]["region"]["startLine"] == 4
-    assert "environment → network" in flow["message"]["text"]
-    assert results["PROTECTED_CODE"]["properties"]["protector"] == "javascript_obfuscator"
+    results = log["runs"][0]["results"]
+    assert results and {r["properties"]["package"] for r in results} == {"client"}
+    assert all(r["level"] == "error" for r in results)
+    (carrier,) = [r for r in results if r["properties"].get("flows")]
+    assert carrier["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "client/client.py"
+    assert carrier["properties"]["flows"][0]["source"] == "environment"
+    assert "sends environment variables over the network" in carrier["message"]["text"]
+    assert {rule["id"] for rule in log["runs"][0]["tool"]["driver"]["rules"]} >= {"MALICIOUS_OBJECT"}

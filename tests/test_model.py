@@ -82,7 +82,11 @@ def test_malicious_examples_say_malicious_with_activities(tiny: Path) -> None:
     result = scan(str(EXAMPLES / "malicious-python"), model=tiny)
     assert result.returncode == 1, result.stderr
     text = result.stdout.decode()
-    assert "PostInstallCommand.run" in text and "activities: INSTALL_HOOK, PROCESS_MANAGEMENT" in text
+    assert "setup.py:8-10  PostInstallCommand.run (method)" in text
+    assert (
+        "at install time (setup.py): starts, replaces or controls operating-system processes and shells"
+        in text
+    )
     assert text.splitlines()[-1].startswith("=> malicious: maliciousness ")
 
 
@@ -118,8 +122,12 @@ def test_report_formats(tiny: Path) -> None:
     assert (
         markdown.startswith("# malwi report") and "**Verdict: malicious**" in markdown and "| `" in markdown
     )
-    quiet = scan(str(EXAMPLES), "--quiet", model=tiny).stdout.decode()
-    assert quiet.count("\n") == 1 and quiet.startswith("=> malicious")
+    quiet = scan(str(EXAMPLES), "--quiet", model=tiny).stdout.decode().splitlines()
+    # The verdict line, then one line per flagged package saying why (what a pre-commit hook shows).
+    assert quiet[0].startswith("=> malicious: 2 of 2 packages malicious: ") and len(quiet) == 3
+    why = {line.split(":", 1)[0].strip(): line for line in quiet[1:]}
+    assert set(why) == {"malicious-python", "examples"}
+    assert "at install time (setup.py)" in why["malicious-python"] and "index.js" in why["examples"]
 
 
 def test_api_like_the_reference(tiny: Path) -> None:

@@ -29,7 +29,10 @@ def test_exec_of_base64_shows_the_decoded_payload_and_its_behaviour(tmp_path: Pa
     assert decoded[0]["decoded_from"] == "base64" and "PROCESS_MANAGEMENT" in decoded[0]["activities"]
     assert decoded[0]["source"] == PAYLOAD and decoded[0]["lines"] == [2, 2]
     text = run_malwi("scan", str(tmp_path), "--threshold", "0.0").stdout.decode()
-    assert "<decoded:L2> (module, lines 2-2)" in text and "decoded payload (base64)" in text
+    assert (
+        "setup.py:2-2  <decoded:L2> (module)" in text
+        and "is code hidden in a string literal (base64)" in text
+    )
 
 
 def test_nested_layers_and_bytes_literals() -> None:

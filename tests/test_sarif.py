@@ -23,17 +23,17 @@ import pytest
 from jsonschema import Draft4Validator
 
 import malwi
+from malwi.engine.verdict import MAX_CARRIERS
 from malwi.report import MalwiReport
 from malwi.report.sarif import (
-    ENGINE_RULES,
     FINGERPRINT,
     MALICIOUS_OBJECT,
-    SECURITY_SEVERITY,
     SRCROOT,
     SUSPICIOUS_OBJECT,
     artifact_location,
     to_sarif,
 )
+from malwi.report.words import SECURITY_SEVERITY
 
 from .conftest import EXAMPLES, ROOT
 from .tiny_model import build_tiny_bundle
@@ -138,10 +138,10 @@ def validate(text: str) -> dict[str, Any]:
         lines = len(path.read_text(encoding="utf-8", errors="replace").splitlines())
         assert 1 <= region["startLine"] <= region["endLine"] <= max(lines, 1), (path, region, lines)
         properties = result["properties"]
-        if result["ruleId"] in ENGINE_RULES:  # a data flow or protected code, whatever the model says
-            assert re.fullmatch(r"[0-9a-f]{64}", result["partialFingerprints"][FINGERPRINT])
-            assert ("source" in properties and "sink" in properties) or "protector" in properties
-            continue
+        assert properties["packageVerdict"] in ("malicious", "suspicious"), (
+            "results are for flagged packages only"
+        )
+        assert result["level"] == ("error" if properties["packageVerdict"] == "malicious" else "warning")
         assert re.fullmatch(r"[0-9a-f]{64}:[1-9][0-9]*", result["partialFingerprints"][FINGERPRINT])
         assert properties["objectHash"] == result["partialFingerprints"][FINGERPRINT].split(":")[0]
         assert 0.0 <= properties["score"] <= 1.0
@@ -159,31 +159,20 @@ def test_malicious_scan(tiny: Path) -> None:
     log = validate(to_sarif(report))
     run = log["runs"][0]
     results = run["results"]
-    engine = [r for r in results if r["ruleId"] in ENGINE_RULES]
-    assert len(results) - len(engine) == sum(len(f.objects) for f in report.flagged_files)
-    assert len(engine) == sum(len(f.flows) for f in report.analysed_files)
 
     def relative(path: str) -> str:
         return Path(path).relative_to(EXAMPLES).as_posix()
 
-    # A result for each flagged object and each data flow, in the file it was found in.
-    assert sorted((uri_of(r), r["properties"]["objectName"]) for r in results if r not in engine) == sorted(
-        (relative(f.path), o.name) for f in report.flagged_files for o in f.objects
+    # One result for each object that carries a flagged package's verdict, and no other.
+    assert sorted((uri_of(r), r["properties"]["objectName"]) for r in results) == sorted(
+        (relative(f.path), o.name) for _, f, o in report.findings
     )
-    assert sorted(
-        (
-            uri_of(r),
-            r["properties"]["source"],
-            r["properties"]["sink"],
-            r["locations"][0]["physicalLocation"]["region"]["startLine"],
-        )
-        for r in engine
-    ) == sorted(
-        (relative(f.path), flow["source"], flow["sink"], flow["sink_line"])
-        for f in report.analysed_files
-        for flow in f.flows
-    )
-    by_object = {(uri_of(r), r["properties"]["objectName"]): r for r in results if r not in engine}
+    per_package: dict[str, int] = {}
+    for r in results:
+        per_package[r["properties"]["package"]] = per_package.get(r["properties"]["package"], 0) + 1
+    assert set(per_package) == {u.label for u in report.flagged_units}
+    assert max(per_package.values()) <= MAX_CARRIERS
+    by_object = {(uri_of(r), r["properties"]["objectName"]): r for r in results}
     hook = by_object[("malicious-python/setup.py", "PostInstallCommand.run")]
     # The most severe of INSTALL_HOOK (7.0) and PROCESS_MANAGEMENT (8.5) names the alert.
     assert hook["ruleId"] == "PROCESS_MANAGEMENT" and hook["properties"]["otherActivities"] == [
@@ -192,8 +181,9 @@ def test_malicious_scan(tiny: Path) -> None:
     assert hook["locations"][0]["physicalLocation"]["region"] == {"startLine": 8, "endLine": 10}
     assert hook["level"] == "error"
     score = f"{hook['properties']['score']:.2f}"
-    for word in ("PostInstallCommand.run", "method", "INSTALL_HOOK", "PROCESS_MANAGEMENT", score):
+    for word in ("PostInstallCommand.run", "method", "malicious-python", score, "at install time (setup.py)"):
         assert word in hook["message"]["text"]
+    assert "starts, replaces or controls operating-system processes and shells" in hook["message"]["text"]
     assert not any(uri.startswith("benign/") for uri, _ in by_object)
     assert run["originalUriBaseIds"][SRCROOT]["uri"] == EXAMPLES.as_uri() + "/"
     properties = run["properties"]
@@ -226,11 +216,10 @@ def test_clean_scan_has_no_results(tiny: Path) -> None:
     run = log["runs"][0]
     assert run["results"] == [] and run["artifacts"] == []
     assert run["properties"]["verdict"] == "good" and run["properties"]["malicious"] is False
-    assert len(run["tool"]["driver"]["rules"]) == len(malwi.categories()) + 4
-    # One rule per category, the two object rules and the engines' rules.
+    assert len(run["tool"]["driver"]["rules"]) == len(malwi.categories()) + 2
+    # One rule per category and the two object rules.
     rule_ids = {rule["id"] for rule in run["tool"]["driver"]["rules"]}
-    objects_and_engines = {MALICIOUS_OBJECT, SUSPICIOUS_OBJECT, *ENGINE_RULES}
-    assert rule_ids == {name for name, _ in malwi.categories()} | objects_and_engines
+    assert rule_ids == {name for name, _ in malwi.categories()} | {MALICIOUS_OBJECT, SUSPICIOUS_OBJECT}
 
 
 def test_one_rule_per_category(tiny: Path) -> None:
@@ -250,33 +239,30 @@ def test_severity_is_ten_times_the_highest_pattern_confidence() -> None:
         name: round(10 * max(p["confidence"] for p in category["patterns"]), 1)
         for name, category in database["categories"].items()
     }
-    assert expected == SECURITY_SEVERITY, "update SECURITY_SEVERITY in malwi/report/sarif.py"
+    assert expected == SECURITY_SEVERITY, "update SECURITY_SEVERITY in malwi/report/words.py"
     assert set(SECURITY_SEVERITY) == {name for name, _ in malwi.categories()}
 
 
-def test_level_follows_threshold(tiny: Path) -> None:
+def test_level_follows_the_package_verdict(tiny: Path) -> None:
     default = create(EXAMPLES / "malicious-python", tiny)
     results = validate(to_sarif(default))["runs"][0]["results"]
-    scores = {o.hash: o.score for f in default.flagged_files for o in f.objects}
-    assert results and all(
-        r["level"] == ("error" if scores[r["properties"]["objectHash"]] >= 0.7 else "warning")
-        for r in results
-    )
+    assert default.verdict == "malicious" and results and {r["level"] for r in results} == {"error"}
     strict = create(EXAMPLES / "malicious-python", tiny, malicious_threshold=1.0)
     strict_results = validate(to_sarif(strict))["runs"][0]["results"]
     assert strict.verdict == "suspicious" and strict_results
     assert {r["level"] for r in strict_results} == {"warning"}
-    assert "is suspicious" in strict_results[0]["message"]["text"]
+    assert "carries the suspicious verdict on malicious-python" in strict_results[0]["message"]["text"]
 
 
 def test_objects_without_activities(tiny: Path) -> None:
-    # Threshold 0 flags every object, so plain code without any behaviour is reported too.
+    # Threshold 0 flags the benign examples, so plain code without any behaviour is reported too.
     report = create(EXAMPLES / "benign", tiny, malicious_threshold=0.0)
     results = validate(to_sarif(report))["runs"][0]["results"]
     plain = [r for r in results if not r["properties"]["activities"]]
     assert plain and {r["ruleId"] for r in plain} == {MALICIOUS_OBJECT}
     assert {r["level"] for r in plain} == {"error"}
-    report.threshold = 1.0  # the same objects, now below the verdict threshold
+    for unit in report.units:  # the same objects, their package now only suspicious
+        unit.verdict = "suspicious"
     results = validate(to_sarif(report))["runs"][0]["results"]
     assert {r["ruleId"] for r in results if not r["properties"]["activities"]} == {SUSPICIOUS_OBJECT}
     assert {r["level"] for r in results} == {"warning"}

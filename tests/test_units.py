@@ -15,6 +15,7 @@ import pytest
 
 from malwi.engine.hooks import analyse, read_hooks
 from malwi.engine.units import units_of
+from malwi.engine.verdict import MAX_CARRIERS
 from malwi.errors import NothingScanned
 from malwi.report import MalwiReport
 
@@ -166,6 +167,15 @@ def test_a_small_malicious_package_in_a_monorepo_is_named_and_the_others_stay_go
     document = report.to_dict()
     assert document["units"][0]["name"] == "helper-utils" and document["units"][0]["verdict"] == "malicious"
     assert {u["verdict"] for u in document["units"][1:]} == {"good"}
+    # Only the flagged package's few carrying objects are listed, with a reason each.
+    assert 1 <= len(flagged.carriers) <= MAX_CARRIERS
+    assert {f["unit"] for f in document["files"]} == {flagged.key}
+    listed = [(f["path"], o["name"]) for f in document["files"] for o in f["objects"]]
+    assert sorted(listed) == sorted((f.path, o.name) for f, o in flagged.carriers)
+    assert document["units"][0]["findings"][0]["object"] == flagged.carriers[0][1].name
+    text = render(report, "text")
+    assert "[malicious] helper-utils" in text and "at install time (setup.py): " in text
+    assert "api-service" not in text.split("=>")[0], "good packages list nothing"
 
 
 def test_a_malicious_postinstall_and_its_node_e_code_are_scanned(tmp_path: Path, tiny: Path) -> None:

@@ -32,8 +32,10 @@ if TYPE_CHECKING:
 
     from malwi._malwi import FileReport
     from malwi.engine.units import Unit
-    from malwi.report.result import FileFinding, UnitFinding
+    from malwi.report.result import FileFinding, ObjectFinding, UnitFinding
 
+# A flagged unit lists at most this many of the objects that carry its verdict.
+MAX_CARRIERS = 5
 # From the worst down: a tree's verdict is the first of these that one of its units has.
 VERDICTS = ("malicious", "incomplete", "suspicious", "good")
 # How a package score is made from its object scores (see PackageScore.raw).
@@ -135,7 +137,18 @@ def worst(verdicts: Iterable[str]) -> str:
 class UnitTally:
     """A package unit's files as the scan yields them, then its verdict (`judge`)."""
 
-    __slots__ = ("compiled", "failed", "files", "hashes", "objects", "skipped", "top", "unit", "unscanned")
+    __slots__ = (
+        "candidates",
+        "compiled",
+        "failed",
+        "files",
+        "hashes",
+        "objects",
+        "skipped",
+        "top",
+        "unit",
+        "unscanned",
+    )
 
     def __init__(self, unit: Unit) -> None:
         self.unit = unit
@@ -143,6 +156,7 @@ class UnitTally:
         self.hashes: set[str] = set()  # distinct objects
         self.files = self.compiled = self.skipped = self.failed = self.objects = 0
         self.unscanned: list[dict[str, str]] = []  # {path, reason} of code that was not scanned
+        self.candidates: list[tuple[FileFinding, ObjectFinding]] = []  # objects listed by their file
 
     def add(self, finding: FileFinding, top: float, hashes: Iterable[str]) -> None:
         self.files += 1
@@ -151,6 +165,7 @@ class UnitTally:
             self.compiled += 1
             self.top = max(self.top, top)
             self.hashes.update(hashes)
+            self.candidates += [(finding, obj) for obj in finding.objects]
             return
         if finding.status == "skipped":
             self.skipped += 1
@@ -163,6 +178,20 @@ class UnitTally:
         unpacked, a folder that could not be read)."""
         self.unscanned.append({"path": path, "reason": reason})
 
+    def carriers(
+        self, score: PackageScore, verdict: Verdict, judged: str
+    ) -> list[tuple[FileFinding, ObjectFinding]]:
+        """The objects that carry a flagged unit's verdict: each one that alone, in a unit of
+        this many objects, would reach the verdict's threshold; at most MAX_CARRIERS, the
+        highest first. None for a good or incomplete unit."""
+        bar = {"malicious": verdict.threshold, "suspicious": verdict.suspicious}.get(judged)
+        if bar is None:
+            return []
+        objects = len(self.hashes)
+        carrying = [(f, o) for f, o in self.candidates if score.package_probability(o.raw, objects) >= bar]
+        carrying.sort(key=lambda pair: (-pair[1].raw, pair[0].path, pair[1].lines))
+        return carrying[:MAX_CARRIERS]
+
     def judge(self, score: PackageScore, verdict: Verdict) -> UnitFinding:
         from malwi.report.result import UnitFinding
 
@@ -173,6 +202,7 @@ class UnitTally:
         finding.verdict = verdict.of(finding.maliciousness, complete=not self.unscanned)
         finding.unscanned = self.unscanned
         finding.hooks = [hook.to_dict() for hook in unit.hooks]
+        finding.carriers = self.carriers(score, verdict, finding.verdict)
         finding.statistics = {
             "files": self.files,
             "scanned": self.compiled,
@@ -211,5 +241,5 @@ def judge_files(
         probability = score.of_object(float(raw[i]))
         if probability < verdict.suspicious:
             break  # every later object scores no higher
-        findings[owners[i]].objects.append(ObjectFinding.of(objects[i], probability))
+        findings[owners[i]].objects.append(ObjectFinding.of(objects[i], probability, float(raw[i])))
     return [float(t) for t in top]

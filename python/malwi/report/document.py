@@ -14,38 +14,37 @@ from typing import TYPE_CHECKING, Any
 from malwi._malwi import PATTERN_DATABASE_VERSION, __version__, categories
 
 if TYPE_CHECKING:
-    from malwi.report.result import BatchReport, MalwiReport, UnitFinding
+    from malwi.report.result import BatchReport, FileFinding, MalwiReport, UnitFinding
 
 SCHEMA_VERSION = "1.0.0"
 
 
 def pattern_analysis(report: MalwiReport) -> dict[str, Any]:
-    """Each behaviour category seen in a flagged object, with where it was seen; its confidence
-    is the highest score of an object showing it."""
+    """Each behaviour category seen in an object that carries a flagged package's verdict, with
+    where it was seen; its confidence is the highest score of an object showing it."""
     descriptions = dict(categories())
     found: dict[str, dict[str, Any]] = {}
-    for finding in report.flagged_files:
-        for obj in finding.objects:
-            for activity in obj.activities:
-                entry = found.setdefault(
-                    activity,
-                    {
-                        "pattern_id": activity,
-                        "pattern_name": descriptions.get(activity, activity.replace("_", " ").lower()),
-                        "confidence": 0.0,
-                        "locations": [],
-                    },
-                )
-                entry["confidence"] = max(entry["confidence"], round(obj.score, 4))
-                entry["locations"].append(
-                    {
-                        "file": finding.path,
-                        "start_line": max(obj.lines[0], 1),
-                        "end_line": max(obj.lines[1], obj.lines[0], 1),
-                        "object": obj.name,
-                        "score": round(obj.score, 4),
-                    }
-                )
+    for _, finding, obj in report.findings:
+        for activity in obj.activities:
+            entry = found.setdefault(
+                activity,
+                {
+                    "pattern_id": activity,
+                    "pattern_name": descriptions.get(activity, activity.replace("_", " ").lower()),
+                    "confidence": 0.0,
+                    "locations": [],
+                },
+            )
+            entry["confidence"] = max(entry["confidence"], round(obj.score, 4))
+            entry["locations"].append(
+                {
+                    "file": finding.path,
+                    "start_line": max(obj.lines[0], 1),
+                    "end_line": max(obj.lines[1], obj.lines[0], 1),
+                    "object": obj.name,
+                    "score": round(obj.score, 4),
+                }
+            )
     patterns = sorted(found.values(), key=lambda p: (-p["confidence"], p["pattern_id"]))
     return {"database_version": PATTERN_DATABASE_VERSION, "patterns_found": patterns}
 
@@ -106,6 +105,22 @@ def _unit_order(unit: UnitFinding) -> tuple[int, float, str]:
     return (VERDICTS.index(unit.verdict), -unit.maliciousness, unit.key)
 
 
+def _carrying_files(report: MalwiReport) -> list[dict[str, Any]]:
+    """The files of the objects that carry flagged units' verdicts, each with just those objects
+    (every object and engine section stays in the API's `report.files`)."""
+    carriers: dict[str, list[str]] = {}
+    files: dict[str, FileFinding] = {}
+    for _, finding, obj in report.findings:
+        files[finding.path] = finding
+        carriers.setdefault(finding.path, []).append(obj.hash + obj.name)
+    out = []
+    for path, finding in files.items():
+        record = finding.to_dict()
+        record["objects"] = [o for o in record["objects"] if o["hash"] + o["name"] in carriers[path]]
+        out.append(record)
+    return out
+
+
 def result_document(report: MalwiReport) -> dict[str, Any]:
     confidence = round(report.maliciousness, 4)
     document: dict[str, Any] = {
@@ -127,7 +142,7 @@ def result_document(report: MalwiReport) -> dict[str, Any]:
         "model": report.model,
         "statistics": report.statistics,
         "units": [u.to_dict() for u in sorted(report.units, key=_unit_order)],
-        "files": [f.to_dict() for f in report.flagged_files],
+        "files": _carrying_files(report),
         "warnings": report.warnings,
         "results": {
             "classification": {

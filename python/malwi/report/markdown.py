@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from malwi.report.result import BatchReport, MalwiReport
 from malwi.report.text import file_engines
+from malwi.report.words import reason
 
 
 def to_markdown(report: MalwiReport | BatchReport) -> str:
@@ -48,21 +49,19 @@ def to_markdown(report: MalwiReport | BatchReport) -> str:
             for hook in unit.hooks:
                 lines.append(f"- install script `{hook['script']}` of `{unit.label}`: `{hook['command']}`")
         lines.append("")
-    flagged = report.flagged_files
-    if flagged:
-        lines += ["| file | object | lines | score | activities |", "|---|---|---|---|---|"]
-        for finding in flagged:
-            for obj in finding.objects:
-                activities = ", ".join(obj.activities) or "–"
-                lines.append(
-                    f"| `{finding.path}` | `{obj.name}` | {obj.lines[0]}-{obj.lines[1]} | {obj.score:.2f} | {activities} |"
-                )
-        for finding in flagged:
-            for obj in finding.objects[:3]:
-                lines += ["", f"## `{finding.path}` · `{obj.name}`", "", "```", obj.source.rstrip(), "```"]
+    findings = report.findings
+    if findings:
+        lines += ["| package | file | object | lines | score | why |", "|---|---|---|---|---|---|"]
+        for unit, finding, obj in findings:
+            lines.append(
+                f"| `{unit.label}` | `{finding.path}` | `{obj.name}` | {obj.lines[0]}-{obj.lines[1]} "
+                f"| {obj.score:.2f} | {reason(finding, obj)} |"
+            )
+        for _, finding, obj in findings[:3]:
+            lines += ["", f"## `{finding.path}` · `{obj.name}`", "", "```", obj.source.rstrip(), "```"]
     else:
-        lines.append("No suspicious objects.")
-    analysed = report.analysed_files
+        lines.append("No package is flagged.")
+    analysed = report.analysed_files  # the static engines report whatever the model says
     if analysed:
         lines += ["", "## Static analysis", ""]
         for finding in analysed:

@@ -29,7 +29,18 @@ if TYPE_CHECKING:
 class ObjectFinding:
     """An object scored at or above the suspicious threshold."""
 
-    __slots__ = ("activities", "decoded_from", "flows", "hash", "kind", "lines", "name", "score", "source")
+    __slots__ = (
+        "activities",
+        "decoded_from",
+        "flows",
+        "hash",
+        "kind",
+        "lines",
+        "name",
+        "raw",
+        "score",
+        "source",
+    )
 
     def __init__(
         self,
@@ -42,6 +53,7 @@ class ObjectFinding:
         hash: str,
         decoded_from: str | None = None,
         flows: list[dict[str, Any]] | None = None,
+        raw: float | None = None,
     ) -> None:
         self.name = name
         self.kind = kind
@@ -52,9 +64,11 @@ class ObjectFinding:
         self.hash = hash
         self.decoded_from = decoded_from  # `base64 > zlib` for code decoded from a string literal
         self.flows = flows or []  # data flows inside the object: source, sink, lines, details
+        # The model's own score, before calibration: what the package score is made from.
+        self.raw = score if raw is None else raw
 
     @classmethod
-    def of(cls, obj: MalwiObject, score: float) -> ObjectFinding:
+    def of(cls, obj: MalwiObject, score: float, raw: float) -> ObjectFinding:
         return cls(
             obj.name,
             obj.kind,
@@ -65,6 +79,7 @@ class ObjectFinding:
             obj.to_hash(),
             obj.decoded_from,
             [flow.to_dict() for flow in obj.flows],
+            raw,
         )
 
     @classmethod
@@ -80,6 +95,7 @@ class ObjectFinding:
             data["hash"],
             data.get("decoded_from"),
             data.get("flows"),
+            data.get("raw"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -88,6 +104,7 @@ class ObjectFinding:
             "kind": self.kind,
             "lines": list(self.lines),
             "score": round(self.score, 4),
+            "raw": round(self.raw, 6),
             "activities": self.activities,
             "hash": self.hash,
             "source": self.source,
@@ -181,6 +198,7 @@ class UnitFinding:
     be scanned (which makes it `incomplete` unless it is malicious); `hooks` its install scripts."""
 
     __slots__ = (
+        "carriers",
         "hooks",
         "key",
         "kind",
@@ -202,6 +220,8 @@ class UnitFinding:
         self.statistics: dict[str, int] = {}
         self.unscanned: list[dict[str, str]] = []
         self.hooks: list[dict[str, Any]] = []
+        # The few objects that carry a flagged unit's verdict, with their files, the highest first.
+        self.carriers: list[tuple[FileFinding, ObjectFinding]] = []
 
     @property
     def flagged(self) -> bool:
@@ -222,6 +242,10 @@ class UnitFinding:
             "maliciousness": round(self.maliciousness, 4),
             "statistics": self.statistics,
         }
+        if self.carriers:
+            result["findings"] = [
+                {"file": f.path, "object": o.name, "lines": list(o.lines)} for f, o in self.carriers
+            ]
         if self.unscanned:
             result["unscanned"] = self.unscanned
         if self.hooks:
@@ -376,6 +400,12 @@ class MalwiReport:
     @property
     def flagged_files(self) -> list[FileFinding]:
         return sorted((f for f in self.files if f.objects), key=lambda f: -f.score)
+
+    @property
+    def findings(self) -> list[tuple[UnitFinding, FileFinding, ObjectFinding]]:
+        """What a person should look at: the objects that carry the flagged units' verdicts,
+        worst unit first. Objects of good units are never listed, however they score alone."""
+        return [(unit, file, obj) for unit in self.flagged_units for file, obj in unit.carriers]
 
     @property
     def flagged_units(self) -> list[UnitFinding]:

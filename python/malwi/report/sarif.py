@@ -5,12 +5,14 @@ How a report maps to SARIF:
 - one run, tool `malwi`; its rules are the behaviour categories of the pattern database
   (`PROCESS_MANAGEMENT`, ...) plus `MALICIOUS_OBJECT` and `SUSPICIOUS_OBJECT` for objects that show
   no known behaviour;
-- one result per flagged object (every object scored at or above the suspicious threshold). Its
+- results for flagged packages only: one per object that carries a package's verdict
+  (`MalwiReport.findings`, at most a few per package), never for objects of good packages. Its
   rule is the object's most severe activity (highest security severity, ties broken by the order
-  of `activities`), or MALICIOUS_OBJECT / SUSPICIOUS_OBJECT when it has none; all its activities
-  are in the message and in `properties.activities`, the others also in
-  `properties.otherActivities`. Level `error` when the object scores at or above the verdict
-  threshold, `warning` otherwise; `rank` is the score in percent;
+  of `activities`), or MALICIOUS_OBJECT / SUSPICIOUS_OBJECT when it has none; the message says in
+  words where the code runs and what it does (its flows, decoded payload, behaviours), all its
+  activities are in `properties.activities`, the others also in `properties.otherActivities`,
+  its package in `properties.package`. Level `error` when the package is malicious, `warning`
+  when it is suspicious; `rank` is the object's score in percent;
 - the location is the object's file and lines. URIs are relative to the scan input (one folder:
   that folder; one file: its folder; several: their common folder), posix separators,
   percent-encoded, with `uriBaseId` `%SRCROOT%`, which `originalUriBaseIds` resolves to that
@@ -25,14 +27,13 @@ How a report maps to SARIF:
 
 Security severity (GitHub's 0-10 scale: ≥ 9 critical, ≥ 7 high, ≥ 4 medium, else low) of a
 category rule is ten times the highest confidence of the category's patterns in
-data/patterns/pattern_database.json (`SECURITY_SEVERITY`; the tests keep the two in step).
+data/patterns/pattern_database.json (`malwi.report.words.SECURITY_SEVERITY`; the tests keep the two in step).
 GitHub takes the severity of an alert from its rule, so a malicious object whose only activity is
 a mild one shows that rule's severity, with level `error`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -40,8 +41,8 @@ from typing import Any
 from urllib.parse import quote
 
 from malwi._malwi import PATTERN_DATABASE_VERSION, __version__, categories
-from malwi.report.result import BatchReport, FileFinding, MalwiReport, ObjectFinding
-from malwi.report.text import flow_text, protector_evidence
+from malwi.report.result import BatchReport, FileFinding, MalwiReport, ObjectFinding, UnitFinding
+from malwi.report.words import DEFAULT_SEVERITY, SECURITY_SEVERITY, reason
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://pypi.org/project/malwi/"
@@ -51,64 +52,7 @@ MALICIOUS_OBJECT = "MALICIOUS_OBJECT"
 SUSPICIOUS_OBJECT = "SUSPICIOUS_OBJECT"
 # GitHub rejects a run with more results than this; the highest-scoring objects are kept.
 MAX_RESULTS = 25_000
-DEFAULT_SEVERITY = 5.0
 
-# 10 × the highest pattern confidence of each category (see the module docstring).
-SECURITY_SEVERITY: dict[str, float] = {
-    "ARCHIVE_HANDLING": 4.5,
-    "AUDIO_VIDEO_CAPTURE": 7.5,
-    "BROWSER_DATA_ACCESS": 8.5,
-    "CLIPBOARD_ACCESS": 8.0,
-    "COMPRESSION": 5.5,
-    "CONCURRENCY": 1.5,
-    "CREDENTIAL_ACCESS": 8.5,
-    "CRYPTOGRAPHY": 6.0,
-    "CRYPTOGRAPHY_HASHING": 2.0,
-    "CRYPTO_WALLET": 7.5,
-    "DATABASE_ACCESS": 3.5,
-    "DESERIALIZATION": 7.5,
-    "DYNAMIC_CODE_EXECUTION": 9.0,
-    "DYNAMIC_IMPORT": 7.0,
-    "ENCODING_DECODING": 6.0,
-    "ENVIRONMENT_VARIABLE_ACCESS": 5.0,
-    "EVASION": 8.0,
-    "FILESYSTEM_ACCESS": 3.0,
-    "FILESYSTEM_DELETION": 6.0,
-    "FILESYSTEM_ENUMERATION": 3.0,
-    "FILESYSTEM_PERMISSIONS": 5.0,
-    "FILESYSTEM_TEMP": 3.5,
-    "FILESYSTEM_WRITE": 4.0,
-    "INPUT_CONTROL": 5.0,
-    "INSTALL_HOOK": 7.0,
-    "KEYLOGGING": 9.0,
-    "LOGGING_TAMPERING": 3.5,
-    "MESSAGING_WEBHOOK": 7.5,
-    "NATIVE_CODE": 7.0,
-    "NETWORK_DNS": 6.0,
-    "NETWORK_EMAIL": 6.0,
-    "NETWORK_FILE_TRANSFER": 6.0,
-    "NETWORK_HTTP_REQUEST": 6.5,
-    "NETWORK_SERVER": 4.0,
-    "NETWORK_SOCKET": 6.5,
-    "OBFUSCATION_RUNTIME": 8.5,
-    "PACKAGE_INSTALLATION": 7.0,
-    "PACKAGE_SETUP": 0.5,
-    "PERSISTENCE": 8.0,
-    "PRIVILEGE_ESCALATION": 7.5,
-    "PROCESS_MANAGEMENT": 8.5,
-    "PROCESS_TERMINATION": 5.0,
-    "REFLECTION": 5.5,
-    "REMOTE_ACCESS": 7.0,
-    "SCREEN_CAPTURE": 7.5,
-    "SYSINFO_HOST": 4.5,
-    "SYSINFO_NETWORK": 4.5,
-    "SYSINFO_PLATFORM": 2.5,
-    "SYSINFO_PROCESS": 3.5,
-    "SYSINFO_USER": 4.0,
-    "USER_INTERFACE_DECEPTION": 5.5,
-    "WEB_BROWSER": 4.5,
-    "WINDOWS_REGISTRY": 5.5,
-}
 OBJECT_RULES = {
     MALICIOUS_OBJECT: (
         9.0,
@@ -124,24 +68,6 @@ OBJECT_RULES = {
         "matched in it.",
     ),
 }
-# What the static engines report whatever the model says: a data flow and protected code.
-DATA_FLOW = "DATA_FLOW"
-PROTECTED_CODE = "PROTECTED_CODE"
-ENGINE_RULES = {
-    DATA_FLOW: (
-        7.0,
-        "Sensitive data reaches a sink: environment, secrets or host facts sent over the network, downloads run.",
-        "malwi's data-flow analysis followed a value inside one function or module body from a source "
-        "(environment, sensitive files, browser data, wallets, host information, downloads) to a sink "
-        "(HTTP, sockets, webhooks, exec, processes, autostart locations).",
-    ),
-    PROTECTED_CODE: (
-        6.0,
-        "Code protected or obfuscated by a known tool (PyArmor, javascript-obfuscator, JSFuck, ...).",
-        "malwi recognised the output of a code protector or obfuscator, or invisible or confusable Unicode "
-        "in identifiers; such code hides what it does from review.",
-    ),
-}
 # SARIF's well-known logicalLocation kinds for malwi's object kinds.
 LOGICAL_KINDS = {
     "module": "module",
@@ -152,12 +78,13 @@ LOGICAL_KINDS = {
 }
 HELP = (
     "malwi compiles each module, class, function, method and lambda of a package into tokens, "
-    "names the behaviour each shows and has its model score every object. An alert is an object "
-    "scored at or above the suspicious threshold: level error at or above the verdict threshold, "
-    "warning below. The score is the model's judgement of the whole object; the behaviour alone "
-    "does not make code malicious. Read the object's source: code that hides what it runs, fetches "
-    "and executes payloads, reads secrets or runs at install time without a reason is the pattern "
-    "of malware. Dismiss the alert if the code is expected."
+    "names the behaviour each shows, has its model score every object and judges each package "
+    "from its objects. An alert is an object that carries a flagged package's verdict: level error "
+    "when the package is malicious, warning when it is suspicious. The score is the model's "
+    "judgement of the whole object; the behaviour alone does not make code malicious. Read the "
+    "object's source: code that hides what it runs, fetches and executes payloads, reads secrets "
+    "or runs at install time without a reason is the pattern of malware. Dismiss the alert if the "
+    "code is expected."
 )
 
 
@@ -194,9 +121,9 @@ def _category_rule(name: str, description: str) -> dict[str, Any]:
     return _rule(name, SECURITY_SEVERITY.get(name, DEFAULT_SEVERITY), description, full)
 
 
-def _primary(obj: ObjectFinding, report: MalwiReport) -> str:
+def _primary(obj: ObjectFinding, unit: UnitFinding) -> str:
     if not obj.activities:
-        return MALICIOUS_OBJECT if obj.score >= report.threshold else SUSPICIOUS_OBJECT
+        return MALICIOUS_OBJECT if unit.verdict == "malicious" else SUSPICIOUS_OBJECT
     # max() keeps the first of equals, so ties go to the earlier activity.
     return max(obj.activities, key=lambda a: SECURITY_SEVERITY.get(a, DEFAULT_SEVERITY))
 
@@ -250,68 +177,12 @@ def _region(obj: ObjectFinding) -> dict[str, int]:
     return {"startLine": start, "endLine": max(start, int(last))}
 
 
-def _message(obj: ObjectFinding, report: MalwiReport) -> str:
+def _message(unit: UnitFinding, finding: FileFinding, obj: ObjectFinding) -> str:
     first, last = obj.lines
-    judged = "malicious" if obj.score >= report.threshold else "suspicious"
-    compare = "≥" if obj.score >= report.threshold else "<"
-    activities = ", ".join(obj.activities) if obj.activities else "none recognised"
     return (
-        f"{obj.name} ({obj.kind}, lines {first}-{last}) is {judged}: score {obj.score:.2f} "
-        f"{compare} threshold {report.threshold:.2f}; activities: {activities}."
+        f"{obj.name} ({obj.kind}, lines {first}-{last}) carries the {unit.verdict} verdict on {unit.label} "
+        f"(package score {unit.maliciousness:.2f}, object {obj.score:.2f}): {reason(finding, obj)}."
     )
-
-
-def _engine_results(
-    finding: FileFinding, location: dict[str, Any], rule_index: dict[str, int]
-) -> list[dict[str, Any]]:
-    """A result per data flow and one for protected code; fingerprints leave lines out, so a
-    flow keeps its identity when code above it moves."""
-
-    def result(
-        rule_id: str, line: int, text: str, identity: str, properties: dict[str, Any]
-    ) -> dict[str, Any]:
-        return {
-            "ruleId": rule_id,
-            "ruleIndex": rule_index[rule_id],
-            "level": "warning",
-            "message": {"text": text},
-            "locations": [
-                {
-                    "physicalLocation": {
-                        "artifactLocation": location,
-                        "region": {"startLine": max(1, line), "endLine": max(1, line)},
-                    }
-                }
-            ],
-            "partialFingerprints": {
-                FINGERPRINT: hashlib.sha256(f"{finding.path}\0{identity}".encode()).hexdigest()
-            },
-            "properties": properties,
-        }
-
-    out = [
-        result(
-            DATA_FLOW,
-            flow["sink_line"],
-            f"{flow['object']}: {flow_text(flow)}.",
-            f"{flow['object']}\0{flow['source']}\0{flow['sink']}",
-            {key: value for key, value in flow.items() if value is not None},
-        )
-        for flow in finding.flows
-    ]
-    protection = finding.protection
-    if protection and protection["is_protected"]:
-        first = protector_evidence(protection)[0]
-        out.append(
-            result(
-                PROTECTED_CODE,
-                first["line"],
-                f"Protected by {protection['protector']} (confidence {protection['confidence']:.2f}): {first['signal']}.",
-                str(protection["protector"]),
-                {"protector": protection["protector"], "confidence": protection["confidence"]},
-            )
-        )
-    return out
 
 
 def sarif_log(report: MalwiReport, root: str | os.PathLike[str] | None = None) -> dict[str, Any]:
@@ -319,15 +190,12 @@ def sarif_log(report: MalwiReport, root: str | os.PathLike[str] | None = None) -
     base = os.path.abspath(root) if root is not None else source_root(report)
     rules = [_category_rule(name, description) for name, description in categories()]
     rules += [_rule(rule_id, *spec) for rule_id, spec in OBJECT_RULES.items()]
-    rules += [_rule(rule_id, *spec) for rule_id, spec in ENGINE_RULES.items()]
-    flagged: list[tuple[FileFinding, ObjectFinding]] = [
-        (finding, obj) for finding in report.flagged_files for obj in finding.objects
-    ]
+    flagged = report.findings
     truncated = len(flagged) > MAX_RESULTS
     if truncated:
-        flagged = sorted(flagged, key=lambda pair: -pair[1].score)[:MAX_RESULTS]
+        flagged = sorted(flagged, key=lambda found: -found[2].score)[:MAX_RESULTS]
     known = {rule["id"] for rule in rules}
-    unknown = sorted({a for _, o in flagged for a in o.activities} - known)
+    unknown = sorted({a for _, _, o in flagged for a in o.activities} - known)
     rules += [_category_rule(name, f"Shows {name} behaviour.") for name in unknown]
     rule_index = {rule["id"]: i for i, rule in enumerate(rules)}
 
@@ -335,7 +203,7 @@ def sarif_log(report: MalwiReport, root: str | os.PathLike[str] | None = None) -
     artifact_index: dict[str, int] = {}
     # Occurrence numbers tell identical objects of one file apart, counted in line order.
     occurrence: dict[int, int] = {}
-    for finding in report.flagged_files:
+    for finding in report.files:
         seen: dict[str, int] = {}
         for obj in sorted(finding.objects, key=lambda o: (tuple(o.lines), o.name, o.kind)):
             seen[obj.hash] = occurrence[id(obj)] = seen.get(obj.hash, 0) + 1
@@ -354,16 +222,16 @@ def sarif_log(report: MalwiReport, root: str | os.PathLike[str] | None = None) -
         return dict(artifact_location(finding.path, base), index=artifact_index[finding.path])
 
     results: list[dict[str, Any]] = []
-    for finding, obj in flagged:
+    for unit, finding, obj in flagged:
         location = located(finding)
-        rule_id = _primary(obj, report)
+        rule_id = _primary(obj, unit)
         results.append(
             {
                 "ruleId": rule_id,
                 "ruleIndex": rule_index[rule_id],
-                "level": "error" if obj.score >= report.threshold else "warning",
+                "level": "error" if unit.verdict == "malicious" else "warning",
                 "rank": round(100.0 * min(max(obj.score, 0.0), 1.0), 2),
-                "message": {"text": _message(obj, report)},
+                "message": {"text": _message(unit, finding, obj)},
                 "locations": [
                     {
                         "physicalLocation": {"artifactLocation": location, "region": _region(obj)},
@@ -385,16 +253,18 @@ def sarif_log(report: MalwiReport, root: str | os.PathLike[str] | None = None) -
                     "objectKind": obj.kind,
                     "objectHash": obj.hash,
                     "fileScore": round(finding.score, 4),
+                    "package": unit.label,
+                    "packageVerdict": unit.verdict,
+                    "packageScore": round(unit.maliciousness, 4),
+                    **({"flows": obj.flows} if obj.flows else {}),
+                    **({"decodedFrom": obj.decoded_from} if obj.decoded_from else {}),
                 },
             }
         )
 
-    for finding in report.analysed_files:
-        results += _engine_results(finding, located(finding), rule_index)
-
     notifications = [{"level": "warning", "message": {"text": warning}} for warning in report.warnings]
     if truncated:
-        text = f"only the {MAX_RESULTS} highest-scoring objects are reported"
+        text = f"only the {MAX_RESULTS} highest-scoring carrying objects are reported"
         notifications.append({"level": "warning", "message": {"text": text}})
     invocation: dict[str, Any] = {"executionSuccessful": True}
     if notifications:

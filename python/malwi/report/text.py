@@ -1,36 +1,13 @@
-"""The text report: flagged files as a tree of their objects and what those do, then the
-verdict line (`malwi scan`'s default output). Also how flows and protectors are put in words,
-which the Markdown and SARIF renderers share."""
+"""The text report (`malwi scan`'s default output): each flagged package with the few objects
+that carry its verdict and why, then the verdict line."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from malwi._malwi import __version__
 from malwi.report.result import BatchReport, FileFinding, MalwiReport, UnitFinding
+from malwi.report.words import flow_text, protector_evidence, reason
 
 Result = MalwiReport | BatchReport
-
-
-def flow_text(flow: dict[str, Any]) -> str:
-    """`environment → network (lines 3 → 4, to https://host/x)`."""
-    lines = f"line {flow['sink_line']}"
-    if flow["source_line"] != flow["sink_line"]:
-        lines = f"lines {flow['source_line']} → {flow['sink_line']}"
-    details = [
-        d
-        for d in (
-            flow.get("source_detail") and f"from {flow['source_detail']}",
-            flow.get("sink_detail") and f"to {flow['sink_detail']}",
-        )
-        if d
-    ]
-    return f"{flow['source']} → {flow['sink']} ({', '.join([lines, *details])})"
-
-
-def protector_evidence(protection: dict[str, Any]) -> list[dict[str, Any]]:
-    """The evidence of the protector a file is said to be protected by (it may show traces of others)."""
-    return [e for e in protection["evidence"] if e["protector"] == protection["protector"]]
 
 
 def _counts(report: MalwiReport) -> str:
@@ -77,7 +54,7 @@ def text(report: Result, quiet: bool = False) -> str:
     if isinstance(report, BatchReport):
         return batch_text(report, quiet)
     if quiet:
-        return summary(report) + "\n"
+        return "\n".join([summary(report), *why(report)]) + "\n"
     lines = [f"malwi {__version__} · model {report.model.get('name')} {report.model.get('version')}"]
     if report.source:
         lines.append(
@@ -86,6 +63,20 @@ def text(report: Result, quiet: bool = False) -> str:
     lines += tree(report)
     lines.append(summary(report))
     return "\n".join(lines) + "\n"
+
+
+def why(report: MalwiReport) -> list[str]:
+    """One line per flagged package saying why, for `--quiet` (what a pre-commit hook shows when
+    it blocks a commit): the object that carries the verdict most, or what was not scanned."""
+    lines = []
+    for unit in report.flagged_units[:5]:
+        if unit.carriers:
+            file, obj = unit.carriers[0]
+            lines.append(f"   {unit.label}: {file.path}:{obj.lines[0]} {obj.name}: {reason(file, obj)}")
+        elif unit.unscanned:
+            item = unit.unscanned[0]
+            lines.append(f"   {unit.label}: not scanned: {item['path']}: {item['reason']}")
+    return lines
 
 
 def _humane(activities: list[str]) -> str:
@@ -111,25 +102,6 @@ def file_engines(finding: FileFinding, shown_objects: set[str]) -> list[str]:
     for note in finding.notes:
         lines.append(f"    note at line {note['lines'][0]}: {note['detail']}")
     return lines
-
-
-def _file_tree(finding: FileFinding) -> list[str]:
-    """A flagged file, its objects and what each does."""
-    lines = [f"{finding.path}  {finding.score:.2f}"]
-    for i, obj in enumerate(finding.objects):
-        last = i == len(finding.objects) - 1
-        branch, stem = ("└── ", "    ") if last else ("├── ", "│   ")
-        first, final = obj.lines
-        lines.append(f"{branch}{obj.name} ({obj.kind}, lines {first}-{final})  {obj.score:.2f}")
-        if obj.decoded_from:
-            lines.append(
-                f"{stem}decoded payload ({obj.decoded_from}): {_humane(obj.activities) or 'no listed activity'}"
-            )
-        elif obj.activities:
-            lines.append(f"{stem}activities: {', '.join(obj.activities)}")
-        for flow in obj.flows:
-            lines.append(f"{stem}flow: {flow_text(flow)}")
-    return lines + file_engines(finding, {o.name for o in finding.objects})
 
 
 KIND_WORDS = {
@@ -158,28 +130,33 @@ def _unit_header(unit: UnitFinding) -> list[str]:
 
 
 def tree(report: MalwiReport) -> list[str]:
-    """Flagged files with their objects (grouped by package when there are several, flagged
-    packages first), then other files where the static engines found flows, payloads or
-    protectors."""
+    """Each flagged package, worst first: what was not scanned, its install scripts, then the
+    objects that carry its verdict with where they run and what they do, and what the static
+    engines found in its files beyond those objects."""
     lines: list[str] = []
-    flagged_files = report.flagged_files
-    if len(report.units) <= 1:
-        for unit in report.units:
-            if unit.hooks or unit.unscanned:
-                lines += _unit_header(unit)[1:]
-        for finding in flagged_files:
-            lines += _file_tree(finding)
-    else:
-        for unit in report.flagged_units:
-            lines += _unit_header(unit)
-            for finding in flagged_files:
-                if finding.unit == unit.key:
-                    lines += ["  " + line for line in _file_tree(finding)]
-    shown = {f.path for f in flagged_files}
-    for finding in report.analysed_files:
-        if finding.path not in shown:
-            lines.append(f"{finding.path}  {finding.score:.2f}  (below the suspicious threshold)")
-            lines += file_engines(finding, set())
+    for unit in report.flagged_units:
+        lines += _unit_header(unit)
+        shown: dict[str, set[str]] = {}
+        for file, obj in unit.carriers:
+            first, last = obj.lines
+            lines.append(f"  {file.path}:{first}-{last}  {obj.name} ({obj.kind})  {obj.score:.2f}")
+            lines.append(f"    {reason(file, obj)}")
+            lines += [f"    flow: {flow_text(flow)}" for flow in obj.flows]
+            shown.setdefault(file.path, set()).add(obj.name)
+        for file in report.files:
+            if file.unit == unit.key and file.analysed:
+                extra = file_engines(file, shown.get(file.path, set()))
+                if extra:
+                    lines += [f"  {file.path}", *("  " + line for line in extra)]
+    # The static engines report whatever the model says: one line each, in packages judged good.
+    flagged = {unit.key for unit in report.flagged_units}
+    verdicts = {unit.key: unit.verdict for unit in report.units}
+    for file in report.analysed_files:
+        if file.unit not in flagged:
+            lines.append(
+                f"{file.path}  {file.score:.2f}  (in a package judged {verdicts.get(file.unit, 'good')})"
+            )
+            lines += file_engines(file, set())
     return lines
 
 
