@@ -30,6 +30,7 @@ from malwi._malwi import (
     compile_files,
     read_files,
 )
+from malwi.engine.reach import ReachFile
 from malwi.engine.verdict import UnitTally, Verdict, judge_files, worst
 from malwi.errors import NothingScanned
 from malwi.report.result import FileFinding, FileInfo, MalwiReport, ObjectFinding
@@ -171,8 +172,9 @@ class ScanStatistics:
 
 class FileResult:
     """One file through the pipeline. `compiled` is the Rust core's report (objects included)
-    when the file was compiled in this scan; `finding` the file's verdict when scored; `top`
-    its highest raw object score and `hashes` its distinct objects (for the package score)."""
+    when the file was compiled in this scan; `finding` the file's verdict when scored; `tops`
+    the highest raw score of its module-level and of its other objects, `hashes` its distinct
+    objects (for the package score), `imports` the modules it imports (for reachability)."""
 
     __slots__ = (
         "cached",
@@ -180,10 +182,11 @@ class FileResult:
         "digest",
         "finding",
         "hashes",
+        "imports",
         "index",
         "size",
         "source",
-        "top",
+        "tops",
         "warnings",
     )
 
@@ -192,8 +195,9 @@ class FileResult:
         self.compiled: FileReport | None = None
         self.finding: FileFinding | None = None
         self.warnings: list[str] = []  # repairs, decoding limits: "path: what"
-        self.top = 0.0
+        self.tops = (0.0, 0.0)
         self.hashes: list[str] = []
+        self.imports: list[str] = []
         self.digest: str | None = None
         self.size = 0
         self.cached = False
@@ -363,7 +367,9 @@ class Scanner:
             finding.restore_engines(cached)
             result.finding = finding
             result.cached = True
-            result.top = cached["top"]
+            module_top, other_top = cached["tops"]
+            result.tops = (module_top, other_top)
+            result.imports = cached["imports"]
             result.hashes = cached["hashes"]
             result.warnings = [f"{finding.path}: {note}" for note in cached["warnings"]]
             scan.statistics.cached += 1
@@ -436,8 +442,9 @@ class Scanner:
         for owner, key in zip(owners, keys):
             per_file[owner].append(key[:HASH_PREFIX])
         for result, top, hashes in zip(results, tops, per_file):
-            result.top = top
+            result.tops = top
             result.hashes = sorted(set(hashes))
+            result.imports = list(result.compiled.imports) if result.compiled is not None else []
 
     def _store(self, results: list[FileResult]) -> None:
         """What the cache should remember of each compiled file: its verdict, not its objects."""
@@ -451,7 +458,8 @@ class Scanner:
             record = {
                 "score": finding.score,
                 "objects": finding.object_count,
-                "top": result.top,
+                "tops": list(result.tops),
+                "imports": result.imports,
                 "hashes": result.hashes,
                 "findings": [o.to_dict() for o in finding.objects],
                 "warnings": [w.removeprefix(f"{shown}: ") for w in result.warnings],
@@ -490,7 +498,10 @@ class Scanner:
             finding.unit = result.source.origin.unit
             report.files.append(finding)
             report.warnings += result.warnings
-            tallies[finding.unit].add(finding, result.top, result.hashes)
+            source = result.source
+            # npm install scripts are compiled from files the workspace wrote (`#scripts.<name>`).
+            file = ReachFile(source.path, source.language, result.imports, hook="#scripts." in source.shown)
+            tallies[finding.unit].add(finding, file, result.tops, result.hashes)
             hashes.update(result.hashes)
             if result.digest is not None:
                 manifest.append((result.source.shown, result.digest, result.size))

@@ -165,11 +165,22 @@ def units_of(
     for folder, name in archives.items():
         unit = Unit(name, name, "archive", os.path.normpath(folder))
         by_root[unit.root or folder] = unit
+    archive_units = list(by_root.values())
     inside_archive = tuple(root + os.sep for root in by_root)
-    for listed in sorted(manifests):
+    # Shallowest first: an archive's own package.json says what npm runs when it is installed.
+    for listed in sorted(manifests, key=lambda m: (m.count(os.sep), m)):
         manifest = os.path.normpath(listed)
         if manifest.startswith(inside_archive):
-            continue  # an input archive is one package, whatever it holds
+            # An input archive is one package, whatever it holds; its manifests still say
+            # where its code runs (`malwi.engine.reach`) and what installing it runs.
+            archive = next(u for u in archive_units if manifest.startswith((u.root or "") + os.sep))
+            archive.manifests.append(manifest)
+            if os.path.basename(manifest) == "package.json" and not any(
+                m.endswith("package.json") for m in archive.manifests[:-1]
+            ):
+                text = _read_text(manifest)
+                archive.hooks = read_hooks(text) if text is not None else []
+            continue
         folder = os.path.dirname(manifest)
         base = os.path.basename(manifest)
         if base in ("RECORD", "installed-files.txt"):

@@ -2,7 +2,10 @@
 
 - An object's raw score comes from the model (`malwi.model.scoring`).
 - `PackageScore` turns the highest raw object score of a package and its number of distinct
-  objects into the calibrated probability that the package is malicious. It is the only place
+  objects into the calibrated probability that the package is malicious. The highest score is
+  taken per reachability class (`malwi.engine.reach`: install, import, library, non-shipped),
+  each weighed by the bundle's `reach_weights` (fitted on validation packages; neutral 1.0
+  when the bundle has none). It is the only place
   that does: scans, `malwi research export` (which fits its calibration) and `malwi research
   evaluate` all call it, so a threshold means the same thing everywhere.
 - `judge_files` is the file step: a file's score is the probability its best object would give
@@ -22,10 +25,13 @@ score, so they are found from the top down).
 from __future__ import annotations
 
 import math
+import os
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
+
+from malwi.engine.reach import REACH_CLASSES, ReachFile, classify, object_reach
 
 if TYPE_CHECKING:
     import numpy as np
@@ -57,7 +63,7 @@ class PackageScore:
     `calibrate` is Platt scaling (`a`, `b`) fitted on whole validation packages; `a` must be
     positive, so that a higher raw score never means a lower probability."""
 
-    __slots__ = ("a", "b", "benign", "method")
+    __slots__ = ("a", "b", "benign", "method", "reach_weights")
 
     def __init__(
         self,
@@ -65,6 +71,7 @@ class PackageScore:
         a: float = 1.0,
         b: float = 0.0,
         benign_scores: Sequence[float] | array[float] = (),
+        reach_weights: dict[str, float] | None = None,
     ) -> None:
         if method not in PACKAGE_SCORES:
             raise ValueError(f"unknown package score {method!r} (known: {', '.join(PACKAGE_SCORES)})")
@@ -77,6 +84,28 @@ class PackageScore:
         self.a = float(a)
         self.b = float(b)
         self.benign = benign  # ascending, float32
+        if reach_weights is not None and not isinstance(reach_weights, dict):
+            raise ValueError(f"reach weights must be a table of class: weight, got {reach_weights!r}")
+        weights = dict.fromkeys(REACH_CLASSES, 1.0)
+        for name, weight in (reach_weights or {}).items():
+            if name not in weights:
+                raise ValueError(
+                    f"reach weight for unknown class {name!r} (known: {', '.join(REACH_CLASSES)})"
+                )
+            # Never zero: code that does not run here may run elsewhere (a test helper imported
+            # by a plugin); its weight only scales how much it counts.
+            if not (math.isfinite(weight) and 0.0 < weight <= 1.0):
+                raise ValueError(f"reach weight {name}={weight!r} must be in (0, 1]")
+            weights[name] = float(weight)
+        self.reach_weights = weights
+
+    def weigh(self, raw: float, reach: str) -> float:
+        """An object's raw score as it counts towards its package, by where its code runs."""
+        return raw * self.reach_weights.get(reach, 1.0)
+
+    def top_of(self, tops: dict[str, float]) -> float:
+        """A package's highest weighed object score from the highest raw score per class."""
+        return max((self.weigh(top, reach) for reach, top in tops.items()), default=0.0)
 
     def package_raw(self, top: float, objects: int) -> float:
         """The uncalibrated package score (what calibration is fitted on)."""
@@ -135,7 +164,8 @@ def worst(verdicts: Iterable[str]) -> str:
 
 
 class UnitTally:
-    """A package unit's files as the scan yields them, then its verdict (`judge`)."""
+    """A package unit's files as the scan yields them, then its verdict (`judge`): where each
+    file's code runs is known only once all of the unit's files (and their imports) are in."""
 
     __slots__ = (
         "candidates",
@@ -144,27 +174,36 @@ class UnitTally:
         "files",
         "hashes",
         "objects",
+        "reached",
         "skipped",
-        "top",
         "unit",
         "unscanned",
     )
 
     def __init__(self, unit: Unit) -> None:
         self.unit = unit
-        self.top = 0.0  # highest raw object score
         self.hashes: set[str] = set()  # distinct objects
         self.files = self.compiled = self.skipped = self.failed = self.objects = 0
         self.unscanned: list[dict[str, str]] = []  # {path, reason} of code that was not scanned
+        # (finding, file for reachability, highest raw score of module-level / other objects)
+        self.reached: list[tuple[FileFinding, ReachFile, float, float]] = []
         self.candidates: list[tuple[FileFinding, ObjectFinding]] = []  # objects listed by their file
 
-    def add(self, finding: FileFinding, top: float, hashes: Iterable[str]) -> None:
+    def add(
+        self,
+        finding: FileFinding,
+        file: ReachFile,
+        tops: tuple[float, float],
+        hashes: Iterable[str],
+    ) -> None:
+        """One file: `file` its real path and imports, `tops` the highest raw score of its
+        module-level objects (top level, decoded payloads) and of its other objects."""
         self.files += 1
         self.objects += finding.object_count
         if finding.status == "compiled":
             self.compiled += 1
-            self.top = max(self.top, top)
             self.hashes.update(hashes)
+            self.reached.append((finding, file, tops[0], tops[1]))
             self.candidates += [(finding, obj) for obj in finding.objects]
             return
         if finding.status == "skipped":
@@ -178,6 +217,30 @@ class UnitTally:
         unpacked, a folder that could not be read)."""
         self.unscanned.append({"path": path, "reason": reason})
 
+    def classify(self) -> dict[str, float]:
+        """Sets each file's and listed object's reachability class; returns the highest raw
+        object score per class."""
+        unit = self.unit
+        hook_files = {
+            os.path.normpath(os.path.join(os.path.dirname(manifest), script))
+            for manifest in unit.manifests
+            if manifest.endswith("package.json")
+            for hook in unit.hooks
+            for script in hook.files
+        }
+        for _, file, _, _ in self.reached:
+            file.hook = file.hook or file.path in hook_files
+        reach = classify([file for _, file, _, _ in self.reached], unit.manifests, unit.root)
+        tops = dict.fromkeys(REACH_CLASSES, 0.0)
+        for finding, file, module_top, other_top in self.reached:
+            finding.reach = reach.get(file.path, "library")
+            for top, module_level in ((module_top, True), (other_top, False)):
+                kind = object_reach(finding.reach, module_level)
+                tops[kind] = max(tops[kind], top)
+            for obj in finding.objects:
+                obj.reach = object_reach(finding.reach, obj.kind == "module" or bool(obj.decoded_from))
+        return tops
+
     def carriers(
         self, score: PackageScore, verdict: Verdict, judged: str
     ) -> list[tuple[FileFinding, ObjectFinding]]:
@@ -188,8 +251,14 @@ class UnitTally:
         if bar is None:
             return []
         objects = len(self.hashes)
-        carrying = [(f, o) for f, o in self.candidates if score.package_probability(o.raw, objects) >= bar]
-        carrying.sort(key=lambda pair: (-pair[1].raw, pair[0].path, pair[1].lines))
+        carrying = [
+            (f, o)
+            for f, o in self.candidates
+            if score.package_probability(score.weigh(o.raw, o.reach), objects) >= bar
+        ]
+        carrying.sort(
+            key=lambda pair: (-score.weigh(pair[1].raw, pair[1].reach), pair[0].path, pair[1].lines)
+        )
         return carrying[:MAX_CARRIERS]
 
     def judge(self, score: PackageScore, verdict: Verdict) -> UnitFinding:
@@ -198,11 +267,15 @@ class UnitTally:
         unit = self.unit
         finding = UnitFinding(unit.key, unit.name, unit.kind)
         finding.version = unit.version
-        finding.maliciousness = score.package_probability(self.top, len(self.hashes))
+        tops = self.classify()
+        finding.maliciousness = score.package_probability(score.top_of(tops), len(self.hashes))
         finding.verdict = verdict.of(finding.maliciousness, complete=not self.unscanned)
         finding.unscanned = self.unscanned
         finding.hooks = [hook.to_dict() for hook in unit.hooks]
         finding.carriers = self.carriers(score, verdict, finding.verdict)
+        by_reach = dict.fromkeys(REACH_CLASSES, 0)
+        for scanned, _, _, _ in self.reached:
+            by_reach[scanned.reach] += 1
         finding.statistics = {
             "files": self.files,
             "scanned": self.compiled,
@@ -210,6 +283,7 @@ class UnitTally:
             "failed": self.failed,
             "objects": self.objects,
             "objects_scored": len(self.hashes),
+            "files_by_reach": by_reach,
         }
         return finding
 
@@ -221,25 +295,29 @@ def judge_files(
     owners: np.ndarray,
     score: PackageScore,
     verdict: Verdict,
-) -> list[float]:
+) -> list[tuple[float, float]]:
     """The file step for compiled files whose objects were scored: `raw[i]` is the raw score of
     object `i`, which belongs to `reports[owners[i]]`. Sets each finding's score and lists its
     objects at or above the suspicious threshold (highest first); returns each file's highest
-    raw object score (0 for a file without objects), which the package score is made from."""
+    raw score of its module-level objects (top level and decoded payloads: they run when the
+    file is loaded) and of its other objects (0 for none), which the package score is made from."""
     import numpy as np
 
     from malwi.report.result import ObjectFinding
 
-    top = np.zeros(len(reports), dtype=np.float32)
+    objects = [obj for report in reports for obj in report.objects]
+    module_level = np.array([obj.kind == "module" or bool(obj.decoded_from) for obj in objects], dtype=bool)
+    module_top = np.zeros(len(reports), dtype=np.float32)
+    other_top = np.zeros(len(reports), dtype=np.float32)
     if len(raw):
-        np.maximum.at(top, owners, raw)
+        np.maximum.at(module_top, owners[module_level], raw[module_level])
+        np.maximum.at(other_top, owners[~module_level], raw[~module_level])
     for index, finding in enumerate(findings):
         if finding.object_count:
-            finding.score = score.of_object(float(top[index]))
-    objects = [obj for report in reports for obj in report.objects]
+            finding.score = score.of_object(float(max(module_top[index], other_top[index])))
     for i in np.argsort(-raw, kind="stable"):
         probability = score.of_object(float(raw[i]))
         if probability < verdict.suspicious:
             break  # every later object scores no higher
         findings[owners[i]].objects.append(ObjectFinding.of(objects[i], probability, float(raw[i])))
-    return [float(t) for t in top]
+    return [(float(m), float(o)) for m, o in zip(module_top, other_top)]

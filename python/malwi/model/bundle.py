@@ -71,6 +71,9 @@ class ModelBundle:
             float(calibration["a"]),
             float(calibration["b"]),
             benign_scores,
+            # How much each reachability class's objects count (fitted by `malwi research
+            # reach-weights`); a bundle without them weighs every class alike.
+            calibration.get("reach_weights"),
         )
 
     @classmethod

@@ -38,6 +38,7 @@ class ObjectFinding:
         "lines",
         "name",
         "raw",
+        "reach",
         "score",
         "source",
     )
@@ -66,6 +67,8 @@ class ObjectFinding:
         self.flows = flows or []  # data flows inside the object: source, sink, lines, details
         # The model's own score, before calibration: what the package score is made from.
         self.raw = score if raw is None else raw
+        # Where the object's code runs (`malwi.engine.reach`); set when its package is judged.
+        self.reach = "library"
 
     @classmethod
     def of(cls, obj: MalwiObject, score: float, raw: float) -> ObjectFinding:
@@ -105,6 +108,7 @@ class ObjectFinding:
             "lines": list(self.lines),
             "score": round(self.score, 4),
             "raw": round(self.raw, 6),
+            "reach": self.reach,
             "activities": self.activities,
             "hash": self.hash,
             "source": self.source,
@@ -130,6 +134,7 @@ class FileFinding:
         "path",
         "payloads",
         "protection",
+        "reach",
         "reason",
         "score",
         "status",
@@ -139,6 +144,8 @@ class FileFinding:
     def __init__(self, path: str, language: str, status: str = "compiled", reason: str | None = None) -> None:
         self.path = path
         self.unit = ""  # the key of the package unit it belongs to
+        # Where its code runs: install, import, library or non-shipped (`malwi.engine.reach`).
+        self.reach = "library"
         self.language = language
         self.status = status  # compiled, skipped or failed
         self.reason = reason  # why it was skipped or failed
@@ -180,6 +187,7 @@ class FileFinding:
         result = {
             "path": self.path,
             "unit": self.unit,
+            "reach": self.reach,
             "language": self.language,
             "status": self.status,
             "reason": self.reason,
@@ -217,7 +225,7 @@ class UnitFinding:
         self.version = ""
         self.verdict = "good"
         self.maliciousness = 0.0
-        self.statistics: dict[str, int] = {}
+        self.statistics: dict[str, Any] = {}  # counts; files_by_reach a count per class
         self.unscanned: list[dict[str, str]] = []
         self.hooks: list[dict[str, Any]] = []
         # The few objects that carry a flagged unit's verdict, with their files, the highest first.
@@ -244,7 +252,8 @@ class UnitFinding:
         }
         if self.carriers:
             result["findings"] = [
-                {"file": f.path, "object": o.name, "lines": list(o.lines)} for f, o in self.carriers
+                {"file": f.path, "object": o.name, "lines": list(o.lines), "reach": o.reach}
+                for f, o in self.carriers
             ]
         if self.unscanned:
             result["unscanned"] = self.unscanned

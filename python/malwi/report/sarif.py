@@ -11,8 +11,9 @@ How a report maps to SARIF:
   of `activities`), or MALICIOUS_OBJECT / SUSPICIOUS_OBJECT when it has none; the message says in
   words where the code runs and what it does (its flows, decoded payload, behaviours), all its
   activities are in `properties.activities`, the others also in `properties.otherActivities`,
-  its package in `properties.package`. Level `error` when the package is malicious, `warning`
-  when it is suspicious; `rank` is the object's score in percent;
+  its package in `properties.package`, where its code runs in `properties.reach` (install,
+  import, library, non-shipped). Level `error` when the package is malicious, `warning` when it
+  is suspicious; `rank` is the object's score in percent;
 - the location is the object's file and lines. URIs are relative to the scan input (one folder:
   that folder; one file: its folder; several: their common folder), posix separators,
   percent-encoded, with `uriBaseId` `%SRCROOT%`, which `originalUriBaseIds` resolves to that
@@ -252,6 +253,7 @@ def sarif_log(report: MalwiReport, root: str | os.PathLike[str] | None = None) -
                     "objectName": obj.name,
                     "objectKind": obj.kind,
                     "objectHash": obj.hash,
+                    "reach": obj.reach,
                     "fileScore": round(finding.score, 4),
                     "package": unit.label,
                     "packageVerdict": unit.verdict,

@@ -123,17 +123,21 @@ def _descriptions() -> dict[str, str]:
 
 
 def when(file: FileFinding, obj: ObjectFinding) -> str:
-    """Where the object's code runs, as far as the file's place in its package says."""
+    """Where the object's code runs, from its reachability class (`malwi.engine.reach`)."""
     path = file.path.replace("\\", "/")
     name = path.rsplit("/", 1)[-1]
-    if "package.json#scripts." in path:
-        return "at install time (an npm install script)"
-    if name == "setup.py":
-        return "at install time (setup.py)"
-    if name.endswith(".pth"):
-        return "at every Python start-up (a .pth file)"
-    if obj.kind == "module" or obj.name.startswith("<decoded:"):
-        return "when the module is loaded"
+    if obj.reach == "install":
+        if "package.json#scripts." in path:
+            return "at install time (an npm install script)"
+        if name == "setup.py":
+            return "at install time (setup.py)"
+        if name.endswith(".pth"):
+            return "at every Python start-up (a .pth file)"
+        return "at install time (imported by the install code)"
+    if obj.reach == "import":
+        return "when the package is imported"
+    if obj.reach == "non-shipped":
+        return "in tests, docs or tooling (not run by installing or using the package)"
     return "when called"
 
 

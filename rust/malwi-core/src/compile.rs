@@ -112,6 +112,8 @@ pub struct FileReport {
     pub notes: Vec<crate::payloads::Note>,
     /// Obfuscators and protectors recognised in the file (empty evidence: none).
     pub protection: crate::protectors::Detection,
+    /// The modules the file imports by a constant name (see `Compiled::imports`).
+    pub imports: Vec<String>,
 }
 
 impl FileReport {
@@ -124,6 +126,7 @@ impl FileReport {
             warnings: Vec::new(),
             notes: Vec::new(),
             protection: crate::protectors::Detection::default(),
+            imports: Vec::new(),
         }
     }
 }
@@ -245,6 +248,7 @@ fn compile_one(file: ReadFile, options: &CompileOptions) -> FileReport {
         Ok(Ok(compiled)) => {
             report.notes = compiled.notes;
             report.protection = compiled.protection;
+            report.imports = compiled.imports;
             Ok(compiled.objects)
         }
         Ok(Err(e)) => Err(Failure::of_error(e)),

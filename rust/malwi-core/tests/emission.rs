@@ -285,3 +285,29 @@ fn names_that_are_only_unicode_whitespace_still_make_a_token() {
         assert!(object.tokens().all(|t| !t.is_empty()), "{:?}", object.token_string());
     }
 }
+
+fn imports(source: &str, language: Language) -> Vec<String> {
+    let text = malwi_core::SourceText::decode(source.as_bytes().to_vec());
+    malwi_core::compile_text_full(&text, language, "test", &FeaturizerConfig::default()).expect("compiles").imports
+}
+
+#[test]
+fn the_modules_a_file_imports_are_recorded_once_each_in_order() {
+    let python = "import os, sys.path\nfrom . import helpers\nfrom .core import thing\nfrom tests import evil\n\
+                  import os\ndef f():\n    importlib.import_module('json')\n    __import__('base64')\n";
+    assert_eq!(
+        imports(python, Language::Python),
+        ["os", "sys.path", ".", ".helpers", ".core", ".core.thing", "tests", "tests.evil", "json", "base64"]
+    );
+    let javascript = "const fs = require('node:fs');\nrequire('./lib/x.js');\nimport cp from 'child_process';\n\
+                      import('./dyn');\nrequire(name);\n";
+    assert_eq!(imports(javascript, Language::JavaScript), ["fs", "./lib/x.js", "child_process", "./dyn"]);
+}
+
+#[test]
+fn imports_inside_decoded_payloads_are_recorded_too() {
+    // exec(base64.b64decode(...)) of code that imports `tests.payload`: its import counts.
+    let source = "import base64\nexec(base64.b64decode('aW1wb3J0IHRlc3RzLnBheWxvYWQKaW1wb3J0IG9zCm9zLnN5c3RlbSgiZWNobyBkZWZhbmdlZCBwYXlsb2FkIGZvciBhIHRlc3QiKQo='))\n";
+    let found = imports(source, Language::Python);
+    assert!(found.contains(&"tests.payload".to_string()), "{found:?}");
+}

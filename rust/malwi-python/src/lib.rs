@@ -488,6 +488,9 @@ struct FileReport {
     /// The protector detection, None when it found nothing.
     #[pyo3(get)]
     protection: Option<Py<Protection>>,
+    /// The modules the file imports or requires by a constant name, in order, each once.
+    #[pyo3(get)]
+    imports: Vec<String>,
 }
 
 #[pymethods]
@@ -535,6 +538,7 @@ fn wrap_report(py: Python<'_>, report: core::FileReport) -> PyResult<FileReport>
         objects,
         notes,
         protection,
+        imports: report.imports,
     })
 }
 

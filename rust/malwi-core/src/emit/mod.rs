@@ -65,7 +65,13 @@ pub struct Compiled {
     pub notes: Vec<payloads::Note>,
     /// Obfuscators and protectors recognised in the text.
     pub protection: protectors::Detection,
+    /// The modules the file imports or requires by a constant name, in order, each once
+    /// (`os`, `.helpers`, `./lib/x.js`): how reachability follows code from file to file.
+    pub imports: Vec<String>,
 }
+
+/// Modules remembered per file (a file that imports more is still compiled, the rest unrecorded).
+const MAX_IMPORTS: usize = 1000;
 
 /// [`compile_text`] with the payload notes and the protector detection. With
 /// `protector_tokens` on, a protected file's `<module>` starts with `PROTECTOR_<NAME>`.
@@ -76,14 +82,15 @@ pub fn compile_text_full(
     config: &FeaturizerConfig,
 ) -> Result<Compiled, Error> {
     let tree = crate::parse::parse(&source.text, language)?;
-    let (mut objects, notes) = emit_tree_with_notes(&tree, source, language, file_path, config);
+    let (mut objects, file) = emit_tree_decoding(&tree, source, language, file_path, config);
+    let FileDecoding { notes, imports, .. } = file;
     let protection = protectors::detect(&source.text, language);
     if config.protector_tokens && protection.is_protected() {
         if let (Some(protector), Some(module)) = (protection.protector, objects.first_mut()) {
             module.prepend_token(protectors::token(protector));
         }
     }
-    Ok(Compiled { objects, notes, protection })
+    Ok(Compiled { objects, notes, protection, imports })
 }
 
 /// Emits the objects of an already parsed tree, then those of the payloads decoded from its
@@ -107,9 +114,20 @@ pub fn emit_tree_with_notes(
     file_path: &str,
     config: &FeaturizerConfig,
 ) -> (Vec<MalwiObject>, Vec<payloads::Note>) {
-    let mut file = FileDecoding { budget: payloads::MAX_DECODED_PER_FILE, notes: Vec::new() };
-    let objects = emit_tree_at(tree, &source.text, language, &Arc::from(file_path), config, 0, &mut file);
+    let (objects, file) = emit_tree_decoding(tree, source, language, file_path, config);
     (objects, file.notes)
+}
+
+fn emit_tree_decoding(
+    tree: &tree_sitter::Tree,
+    source: &SourceText,
+    language: Language,
+    file_path: &str,
+    config: &FeaturizerConfig,
+) -> (Vec<MalwiObject>, FileDecoding) {
+    let mut file = FileDecoding { budget: payloads::MAX_DECODED_PER_FILE, notes: Vec::new(), imports: Vec::new() };
+    let objects = emit_tree_at(tree, &source.text, language, &Arc::from(file_path), config, 0, &mut file);
+    (objects, file)
 }
 
 /// What a file's payload decoding shares across levels of decoded code.
@@ -117,6 +135,8 @@ struct FileDecoding {
     /// Decoded code the file may still produce (`MAX_DECODED_PER_FILE`).
     budget: usize,
     notes: Vec<payloads::Note>,
+    /// Modules imported by the file's code, decoded code included.
+    imports: Vec<String>,
 }
 
 fn emit_tree_at(
@@ -145,6 +165,11 @@ fn emit_tree_at(
         payloads::Keys::new(core.key_constants.iter().map(String::as_str))
     };
     let dropped = core.dropped_payloads;
+    for module in std::mem::take(&mut core.imports) {
+        if file.imports.len() < MAX_IMPORTS && !file.imports.contains(&module) {
+            file.imports.push(module);
+        }
+    }
     let mut objects = core.finish(text, file_path, language);
     decode_candidates(&candidates, dropped, &keys, language, file_path, config, depth, file, &mut objects);
     objects
@@ -346,6 +371,8 @@ pub(crate) struct Core<'s> {
     pub marshal_until: usize,
     /// End of the last expression folded into a candidate: its parts are not folded again.
     pub folded_until: usize,
+    /// Modules imported or required by a constant name (see `Compiled::imports`).
+    pub imports: Vec<String>,
 }
 
 fn reserved_set() -> &'static FxHashSet<&'static str> {
@@ -371,6 +398,7 @@ impl<'s> Core<'s> {
             dropped_payloads: (0, (0, 0)),
             marshal_until: 0,
             folded_until: 0,
+            imports: Vec::new(),
         }
     }
 
@@ -550,8 +578,18 @@ impl<'s> Core<'s> {
 
     /// An opcode whose argument is a name from the source.
     pub fn op_name(&mut self, op: Op, name: &str) {
+        if op == Op::ImportName {
+            self.note_import(name);
+        }
         self.op(op);
         self.push_name(name);
+    }
+
+    /// Remembers a module the code imports (the first MAX_IMPORTS of a file).
+    pub fn note_import(&mut self, module: &str) {
+        if !module.is_empty() && self.imports.len() < MAX_IMPORTS {
+            self.imports.push(module.to_string());
+        }
     }
 
     /// A name argument after an opcode already written (`KW_NAMES a b`).
@@ -894,8 +932,13 @@ impl<'s> Core<'s> {
     }
 
     /// What calling `callee` produces, for the calls the emitter understands statically.
-    pub fn call_result(&self, callee: &Value, first_string: Option<&str>, second: Option<(&Value, &str)>) -> Value {
+    pub fn call_result(&mut self, callee: &Value, first_string: Option<&str>, second: Option<(&Value, &str)>) -> Value {
         let Value::Qual { qual, categorized, .. } = callee else { return Value::Unknown };
+        if let ("__import__" | "importlib.import_module" | "require" | "import" | "module.require", Some(module)) =
+            (qual.name.as_str(), first_string)
+        {
+            self.note_import(module.strip_prefix("node:").unwrap_or(module));
+        }
         match (qual.name.as_str(), first_string, second) {
             ("__import__", Some(module), _) => {
                 // `__import__('os.path')` returns the top-level package.

@@ -839,6 +839,10 @@ impl<'c, 's> PythonEmitter<'c, 's> {
                 ),
                 _ => (self.dotted(name), None),
             };
+            // `from . import helpers` / `from tests import evil` may import a module
+            // (`.helpers`, `tests.evil`); resolution later finds out whether it is one.
+            let separator = if module.is_empty() || module.ends_with('.') { "" } else { "." };
+            self.core.note_import(&format!("{module}{separator}{imported}"));
             let value = self.core.attr_op(Op::ImportFrom, &module_value, &imported);
             let alias = alias.unwrap_or_else(|| imported.clone());
             self.core.op_name(Op::StoreName, &alias);
