@@ -55,6 +55,7 @@ def compile_in_child(path: Path, max_file_size: int, timeout: float) -> dict:  #
         print(json.dumps({{
             "status": report.status,
             "reason": report.reason,
+            "warnings": report.warnings,
             "marker": "zzzLastMarker" in tokens,
             "category": "PROCESS_MANAGEMENT" in tokens,
             "tokens": len(tokens),
@@ -88,11 +89,18 @@ def test_five_megabyte_one_line_python(tmp_path: Path) -> None:
     assert outcome["max_rss_mb"] < 1024
 
 
-def test_twenty_megabytes_with_the_limit_raised(tmp_path: Path) -> None:
+def test_twenty_megabytes_in_windows_and_with_the_limit_raised(tmp_path: Path) -> None:
     path = tmp_path / "huge.min.js"
     path.write_text(minified_javascript(20 * MB))
-    skipped = compile_in_child(path, malwi.DEFAULT_MAX_FILE_SIZE, timeout=60)
-    assert skipped["status"] == "skipped" and "size limit" in skipped["reason"]
+    # Over the size limit: compiled in 1 MB windows (one line, cut at characters), to the end,
+    # in far less memory than one 20 MB text.
+    windowed = compile_in_child(path, malwi.DEFAULT_MAX_FILE_SIZE, timeout=300)
+    assert windowed["status"] == "compiled"
+    assert windowed["marker"] and windowed["category"], "the payload at the very end is found"
+    assert windowed["warnings"] == [
+        "larger than the size limit (20.0 MB > 10.0 MB): compiled in 20 windows of at most 1.0 MB"
+    ]
+    assert windowed["max_rss_mb"] < 1024
     outcome = compile_in_child(path, 32 * MB, timeout=300)
     assert outcome["status"] == "compiled"
     assert outcome["marker"] and outcome["category"]

@@ -124,7 +124,9 @@ def test_compile_files_reports_every_file(tmp_path: Path) -> None:
     binary = tmp_path / "binary.py"
     binary.write_bytes(b"\x7fELF\x02\x01\x01" + bytes(range(64)))
     missing = tmp_path / "missing.py"
-    reports = malwi.compile_files([good, big, binary, missing], workers=2, max_file_size=1000)
+    reports = malwi.compile_files(
+        [good, big, binary, missing], workers=2, max_file_size=1000, hard_limit=1000
+    )
     assert [r.status for r in reports] == ["compiled", "skipped", "skipped", "failed"]
     assert (
         reports[0]
@@ -144,7 +146,7 @@ def test_failures_are_typed(tmp_path: Path) -> None:
     binary = tmp_path / "binary.py"
     binary.write_bytes(b"\x7fELF\x02\x01\x01" + bytes(range(64)))
     too_large, not_text, missing = malwi.compile_files(
-        [big, binary, tmp_path / "missing.py"], max_file_size=1000
+        [big, binary, tmp_path / "missing.py"], max_file_size=1000, hard_limit=1000
     )
     assert too_large.failure is not None
     assert (too_large.failure.kind, too_large.failure.size, too_large.failure.limit) == (
@@ -160,6 +162,12 @@ def test_failures_are_typed(tmp_path: Path) -> None:
     assert (not_text.failure.kind, not_text.failure.skipped, not_text.status) == ("binary", True, "skipped")
     assert (missing.failure.kind, missing.failure.skipped, missing.status) == ("unreadable", False, "failed")
     assert malwi.compile_files([big])[0].failure is None
+    # Over the size limit but under the hard limit: compiled in windows, not skipped.
+    (windowed,) = malwi.compile_files([big], max_file_size=1000)
+    assert windowed.failure is None and windowed.status == "compiled"
+    assert windowed.warnings == [
+        "larger than the size limit (0.0 MB > 0.0 MB): compiled in 2 windows of at most 0.0 MB"
+    ]
 
 
 def test_a_file_batch_reads_once_hashes_and_compiles_each_file_once(tmp_path: Path) -> None:
@@ -171,7 +179,7 @@ def test_a_file_batch_reads_once_hashes_and_compiles_each_file_once(tmp_path: Pa
     ]:
         (tmp_path / name).write_text(text)
         files.append(tmp_path / name)
-    batch = _malwi.read_files([*files, tmp_path / "gone.py"], max_file_size=1000, workers=2)
+    batch = _malwi.read_files([*files, tmp_path / "gone.py"], max_file_size=1000, hard_limit=1000, workers=2)
     assert len(batch) == 4
     assert batch.sizes == [f.stat().st_size for f in files] + [0], "each file's size, in the order given"
     assert batch.digests[:2] == [hashlib.sha256(f.read_bytes()).hexdigest() for f in files[:2]]

@@ -281,3 +281,57 @@ def test_project_extensions_do_not_filter_unpacked_packages(tmp_path: Path) -> N
     )
     assert asked.returncode == 2, "an explicit --extensions still applies: nothing is left, which is an error"
     assert b"nothing was scanned" in asked.stderr
+
+
+def test_a_scanned_archives_own_tool_malwi_is_not_obeyed(tmp_path: Path) -> None:
+    import tarfile
+
+    archive = tmp_path / "pkg-1.0.tar.gz"
+    settings = tmp_path / "pyproject.toml"
+    settings.write_text(
+        '[project]\nname = "pkg"\n\n[tool.malwi]\nthreshold = 1.0\nexclude = ["*"]\nquiet = true\n'
+    )
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(EXAMPLES / "malicious-python" / "setup.py", "pkg-1.0/setup.py")
+        tar.add(settings, "pkg-1.0/pyproject.toml")
+    settings.unlink()
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    result = subprocess.run(
+        [sys.executable, "-m", "malwi", "scan", str(archive), "-f", "json"],
+        capture_output=True,
+        cwd=work,
+        timeout=120,
+    )
+    document = json.loads(result.stdout)
+    assert result.returncode == 1 and document["verdict"] == "malicious"
+    assert document["threshold"] < 1.0
+    assert document["settings"] == {"config": None, "config_keys": [], "ignore_files": [], "exclude": []}
+
+
+def test_an_explicit_config_and_the_ignores_applied_are_stated_in_the_report(
+    tree: Path, tmp_path: Path
+) -> None:
+    config = tmp_path / "malwi.toml"
+    config.write_text('[tool.malwi]\nexclude = ["malicious-javascript/"]\n')
+    (tree / ".malwiignore").write_text("benign/\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "malwi", "scan", str(tree), "-f", "json", "--config", str(config)],
+        capture_output=True,
+        timeout=120,
+    )
+    document = json.loads(result.stdout)
+    assert document["settings"] == {
+        "config": str(config),
+        "config_keys": ["exclude"],
+        "ignore_files": [str(tree / ".malwiignore")],
+        "exclude": ["malicious-javascript/"],
+    }
+    text = run_malwi("scan", str(tree), "--config", str(config)).stdout.decode()
+    assert f"settings from {config}: exclude" in text
+    assert f"ignored as {tree / '.malwiignore'} says:" in text
+    missing = run_malwi("scan", str(tree), "--config", str(tmp_path / "none.toml"))
+    assert missing.returncode == 2 and b"none.toml" in missing.stderr and missing.stderr.count(b"\n") == 1
+    (tmp_path / "empty.toml").write_text('[project]\nname = "x"\n')
+    empty = run_malwi("scan", str(tree), "--config", str(tmp_path / "empty.toml"))
+    assert empty.returncode == 2 and b"no [tool.malwi] table" in empty.stderr

@@ -159,13 +159,13 @@ def test_extensions_filter(examples: Path) -> None:
     }
 
 
-def test_oversized_files_are_skipped_with_a_warning(tmp_path: Path) -> None:
+def test_oversized_files_are_compiled_in_windows_with_a_warning(tmp_path: Path) -> None:
     (tmp_path / "big.py").write_text("x = 1\n" * 2000)
     (tmp_path / "small.py").write_text("import os\n")
     result = run_malwi("scan", str(tmp_path), "-f", "tokens", "--max-file-size", "1KB")
     assert result.returncode == 0
-    assert b"small.py" in result.stdout and b"big.py" not in result.stdout
-    assert b"big.py: skipped, larger than the size limit" in result.stderr
+    assert b"small.py" in result.stdout and b"big.py" in result.stdout
+    assert b"big.py: larger than the size limit (0.0 MB > 0.0 MB): compiled in 12 windows" in result.stderr
     quiet = run_malwi("scan", str(tmp_path), "-f", "tokens", "--max-file-size", "1KB", "--quiet")
     assert quiet.stderr == b"" and quiet.stdout == result.stdout
 

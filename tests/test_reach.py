@@ -334,3 +334,62 @@ def test_a_cached_rescan_gives_the_same_classes(tmp_path: Path, tiny: Path) -> N
     reach = {f.path.rsplit("pkg/", 1)[-1]: f.reach for f in second.files}
     assert reach["tests/helper.py"] == "install"
     assert reach["tests/test_more.py"] == "non-shipped"
+
+
+def test_reach_weights_are_fitted_at_the_bundles_threshold_without_losing_recall() -> None:
+    from malwi_research.reach_weights import fit, measure
+
+    score = PackageScore("max_object_score", 10.0, -5.0)  # probability 0.5 at raw 0.5
+    threshold, suspicious = 0.9, 0.5
+    none = dict.fromkeys(REACH_CLASSES, 0.0)
+    samples = [
+        # Benign packages whose high scores sit in their tests or in library code.
+        *[(0, [({**none, "non-shipped": 0.97, "import": 0.2}, 50)]) for _ in range(6)],
+        (0, [({**none, "library": 0.7}, 50)]),  # suspicious, not malicious
+        # Malware at install time, and one whose payload is a library function.
+        *[(1, [({**none, "install": 0.99}, 3)]) for _ in range(8)],
+        (1, [({**none, "library": 0.9}, 3)]),
+    ]
+    neutral = measure(samples, score, threshold, suspicious)
+    assert neutral["benign_malicious"] == 6 and neutral["recall"] == 1.0
+    found = fit(samples, score, threshold, suspicious, max_recall_loss=0.0)
+    weights = found["weights"]
+    assert weights["install"] == 1.0
+    # Lowered until the tests are no longer even suspicious (0.97 × 0.5 < raw 0.5), not further.
+    assert weights["non-shipped"] == 0.5
+    assert weights["library"] >= 0.8  # the library-code malware (0.9 × 0.8 = 0.72) keeps it high
+    assert found["fitted"]["recall"] == 1.0
+    assert found["fitted"]["benign_malicious"] == 0
+    # Of the weightings that tie, the closest to neutral: nothing pushes `import` down.
+    assert weights["import"] == 1.0
+
+
+def test_fitted_weights_written_into_a_bundle_are_what_a_scan_uses(tmp_path: Path, tiny: Path) -> None:
+    from malwi_research.reach_weights import collect, read_listing, write_bundle
+
+    write(
+        tmp_path / "calc",
+        {
+            "setup.py": "from setuptools import setup\n",
+            "calc/__init__.py": BENIGN_PY,
+            "tests/test_calc.py": PAYLOAD,
+        },
+    )
+    write(tmp_path / "evil", {"setup.py": PAYLOAD})
+    listing = tmp_path / "packages.tsv"
+    listing.write_text(f"benign\t{tmp_path / 'calc'}\nmalicious\t{tmp_path / 'evil'}\n")
+    samples, names, failed = collect(read_listing(listing), tiny)
+    assert failed == [] and names == [str(tmp_path / "calc"), str(tmp_path / "evil")]
+    assert [label for label, _ in samples] == [0, 1]
+    benign_tops = samples[0][1][0][0]
+    assert benign_tops["non-shipped"] > benign_tops["import"]
+    fitted = tmp_path / "fitted"
+    write_bundle(
+        tiny, fitted, {"install": 1.0, "import": 1.0, "library": 1.0, "non-shipped": 0.2}, {"note": "test"}
+    )
+    assert ModelBundle.load(fitted).package_score.reach_weights["non-shipped"] == 0.2
+    assert scan([tmp_path / "calc"], fitted).units[0].verdict == "good"
+    assert scan([tmp_path / "evil"], fitted).units[0].verdict == "malicious"
+    with pytest.raises(Exception, match="expected 'benign<TAB>path'"):
+        listing.write_text("harmless\tx\n")
+        read_listing(listing)

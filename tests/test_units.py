@@ -251,3 +251,31 @@ def test_fail_on_and_min_score_set_the_exit_code(tmp_path: Path, tiny: Path) -> 
     assert run_malwi(*base, "--min-score", "0.0").returncode == 1
     bad = run_malwi(*base, "--fail-on", "sometimes")
     assert bad.returncode == 2 and b"--fail-on takes malicious, suspicious, incomplete" in bad.stderr
+
+
+def test_a_stealer_padded_past_the_size_limit_is_still_scanned(tmp_path: Path, tiny: Path) -> None:
+    padding = "# " + "padding " * 12 + "\n"
+    payload = "import os\nimport subprocess\n\ndef steal():\n    subprocess.Popen(['sh', '-c', os.environ['HOME']])\n"
+    lines = 20_000
+    write(tmp_path / "pkg", {"setup.py": padding * lines + payload, "pkg/__init__.py": BENIGN_PY})
+    size = (tmp_path / "pkg" / "setup.py").stat().st_size
+    report = MalwiReport.create(
+        input_path=str(tmp_path / "pkg"), silent=True, model=tiny, max_file_size=256 * 1024
+    )
+    assert size > 4 * 256 * 1024
+    (padded,) = [f for f in report.files if f.path.endswith("setup.py")]
+    assert padded.status == "compiled"
+    steal = next(o for o in padded.objects if o.name == "steal")
+    assert steal.lines == (lines + 4, lines + 5)  # where it is in the whole file
+    assert report.verdict == "malicious"
+    assert any("setup.py: larger than the size limit" in w and "windows" in w for w in report.warnings)
+    # Over the hard limit nothing is read: the package is incomplete, never good.
+    from malwi._malwi import HARD_FILE_LIMIT
+
+    with open(tmp_path / "pkg" / "setup.py", "r+b") as handle:
+        handle.truncate(HARD_FILE_LIMIT + 1)  # sparse: nothing is written
+    report = create(tmp_path / "pkg", tiny)
+    assert report.verdict == "incomplete"
+    (unit,) = report.units
+    assert unit.unscanned[0]["path"].endswith("setup.py")
+    assert unit.unscanned[0]["reason"].startswith("larger than the hard size limit (256.0 MB")

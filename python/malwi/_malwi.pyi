@@ -10,6 +10,7 @@ __all__ = [
     "DEFAULT_MAX_ARCHIVE_SIZE",
     "DEFAULT_MAX_FILE_SIZE",
     "FEATURIZER_VERSION",
+    "HARD_FILE_LIMIT",
     "PATTERN_DATABASE_VERSION",
     "REGISTRY_CONFIG",
     "ConfigError",
@@ -48,6 +49,7 @@ __version__: str
 FEATURIZER_VERSION: int
 PATTERN_DATABASE_VERSION: str
 DEFAULT_MAX_FILE_SIZE: int
+HARD_FILE_LIMIT: int
 # Files skipped by extension up to this size are sniffed for archive magic by `discover`.
 DEFAULT_MAX_ARCHIVE_SIZE: int
 DEFAULT_EXTENSIONS: list[str]
@@ -301,6 +303,7 @@ def compile_files(
     *,
     workers: int = 0,
     max_file_size: int = ...,
+    hard_limit: int = ...,
     config: FeaturizerConfig | None = None,
 ) -> list[FileReport]: ...
 def discover(
@@ -313,7 +316,11 @@ def discover(
     max_archive_size: int = ...,
 ) -> Discovery: ...
 def read_files(
-    files: Iterable[_Path | tuple[_Path, str]], *, workers: int = 0, max_file_size: int = ...
+    files: Iterable[_Path | tuple[_Path, str]],
+    *,
+    workers: int = 0,
+    max_file_size: int = ...,
+    hard_limit: int = ...,
 ) -> FileBatch: ...
 def archive_kind(head: bytes) -> str | None: ...
 def parse_files(files: Iterable[_Path | tuple[_Path, str]], *, workers: int = 0) -> int: ...

@@ -136,6 +136,12 @@ def add_report_options(command: argparse.ArgumentParser, formats: Sequence[str])
     )
     command.add_argument("--no-config", action="store_true", help="ignore [tool.malwi] in pyproject.toml")
     command.add_argument(
+        "--config",
+        metavar="FILE",
+        dest="config_file",
+        help="read [tool.malwi] from this file instead of the working directory's pyproject.toml",
+    )
+    command.add_argument(
         "--quiet",
         "-q",
         action="store_true",
@@ -266,6 +272,31 @@ def build_parser() -> Parser:
         "--into", metavar="DIR", help="also copy the bundle here (e.g. python/malwi/models/default)"
     )
     steps.add_parser("evaluate", help="object/file/package metrics and curves on the test packages")
+    reach = steps.add_parser(
+        "reach-weights", help="fit how much each reachability class counts, on listed validation packages"
+    )
+    reach.add_argument("packages", metavar="LIST", help="one package per line: benign|malicious<TAB>path")
+    reach.add_argument("--model", metavar="DIR", help="the bundle to fit (default: the active model)")
+    reach.add_argument("--into", metavar="DIR", help="write the bundle with the fitted weights here")
+    reach.add_argument("--workers", type=int, default=0, help="compile and inference threads (0: all cores)")
+    reach.add_argument("--samples", metavar="DIR", help="keep the scans here (JSON) and refit from them")
+    reach.add_argument(
+        "--keep",
+        type=float,
+        default=0.5,
+        metavar="SHARE",
+        help="share of its margin over the threshold each caught malicious package must keep (default 0.5)",
+    )
+    reach.add_argument(
+        "--held-out", action="append", metavar="LIST", help="also measure these packages (never fitted on)"
+    )
+    reach.add_argument(
+        "--max-recall-loss",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="recall on the malicious packages may fall by at most this much (default 0: not at all)",
+    )
     return parser
 
 
@@ -288,14 +319,25 @@ def apply_settings(args: argparse.Namespace) -> None:
     """Fills what the command line left open from `[tool.malwi]` in the nearest pyproject.toml
     above the working directory, then from DEFAULTS: the command line always wins. Never from
     the scanned tree: a package must not configure its own scan (`exclude = ["*"]`)."""
-    from malwi.config import find_project_config, merge
+    from malwi.config import find_project_config, load_project_config, merge
+    from malwi.errors import ConfigError
 
-    project = None if getattr(args, "no_config", False) else find_project_config(os.getcwd())
+    project = None
+    if getattr(args, "config_file", None):
+        if getattr(args, "no_config", False):
+            raise UsageError("--config and --no-config exclude each other")
+        project = load_project_config(args.config_file)
+        if project.path is None:
+            raise ConfigError(f"{args.config_file}: no [tool.malwi] table")
+    elif not getattr(args, "no_config", False):
+        project = find_project_config(os.getcwd())
     values = project.values if project is not None else {}
     args.from_config = {key for key in values if getattr(args, key, None) is None}
     for key, default in DEFAULTS.items():
         setattr(args, key, merge(getattr(args, key, None), values.get(key), default))
     args.config_notice = ""
+    # The user's configuration (the working directory's project or --config), never the scanned tree's.
+    args.config_path = str(project.path) if project is not None and project.path is not None else None
     if project is not None and project.path is not None and args.from_config:
         # Scanning from inside the tree being scanned: its pyproject.toml may belong to the
         # package under inspection. Used (it is usually the user's own repository), but said.
@@ -473,6 +515,9 @@ def run_report(args: argparse.Namespace, out: BinaryIO) -> int:
                 warn(args.quiet, warning)
             if args.config_notice and target.trusted:
                 report.warnings.insert(0, args.config_notice)  # said on stderr already
+            if args.config_path:
+                report.settings["config"] = args.config_path
+                report.settings["config_keys"] = sorted(args.from_config)
             workspace.discard(target)
             return report
 

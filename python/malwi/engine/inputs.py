@@ -85,8 +85,10 @@ class Target:
         "_names",
         "archive",
         "archive_name",
+        "exclude",
         "files",
         "found_in",
+        "ignore_files",
         "input_archives",
         "folders",
         "inputs",
@@ -118,6 +120,8 @@ class Target:
         self.folders: list[Path] = []  # what the workspace created for it
         self.input_archives: dict[str, str] = {}  # folder an input archive was unpacked into → its name
         self.found_in: dict[str, str] = {}  # folder an archive found inside was unpacked into → its path
+        self.ignore_files: list[str] = []  # the `.malwiignore` files honoured (a trusted root's own)
+        self.exclude: list[str] = []  # the exclude patterns applied
         self.units: list[Unit] = []  # its packages (see `malwi.engine.units`)
         # (real path, why): content that never reached the compiler, so its unit is incomplete.
         self.unscanned: list[tuple[str, str]] = []
@@ -359,6 +363,13 @@ class Workspace:
             max_archive_size=self.limits.max_total_bytes,
         )
         found_files = [found]
+        target.exclude = list(self.exclude)
+        if target.trusted:
+            target.ignore_files += [
+                target.shown(os.path.join(root, ".malwiignore"))
+                for root in roots
+                if os.path.isfile(os.path.join(root, ".malwiignore"))
+            ]
         for path in found.ignored_ignore_files:
             target.warnings.append(
                 f"{target.shown(path)}: not honoured (only the .malwiignore of a scanned folder itself counts)"

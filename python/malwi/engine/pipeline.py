@@ -23,6 +23,7 @@ from malwi import _malwi
 from malwi._malwi import (
     DEFAULT_MAX_FILE_SIZE,
     FEATURIZER_VERSION,
+    HARD_FILE_LIMIT,
     FeaturizerConfig,
     FileBatch,
     FileReport,
@@ -237,7 +238,8 @@ def _chunked(files: list[SourceFile], max_file_size: int) -> Iterator[list[Sourc
     size = 0
     for file in files:
         try:
-            length = min(os.path.getsize(file.path), max_file_size)
+            # Files over the size limit are compiled in windows, up to the hard limit.
+            length = min(os.path.getsize(file.path), max(max_file_size, HARD_FILE_LIMIT))
         except OSError:
             length = 0  # the compiler reports why it cannot be read
         if chunk and (len(chunk) >= CHUNK_FILES or size + length > CHUNK_BYTES):
@@ -489,6 +491,8 @@ class Scanner:
         report.model = {"name": self.bundle.name, "version": self.bundle.version, "device": "cache"}
         report.warnings = list(target.warnings)
         report.partial = target.partial
+        report.settings["ignore_files"] = list(target.ignore_files)
+        report.settings["exclude"] = list(target.exclude)
         tallies = {unit.key: UnitTally(unit) for unit in target.units}
         hashes: set[str] = set()
         manifest: list[tuple[str, str, int]] = []

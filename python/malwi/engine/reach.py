@@ -5,7 +5,7 @@
   scripts and the files they start, `.pth` files (run at every interpreter start).
 - `import`: module-level code that runs when the package is used. Every shipped Python module
   (importing it runs its top level); for npm, the files `package.json` exposes (`main`,
-  `exports`, `bin`) and what they require.
+  `exports`, `bin`) and what they require; a loose file outside every package.
 - `library`: other shipped code (functions and classes of shipped modules, npm files that are
   published but not reached from an entry point).
 - `non-shipped`: tests, docs, examples, benchmarks, build and CI tooling.
@@ -365,7 +365,9 @@ def classify(files: Sequence[ReachFile], manifests: Sequence[str], root: str | N
                 owner.python_ships(relative) if file.language == "python" else owner.npm_publishes(relative)
             )
         reach[path] = "library" if shipped else "non-shipped"
-        if shipped and file.language == "python":
+        # A shipped Python module's top level runs when it is imported; a loose file outside
+        # every package (no manifest says how it is used) runs when it is loaded or run.
+        if shipped and (file.language == "python" or owner is None):
             import_roots.append(path)
     for declared in projects.values():
         if declared.backend:

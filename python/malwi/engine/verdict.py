@@ -267,7 +267,7 @@ class UnitTally:
         unit = self.unit
         finding = UnitFinding(unit.key, unit.name, unit.kind)
         finding.version = unit.version
-        tops = self.classify()
+        tops = finding.tops = self.classify()
         finding.maliciousness = score.package_probability(score.top_of(tops), len(self.hashes))
         finding.verdict = verdict.of(finding.maliciousness, complete=not self.unscanned)
         finding.unscanned = self.unscanned

@@ -144,6 +144,7 @@ def result_document(report: MalwiReport) -> dict[str, Any]:
         "units": [u.to_dict() for u in sorted(report.units, key=_unit_order)],
         "files": _carrying_files(report),
         "warnings": report.warnings,
+        "settings": report.settings,
         "results": {
             "classification": {
                 "verdict": report.verdict,

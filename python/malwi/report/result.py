@@ -213,6 +213,7 @@ class UnitFinding:
         "maliciousness",
         "name",
         "statistics",
+        "tops",
         "unscanned",
         "verdict",
         "version",
@@ -230,6 +231,8 @@ class UnitFinding:
         self.hooks: list[dict[str, Any]] = []
         # The few objects that carry a flagged unit's verdict, with their files, the highest first.
         self.carriers: list[tuple[FileFinding, ObjectFinding]] = []
+        # The highest raw object score per reachability class: what the package score weighs.
+        self.tops: dict[str, float] = {}
 
     @property
     def flagged(self) -> bool:
@@ -347,6 +350,9 @@ class MalwiReport:
         self.file_info = FileInfo("", "directory")
         self.source: dict[str, Any] = {}
         self.partial = False  # some input could not be read or parsed
+        # What configured the scan: the [tool.malwi] file and the keys it set, the .malwiignore
+        # files honoured and the exclude patterns (a package never configures its own scan).
+        self.settings: dict[str, Any] = {"config": None, "config_keys": [], "ignore_files": [], "exclude": []}
 
     @classmethod
     def create(

@@ -61,8 +61,24 @@ def text(report: Result, quiet: bool = False) -> str:
             f"{report.label} from {report.source['ecosystem']} ({report.source.get('filename') or report.source.get('origin', '')})"
         )
     lines += tree(report)
+    lines += settings_lines(report)
     lines.append(summary(report))
     return "\n".join(lines) + "\n"
+
+
+def settings_lines(report: MalwiReport) -> list[str]:
+    """What configured the scan besides the command line, when anything did."""
+    settings = report.settings
+    lines = []
+    if settings.get("config"):
+        keys = ", ".join(settings.get("config_keys") or []) or "nothing the command line left open"
+        lines.append(f"settings from {settings['config']}: {keys}")
+    if settings.get("ignore_files"):
+        skipped = report.statistics.get("skipped_ignored", 0)
+        lines.append(f"ignored as {', '.join(settings['ignore_files'])} says: {skipped} entries")
+    if settings.get("exclude"):
+        lines.append(f"excluded by pattern: {', '.join(settings['exclude'])}")
+    return lines
 
 
 def why(report: MalwiReport) -> list[str]:

@@ -135,7 +135,7 @@ def when(file: FileFinding, obj: ObjectFinding) -> str:
             return "at every Python start-up (a .pth file)"
         return "at install time (imported by the install code)"
     if obj.reach == "import":
-        return "when the package is imported"
+        return "when the module is loaded (imported or run)"
     if obj.reach == "non-shipped":
         return "in tests, docs or tooling (not run by installing or using the package)"
     return "when called"

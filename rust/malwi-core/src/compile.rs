@@ -25,27 +25,48 @@ use crate::object::MalwiObject;
 use crate::source::{looks_binary, SourceText};
 
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
+/// Files up to this size are read whole and compiled in windows when they are larger than
+/// `max_file_size`; only larger ones are not scanned (`Failure::TooLarge`). Fail closed: a
+/// stealer padded past the size limit is still compiled, piece by piece.
+pub const HARD_FILE_LIMIT: u64 = 256 * 1024 * 1024;
+/// The largest window a large file is compiled in (each window costs the memory of a file of
+/// its size; a file of one 10 MB line would cost gigabytes as one text).
+pub const WINDOW_BYTES: u64 = 1024 * 1024;
 
 /// How files are compiled.
 #[derive(Clone, Debug)]
 pub struct CompileOptions {
     /// Worker threads; 0 means one per CPU.
     pub workers: usize,
-    /// Files larger than this are not compiled (`Failure::TooLarge`).
+    /// Files larger than this are compiled in windows (of at most `WINDOW_BYTES`).
     pub max_file_size: u64,
+    /// Files larger than this are not read (`Failure::TooLarge`); at least `max_file_size`.
+    pub hard_limit: u64,
     pub config: FeaturizerConfig,
 }
 
 impl Default for CompileOptions {
     fn default() -> Self {
-        CompileOptions { workers: 0, max_file_size: DEFAULT_MAX_FILE_SIZE, config: FeaturizerConfig::default() }
+        CompileOptions {
+            workers: 0,
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
+            hard_limit: HARD_FILE_LIMIT,
+            config: FeaturizerConfig::default(),
+        }
+    }
+}
+
+impl CompileOptions {
+    /// The limit past which nothing is read: the hard limit, never below `max_file_size`.
+    pub fn read_limit(&self) -> u64 {
+        self.hard_limit.max(self.max_file_size)
     }
 }
 
 /// Why a file was not compiled.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Failure {
-    /// Larger than `max_file_size`; nothing past the limit was read.
+    /// Larger than the hard limit; nothing past the limit was read.
     TooLarge { size: u64, limit: u64 },
     /// Not text: a known binary format or mostly control bytes.
     Binary,
@@ -91,7 +112,7 @@ impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Failure::TooLarge { size, limit } => {
-                write!(f, "larger than the size limit ({} > {})", megabytes(*size), megabytes(*limit))
+                write!(f, "larger than the hard size limit ({} > {})", megabytes(*size), megabytes(*limit))
             }
             Failure::Binary => f.write_str("binary file"),
             Failure::Unreadable(message) | Failure::Parse(message) | Failure::Internal(message) => f.write_str(message),
@@ -179,14 +200,15 @@ pub fn compile_files(files: &[(PathBuf, Language)], options: &CompileOptions) ->
     Ok(pool.install(|| {
         files
             .par_iter()
-            .map(|(path, language)| compile_one(read_file(path, *language, options.max_file_size, false), options))
+            .map(|(path, language)| compile_one(read_file(path, *language, options.read_limit(), false), options))
             .collect()
     }))
 }
 
-/// Reads files in parallel (at most `max_file_size` bytes each) and hashes what was read.
-pub fn read_files(files: &[(PathBuf, Language)], max_file_size: u64, workers: usize) -> Result<Vec<ReadFile>, Error> {
-    parallel_map(files, workers, |(path, language)| read_file(path, *language, max_file_size, true))
+/// Reads files in parallel (at most `limit` bytes each: `CompileOptions::read_limit`) and
+/// hashes what was read.
+pub fn read_files(files: &[(PathBuf, Language)], limit: u64, workers: usize) -> Result<Vec<ReadFile>, Error> {
+    parallel_map(files, workers, |(path, language)| read_file(path, *language, limit, true))
 }
 
 /// Compiles files already read, in parallel, in input order.
@@ -242,8 +264,22 @@ fn compile_one(file: ReadFile, options: &CompileOptions) -> FileReport {
         report.warnings.push("NUL bytes replaced by spaces".into());
     }
     let file_path = file.path.to_string_lossy();
-    let result =
-        catch_unwind(AssertUnwindSafe(|| compile_text_full(&source, file.language, &file_path, &options.config)));
+    let window = options.max_file_size.clamp(1, WINDOW_BYTES) as usize;
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        if source.text.len() as u64 > options.max_file_size {
+            let pieces = windows(&source.text, window);
+            report.warnings.push(format!(
+                "larger than the size limit ({} > {}): compiled in {} windows of at most {}",
+                megabytes(report.size),
+                megabytes(options.max_file_size),
+                pieces.len(),
+                megabytes(window as u64)
+            ));
+            compile_windows(&source, &pieces, file.language, &file_path, &options.config)
+        } else {
+            compile_text_full(&source, file.language, &file_path, &options.config)
+        }
+    }));
     report.outcome = match result {
         Ok(Ok(compiled)) => {
             report.notes = compiled.notes;
@@ -255,6 +291,71 @@ fn compile_one(file: ReadFile, options: &CompileOptions) -> FileReport {
         Err(panic) => Err(Failure::Internal(format!("internal error: {}", panic_message(&panic)))),
     };
     report
+}
+
+/// Byte ranges of at most `size` bytes covering `text`, each ending at a line end where the
+/// window holds one (a single longer line is cut at a character boundary).
+fn windows(text: &str, size: usize) -> Vec<std::ops::Range<usize>> {
+    let mut ranges = Vec::new();
+    let mut start = 0;
+    while start < text.len() {
+        let mut end = (start + size).min(text.len());
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        if end == start {
+            // A window smaller than one character: take the character whole.
+            end = start + text[start..].chars().next().map_or(1, char::len_utf8);
+        } else if end < text.len() {
+            if let Some(newline) = text[start..end].rfind('\n') {
+                end = start + newline + 1;
+            }
+        }
+        ranges.push(start..end);
+        start = end;
+    }
+    ranges
+}
+
+/// Compiles each window of a large file as a text of its own, placed at the window's lines.
+fn compile_windows(
+    source: &SourceText,
+    pieces: &[std::ops::Range<usize>],
+    language: Language,
+    file_path: &str,
+    config: &FeaturizerConfig,
+) -> Result<crate::emit::Compiled, Error> {
+    let mut whole: Option<crate::emit::Compiled> = None;
+    let mut line = 0u32;
+    for piece in pieces {
+        let text = &source.text[piece.clone()];
+        let window =
+            SourceText { text: Arc::from(text), invalid_utf8: source.invalid_utf8, nul_bytes: source.nul_bytes };
+        let mut compiled = compile_text_full(&window, language, file_path, config)?;
+        for object in &mut compiled.objects {
+            object.shift_lines(line);
+        }
+        for note in &mut compiled.notes {
+            note.lines = (note.lines.0 + line, note.lines.1 + line);
+        }
+        line = line.saturating_add(text.bytes().filter(|&b| b == b'\n').count() as u32);
+        match whole.as_mut() {
+            None => whole = Some(compiled),
+            Some(all) => {
+                all.objects.append(&mut compiled.objects);
+                all.notes.append(&mut compiled.notes);
+                for module in compiled.imports {
+                    if !all.imports.contains(&module) {
+                        all.imports.push(module);
+                    }
+                }
+                if !all.protection.is_protected() && compiled.protection.is_protected() {
+                    all.protection = compiled.protection;
+                }
+            }
+        }
+    }
+    whole.ok_or_else(|| Error::Internal("a large file without windows".into()))
 }
 
 /// The file's bytes, or `Err(size)` when it is larger than `limit` (nothing more is read).
@@ -320,7 +421,7 @@ mod tests {
     fn every_file_gets_a_report() {
         let dir = temp_dir("reports");
         let files = sample_files(&dir);
-        let options = CompileOptions { workers: 2, max_file_size: 300, ..Default::default() };
+        let options = CompileOptions { workers: 2, max_file_size: 300, hard_limit: 300, ..Default::default() };
         let reports = compile_files(&files, &options).unwrap();
         assert_eq!(reports.len(), 5);
         assert_eq!(
@@ -342,7 +443,7 @@ mod tests {
         );
         assert_eq!(
             reports[1].outcome.as_ref().unwrap_err().to_string(),
-            "larger than the size limit (0.0 MB > 0.0 MB)"
+            "larger than the hard size limit (0.0 MB > 0.0 MB)"
         );
     }
 
@@ -350,8 +451,8 @@ mod tests {
     fn reading_then_compiling_gives_what_compiling_gives_and_hashes_what_was_read() {
         let dir = temp_dir("read");
         let files = sample_files(&dir);
-        let options = CompileOptions { workers: 2, max_file_size: 300, ..Default::default() };
-        let read = read_files(&files, options.max_file_size, 2).unwrap();
+        let options = CompileOptions { workers: 2, max_file_size: 300, hard_limit: 300, ..Default::default() };
+        let read = read_files(&files, options.read_limit(), 2).unwrap();
         let digest = |name: &str| -> [u8; 32] { Sha256::digest(std::fs::read(dir.join(name)).unwrap()).into() };
         assert_eq!(read[0].digest, Some(digest("ok.py")));
         assert_eq!(read[2].digest, Some(digest("binary.py")), "a binary file is read and hashed, not compiled");
@@ -370,6 +471,43 @@ mod tests {
                 }
                 (Err(x), Err(y)) => assert_eq!(x.kind(), y.kind()),
                 other => panic!("outcomes differ: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_file_over_the_size_limit_is_compiled_in_windows_at_its_own_lines() {
+        let dir = temp_dir("windows");
+        let padding = "# padding\n".repeat(400); // 4,000 bytes of comments
+        let payload = "import os\ndef run():\n    os.system('echo defanged')\n";
+        std::fs::write(dir.join("padded.py"), format!("{padding}{payload}")).unwrap();
+        let files = [(dir.join("padded.py"), Language::Python)];
+        let options = CompileOptions { workers: 1, max_file_size: 1000, ..Default::default() };
+        let report = compile_files(&files, &options).unwrap().remove(0);
+        let objects = report.outcome.as_ref().expect("compiled, not skipped");
+        let run = objects.iter().find(|o| o.name == "run").expect("the payload past the limit is found");
+        assert_eq!(run.lines, (402, 403), "placed at its lines in the whole file");
+        assert!(run.token_string().contains("PROCESS_MANAGEMENT"));
+        assert_eq!(report.imports, ["os"]);
+        assert!(report.warnings[0].starts_with("larger than the size limit"), "{:?}", report.warnings);
+        let beyond = CompileOptions { hard_limit: 2000, ..options };
+        let skipped = compile_files(&files, &beyond).unwrap().remove(0);
+        assert_eq!(skipped.outcome.unwrap_err(), Failure::TooLarge { size: 4052, limit: 2000 });
+    }
+
+    #[test]
+    fn windows_cover_the_text_in_order_at_line_ends_and_character_boundaries() {
+        let text = "ab\ncdé\nf\n\u{1F600}\u{1F600}gh";
+        for size in 1..=text.len() + 1 {
+            let pieces = windows(text, size);
+            assert_eq!(pieces.first().map(|p| p.start), Some(0));
+            assert_eq!(pieces.last().map(|p| p.end), Some(text.len()));
+            for pair in pieces.windows(2) {
+                assert_eq!(pair[0].end, pair[1].start, "contiguous");
+            }
+            for piece in &pieces {
+                let part = &text[piece.clone()]; // panics if not at character boundaries
+                assert!(part.len() <= size || part.chars().count() == 1, "{size}: {part:?}");
             }
         }
     }

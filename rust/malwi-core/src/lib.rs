@@ -46,7 +46,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 pub use compile::{
     compile_files, compile_read, panic_message, parallel_map, parse_files, read_files, CompileOptions, Failure,
-    FileReport, ReadFile, DEFAULT_MAX_FILE_SIZE,
+    FileReport, ReadFile, DEFAULT_MAX_FILE_SIZE, HARD_FILE_LIMIT, WINDOW_BYTES,
 };
 pub use config::{FeaturizerConfig, Granularity, FEATURIZER_VERSION};
 pub use discover::{

@@ -106,6 +106,16 @@ impl MalwiObject {
         self.flows = flows;
     }
 
+    /// Moves the object `by` lines down: code compiled from a window of a large file is placed
+    /// where the window starts.
+    pub(crate) fn shift_lines(&mut self, by: u32) {
+        self.lines = (self.lines.0 + by, self.lines.1 + by);
+        for flow in &mut self.flows {
+            flow.source_line += by;
+            flow.sink_line += by;
+        }
+    }
+
     /// Decoded code has no lines of its own in the file: its flows are at the literal's.
     pub(crate) fn place_flows_at(&mut self, line: u32) {
         for flow in &mut self.flows {

@@ -554,6 +554,9 @@ struct FileBatch {
     /// Each file's size in bytes (on disk, for a file too large to read).
     #[pyo3(get)]
     sizes: Vec<u64>,
+    /// Files larger than this compile in windows; `hard_limit`: what was read at most.
+    max_file_size: u64,
+    hard_limit: u64,
 }
 
 #[pymethods]
@@ -583,21 +586,40 @@ impl FileBatch {
                 })?);
             }
         }
-        let options = core::CompileOptions { workers, max_file_size: u64::MAX, config: config_or_default(config) };
+        let options = core::CompileOptions {
+            workers,
+            max_file_size: self.max_file_size,
+            hard_limit: self.hard_limit,
+            config: config_or_default(config),
+        };
         let reports = detached(py, move || core::compile_read(taken, &options))?;
         reports.into_iter().map(|r| wrap_report(py, r)).collect()
     }
 }
 
-/// Reads files (at most `max_file_size` bytes each) in parallel and hashes them: a `FileBatch`.
+/// Reads files (up to the hard limit, at least `max_file_size` bytes each) in parallel and
+/// hashes them: a `FileBatch`, whose files larger than `max_file_size` compile in windows.
 #[pyfunction]
-#[pyo3(signature = (files, *, workers = 0, max_file_size = core::DEFAULT_MAX_FILE_SIZE))]
-fn read_files(py: Python<'_>, files: &Bound<'_, PyAny>, workers: usize, max_file_size: u64) -> PyResult<FileBatch> {
+#[pyo3(signature = (files, *, workers = 0, max_file_size = core::DEFAULT_MAX_FILE_SIZE, hard_limit = core::HARD_FILE_LIMIT))]
+fn read_files(
+    py: Python<'_>,
+    files: &Bound<'_, PyAny>,
+    workers: usize,
+    max_file_size: u64,
+    hard_limit: u64,
+) -> PyResult<FileBatch> {
     let files = file_list(files)?;
-    let read = detached(py, move || core::read_files(&files, max_file_size, workers))?;
+    let limit = hard_limit.max(max_file_size);
+    let read = detached(py, move || core::read_files(&files, limit, workers))?;
     let digests = read.iter().map(|f| f.digest.map(hex)).collect();
     let sizes = read.iter().map(|f| f.size).collect();
-    Ok(FileBatch { files: std::sync::Mutex::new(read.into_iter().map(Some).collect()), digests, sizes })
+    Ok(FileBatch {
+        files: std::sync::Mutex::new(read.into_iter().map(Some).collect()),
+        digests,
+        sizes,
+        max_file_size,
+        hard_limit: limit,
+    })
 }
 
 fn hex(bytes: [u8; 32]) -> String {
@@ -941,16 +963,17 @@ fn file_list(files: &Bound<'_, PyAny>) -> PyResult<Vec<(PathBuf, core::Language)
 
 /// Compiles files in parallel with the GIL released; one report per file, in input order.
 #[pyfunction]
-#[pyo3(signature = (files, *, workers = 0, max_file_size = core::DEFAULT_MAX_FILE_SIZE, config = None))]
+#[pyo3(signature = (files, *, workers = 0, max_file_size = core::DEFAULT_MAX_FILE_SIZE, hard_limit = core::HARD_FILE_LIMIT, config = None))]
 fn compile_files(
     py: Python<'_>,
     files: &Bound<'_, PyAny>,
     workers: usize,
     max_file_size: u64,
+    hard_limit: u64,
     config: Option<&Bound<'_, FeaturizerConfig>>,
 ) -> PyResult<Vec<FileReport>> {
     let files = file_list(files)?;
-    let options = core::CompileOptions { workers, max_file_size, config: config_or_default(config) };
+    let options = core::CompileOptions { workers, max_file_size, hard_limit, config: config_or_default(config) };
     let reports = detached(py, move || core::compile_files(&files, &options))?;
     reports.into_iter().map(|r| wrap_report(py, r)).collect()
 }
@@ -1029,6 +1052,7 @@ fn _malwi(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("FEATURIZER_VERSION", core::FEATURIZER_VERSION)?;
     m.add("PATTERN_DATABASE_VERSION", core::PatternDatabase::embedded().version.as_str())?;
     m.add("DEFAULT_MAX_FILE_SIZE", core::DEFAULT_MAX_FILE_SIZE)?;
+    m.add("HARD_FILE_LIMIT", core::HARD_FILE_LIMIT)?;
     // File names that say "archive" (one list, shared with discovery).
     m.add("ARCHIVE_SUFFIXES", core::ARCHIVE_SUFFIXES.to_vec())?;
     m.add("DEFAULT_MAX_ARCHIVE_SIZE", core::DEFAULT_MAX_ARCHIVE_SIZE)?;
