@@ -40,7 +40,9 @@ def fetch_projects(names: list[str], work: Path) -> Path:
         if folder.exists():
             continue
         release = registries.resolve_pypi(name, prefer_sdist=True)
+        (work / "downloads").mkdir(parents=True, exist_ok=True)
         downloaded = registries.download(release, work / "downloads")
+        folder.mkdir(parents=True)
         unpack(downloaded, folder, ExtractionLimits())
     return tree
 

@@ -163,7 +163,7 @@ def test_a_real_png_is_not_touched(tmp_path: Path, tiny: Path) -> None:
     assert report.statistics["skipped_by_extension"] == 1
 
 
-def test_zip_slip_inside_a_disguised_zip_is_a_warning_not_an_error(tmp_path: Path, tiny: Path) -> None:
+def test_zip_slip_inside_a_disguised_zip_is_quarantined_and_scanned(tmp_path: Path, tiny: Path) -> None:
     evil = zipped({"ok.py": HARMLESS, "../escaped.py": PAYLOAD})
     pkg = package(tmp_path / "src", {"cert.crt": evil, "run.py": PAYLOAD.encode()})
     scratch = tmp_path / "tmp"
@@ -173,14 +173,17 @@ def test_zip_slip_inside_a_disguised_zip_is_a_warning_not_an_error(tmp_path: Pat
     )
     assert result.returncode != 2, result.stderr
     data = json.loads(result.stdout)
-    warning = next(w for w in data["warnings"] if w.startswith(f"{pkg}/cert.crt: "))
-    assert warning.startswith(
-        f"{pkg}/cert.crt: zip archive disguised as .crt not unpacked: path escapes the archive"
-    )
-    # The rest of the package is still scanned, and nothing of the zip is listed or left behind.
-    assert f"{pkg}/run.py" in {f["path"] for f in data["files"]}
-    assert data["status"] == "partial"
-    assert not [f for f in data["files"] if "!/" in f["path"]]
+    warnings = [w for w in data["warnings"] if w.startswith(f"{pkg}/cert.crt: ")]
+    assert (
+        f"{pkg}/cert.crt: 1 member(s) named outside the archive (path traversal) unpacked under "
+        "__malwi_unsafe__/ so that they are scanned: ../escaped.py"
+    ) in warnings
+    # The escaping member is scanned where it was put, inside the workspace, and nothing of the
+    # zip is written outside it or left behind.
+    paths = {f["path"] for f in data["files"]}
+    assert f"{pkg}/run.py" in paths
+    assert f"{pkg}/cert.crt!/__malwi_unsafe__/escaped.py" in paths
+    assert all(u["verdict"] != "incomplete" for u in data["units"])
     assert not list(scratch.rglob("*.py")) and not list(tmp_path.rglob("escaped.py"))
 
 
@@ -246,3 +249,27 @@ def test_a_compressed_script_named_on_the_command_line_is_unpacked_and_scanned(
     assert [f.path for f in report.files] == [f"{given}/installer.py"]
     assert report.statistics["scanned"] == 1 and report.verdict == "malicious"
     assert report.file_info.kind == "archive" and report.file_info.name == str(given)
+
+
+@pytest.mark.parametrize("build", [zipped, tarred])
+def test_quarantine_puts_escaping_members_under_the_unsafe_folder(tmp_path: Path, build: Any) -> None:
+    from malwi.errors import ArchiveError
+    from malwi.sources.archive import UNSAFE_FOLDER, extract
+
+    members = {"ok.py": HARMLESS, "../../up.py": PAYLOAD, "/abs/root.py": PAYLOAD, "a/../../side.py": PAYLOAD}
+    archive = tmp_path / "fixture.bin"
+    archive.write_bytes(build(members))
+    out = tmp_path / "out"
+    out.mkdir()
+    result = extract(archive, out, quarantine=True)
+    unpacked = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert unpacked == sorted(
+        ["ok.py", f"{UNSAFE_FOLDER}/up.py", f"{UNSAFE_FOLDER}/abs/root.py", f"{UNSAFE_FOLDER}/a/side.py"]
+    )
+    assert result.unsafe.count == 3
+    assert (out / UNSAFE_FOLDER / "up.py").read_text() == PAYLOAD
+    assert not (tmp_path / "up.py").exists() and not (tmp_path / "side.py").exists()
+    strict = tmp_path / "strict"
+    strict.mkdir()
+    with pytest.raises(ArchiveError, match=r"escapes the archive|absolute path"):
+        extract(archive, strict)  # an input archive itself is still refused

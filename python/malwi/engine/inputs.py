@@ -394,7 +394,8 @@ class Workspace:
             folder = self.folder()
             target.folders.append(folder)
             try:
-                extraction, unpacked_as = unpack_found(path, folder, kind, left)
+                # Quarantined: a member named outside this archive is still scanned, said in a warning.
+                extraction, unpacked_as = unpack_found(path, folder, kind, left, quarantine=True)
             except Exception as error:  # noqa: BLE001 - hostile bytes: whatever breaks, the package is still scanned
                 shutil.rmtree(folder, ignore_errors=True)
                 reason = (

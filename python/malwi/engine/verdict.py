@@ -40,8 +40,9 @@ if TYPE_CHECKING:
     from malwi.engine.units import Unit
     from malwi.report.result import FileFinding, ObjectFinding, UnitFinding
 
-# A flagged unit lists at most this many of the objects that carry its verdict.
-MAX_CARRIERS = 5
+# A flagged unit lists at most this many of the objects that carry its verdict: enough to act
+# on, few enough to read (the target for a benign package flagged by mistake is three at most).
+MAX_CARRIERS = 3
 # From the worst down: a tree's verdict is the first of these that one of its units has.
 VERDICTS = ("malicious", "incomplete", "suspicious", "good")
 # How a package score is made from its object scores (see PackageScore.raw).

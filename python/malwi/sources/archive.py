@@ -112,10 +112,15 @@ def _shown(text: str) -> str:
     return short if short.isprintable() else ascii(short)
 
 
+# Where members named outside the archive (`../x`, `/tmp/x`) are unpacked when an archive found
+# inside a package is quarantined rather than refused: their content is scanned all the same.
+UNSAFE_FOLDER = "__malwi_unsafe__"
+
+
 class Extraction:
     """What `extract` unpacked: counts, and notes for the report's warnings."""
 
-    __slots__ = ("root", "files", "bytes", "links_copied", "links_left_out", "renamed")
+    __slots__ = ("root", "files", "bytes", "links_copied", "links_left_out", "renamed", "unsafe")
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -124,11 +129,17 @@ class Extraction:
         self.links_copied = _Tally()  # `name -> target`, unpacked as a copy of the target
         self.links_left_out = _Tally()  # `name -> target`, target outside the archive, a folder or a loop
         self.renamed: list[tuple[PurePosixPath, PurePosixPath]] = []  # (member name, name it was unpacked as)
+        self.unsafe = _Tally()  # members named outside the archive, unpacked under UNSAFE_FOLDER
 
     @property
     def notes(self) -> list[str]:
         """One line per kind of thing not unpacked as named, for the report's warnings."""
         notes = []
+        if self.unsafe.count:
+            notes.append(
+                f"{self.unsafe.count} member(s) named outside the archive (path traversal) unpacked under "
+                f"{UNSAFE_FOLDER}/ so that they are scanned: {self.unsafe}"
+            )
         if self.links_copied.count:
             notes.append(
                 f"{self.links_copied.count} link(s) unpacked as copies of their targets, so what they reach is "
@@ -153,13 +164,33 @@ class Extraction:
 class _Writer:
     """Writes members under `root`, enforcing the limits across the whole archive."""
 
-    def __init__(self, archive: str, root: Path, compressed_size: int, limits: ExtractionLimits) -> None:
+    def __init__(
+        self,
+        archive: str,
+        root: Path,
+        compressed_size: int,
+        limits: ExtractionLimits,
+        quarantine: bool = False,
+    ) -> None:
         self.archive = archive
+        self.quarantine = quarantine
         self.root = root
         self.compressed_size = max(compressed_size, 1)
         self.limits = limits
         self.result = Extraction(root)
         self.copies: dict[tuple[Path, str], int] = {}  # (folder, folded name) → next copy number to try
+
+    def name(self, raw: str) -> PurePosixPath | None:
+        """A member's path under the root: `checked_name`'s, or, when quarantining, a name that
+        escapes the archive rewritten under UNSAFE_FOLDER (its `..`, root and drive dropped)."""
+        try:
+            return checked_name(self.archive, raw)
+        except ArchiveError:
+            if not self.quarantine or "\x00" in raw:
+                raise
+        parts = [p.replace(":", "_") for p in raw.replace("\\", "/").split("/") if p not in ("", ".", "..")]
+        self.result.unsafe.add(_shown(raw))
+        return PurePosixPath(UNSAFE_FOLDER, *parts) if parts else None
 
     def directory(self, relative: PurePosixPath) -> Path:
         target = self.root.joinpath(*relative.parts)
@@ -233,7 +264,7 @@ def _tar_members(
 ) -> Iterator[tuple[tarfile.TarInfo, PurePosixPath | None]]:
     archive = writer.archive
     for member in tar:
-        name = checked_name(archive, member.name)
+        name = writer.name(member.name)
         if not (member.isfile() or member.isdir() or member.issym() or member.islnk()):
             raise ArchiveError(f"{archive}: device, FIFO or special file in archive: {member.name}")
         yield member, name
@@ -347,7 +378,7 @@ def _extract_zip(path: Path, writer: _Writer) -> None:
                     f"{archive}: more than {writer.limits.max_files:,} files (limit on file count)"
                 )
             for info in infos:
-                name = checked_name(archive, info.filename)
+                name = writer.name(info.filename)
                 # Unix type bits, when the zip has them (many writers leave them 0).
                 kind = stat.S_IFMT(info.external_attr >> 16)
                 # A zip link entry's data is its target's name, and installers (pip, zipfile)
@@ -378,9 +409,15 @@ def _extract_zip(path: Path, writer: _Writer) -> None:
 
 
 def extract(
-    path: str | os.PathLike[str], destination: str | os.PathLike[str], limits: ExtractionLimits | None = None
+    path: str | os.PathLike[str],
+    destination: str | os.PathLike[str],
+    limits: ExtractionLimits | None = None,
+    quarantine: bool = False,
 ) -> Extraction:
     """Unpacks `path` into `destination` (an empty folder that must exist), checking every member.
+    A member named outside the archive is refused, or with `quarantine` unpacked under
+    UNSAFE_FOLDER (for archives found inside a package: a test fixture of path traversal is
+    still content to scan).
 
     On ArchiveError the folder may hold part of the archive; callers unpack into a temporary
     folder and remove it either way."""
@@ -392,7 +429,7 @@ def extract(
             magic = handle.read(4)
     except OSError as error:
         raise ArchiveError(f"{archive}: cannot be read: {error.strerror}") from None
-    writer = _Writer(str(archive), root, compressed, limits or ExtractionLimits())
+    writer = _Writer(str(archive), root, compressed, limits or ExtractionLimits(), quarantine)
     # By content, not by name: a `.whl` is a zip, a `.tgz` might be a plain tar.
     if magic.startswith(b"PK"):
         _extract_zip(archive, writer)
@@ -550,6 +587,7 @@ def unpack_found(
     destination: str | os.PathLike[str],
     kind: str,
     limits: ExtractionLimits | None = None,
+    quarantine: bool = False,
 ) -> tuple[Extraction, str]:
     """Unpacks an archive found by its content (`kind` as `_malwi.discover` names it: zip, tar,
     gzip, bzip2, xz) into `destination`: zips and tars (compressed or not) with `extract`, a
@@ -559,5 +597,5 @@ def unpack_found(
     if kind in COMPRESSED_KINDS:
         if _decompressed_head(archive, kind, 512)[257:262] != b"ustar":
             return decompress(archive, destination, kind, limits), kind
-        return extract(archive, destination, limits), _TAR_KINDS[kind]
-    return extract(archive, destination, limits), kind
+        return extract(archive, destination, limits, quarantine), _TAR_KINDS[kind]
+    return extract(archive, destination, limits, quarantine), kind
