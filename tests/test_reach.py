@@ -337,7 +337,7 @@ def test_a_cached_rescan_gives_the_same_classes(tmp_path: Path, tiny: Path) -> N
 
 
 def test_reach_weights_are_fitted_at_the_bundles_threshold_without_losing_recall() -> None:
-    from malwi_research.reach_weights import fit, measure
+    from malwi_research.reach_weights import fit, measure, worst_unit_scores
 
     score = PackageScore("max_object_score", 10.0, -5.0)  # probability 0.5 at raw 0.5
     threshold, suspicious = 0.9, 0.5
@@ -350,7 +350,7 @@ def test_reach_weights_are_fitted_at_the_bundles_threshold_without_losing_recall
         *[(1, [({**none, "install": 0.99}, 3)]) for _ in range(8)],
         (1, [({**none, "library": 0.9}, 3)]),
     ]
-    neutral = measure(samples, score, threshold, suspicious)
+    neutral = measure(samples, worst_unit_scores(samples, score), threshold, suspicious)
     assert neutral["benign_malicious"] == 6 and neutral["recall"] == 1.0
     found = fit(samples, score, threshold, suspicious, max_recall_loss=0.0)
     weights = found["weights"]

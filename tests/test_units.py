@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from malwi.engine.hooks import analyse, read_hooks
+from malwi.engine.manifests import MAX_MANIFEST_BYTES, load_json, load_toml, read_text
 from malwi.engine.units import units_of
 from malwi.engine.verdict import MAX_CARRIERS
 from malwi.errors import NothingScanned
@@ -110,6 +111,24 @@ def test_units_are_found_by_manifest_distribution_and_archive(tmp_path: Path) ->
     )
     assert [(u.key, u.kind) for u in units] == [("pkg.tar.gz", "archive")]
     assert {u.key for u in unit_of.values()} == {"pkg.tar.gz"}
+
+
+def test_manifests_are_read_once_reread_when_edited_and_absent_when_hostile(tmp_path: Path) -> None:
+    manifest = tmp_path / "package.json"
+    manifest.write_text(json.dumps({"name": "first"}))
+    assert load_json(str(manifest)) == {"name": "first"}
+    # An edit (new size and time) is seen: the shared reader's cache is keyed by both.
+    manifest.write_text(json.dumps({"name": "second-name"}))
+    os.utime(manifest, ns=(1, 1))
+    assert load_json(str(manifest)) == {"name": "second-name"}
+    # Over the bound, broken, or missing: absent, never an error.
+    manifest.write_text(" " * MAX_MANIFEST_BYTES + "{}")
+    assert read_text(str(manifest)) is None and load_json(str(manifest)) is None
+    (tmp_path / "pyproject.toml").write_text("[project\nname = 'x'")
+    assert load_toml(str(tmp_path / "pyproject.toml")) is None
+    assert read_text(str(tmp_path / "missing.json")) is None
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'named'\n")
+    assert load_toml(str(tmp_path / "pyproject.toml")) == {"project": {"name": "named"}}
 
 
 def test_install_scripts_are_read_as_shell() -> None:

@@ -92,7 +92,7 @@ def collect(
     return samples, names, failed
 
 
-def package_scores(samples: list[Sample], score: PackageScore) -> list[float]:
+def worst_unit_scores(samples: list[Sample], score: PackageScore) -> list[float]:
     """Each package's score: its worst unit's, as a scan reports it."""
     return [
         max((score.package_probability(score.top_of(tops), n) for tops, n in units), default=0.0)
@@ -101,11 +101,11 @@ def package_scores(samples: list[Sample], score: PackageScore) -> list[float]:
 
 
 def measure(
-    samples: list[Sample], score: PackageScore, threshold: float, suspicious: float
+    samples: list[Sample], values: list[float], threshold: float, suspicious: float
 ) -> dict[str, Any]:
-    """Recall and benign packages flagged when each package scores as its worst unit."""
+    """Recall and benign packages flagged, given each package's score (`worst_unit_scores`)."""
     caught = malicious = flagged = warned = benign = 0
-    for (label, _), value in zip(samples, package_scores(samples, score)):
+    for (label, _), value in zip(samples, values, strict=True):
         if label:
             malicious += 1
             caught += value >= threshold
@@ -136,21 +136,22 @@ def fit(
     def scored(weights: dict[str, float]) -> PackageScore:
         return PackageScore(score.method, score.a, score.b, score.benign, weights)
 
-    neutral = measure(samples, scored({}), threshold, suspicious)
+    neutral_values = worst_unit_scores(samples, scored({}))
+    neutral = measure(samples, neutral_values, threshold, suspicious)
     # Each malicious package flagged with neutral weights must keep `keep` of its margin over
     # the threshold: a weighting that only just keeps it would lose its like elsewhere.
     floors = [
         threshold + keep * (value - threshold) if label and value >= threshold else None
-        for (label, _), value in zip(samples, package_scores(samples, scored({})))
+        for (label, _), value in zip(samples, neutral_values)
     ]
     best: tuple[tuple[float, ...], dict[str, float], dict[str, Any]] | None = None
     for combination in itertools.product(GRID, repeat=len(FITTED)):
         weights = {"install": 1.0, **dict(zip(FITTED, combination))}
         weighed = scored(weights)
-        values = package_scores(samples, weighed)
+        values = worst_unit_scores(samples, weighed)
         if any(floor is not None and value < floor - 1e-12 for floor, value in zip(floors, values)):
             continue
-        measured = measure(samples, weighed, threshold, suspicious)
+        measured = measure(samples, values, threshold, suspicious)
         if measured["recall"] < neutral["recall"] - max_recall_loss - 1e-12:
             continue
         key = (measured["benign_malicious"], measured["benign_suspicious_or_worse"], -sum(combination))
@@ -245,8 +246,8 @@ def run(work: WorkFolder, args: argparse.Namespace) -> None:
         saved = folder / f"{Path(held_out).stem}.json" if folder else None
         held, held_names = scanned(other, bundle, model, saved, args.workers)
         result.setdefault("held_out", {})[Path(held_out).name] = {
-            "neutral": measure(held, neutral, threshold, suspicious),
-            "fitted": measure(held, fitted, threshold, suspicious),
+            "neutral": measure(held, worst_unit_scores(held, neutral), threshold, suspicious),
+            "fitted": measure(held, worst_unit_scores(held, fitted), threshold, suspicious),
             "malicious_lost": lost(held, held_names, fitted, threshold),
         }
     if args.into:

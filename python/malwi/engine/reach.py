@@ -23,12 +23,12 @@ Nothing here reads code; manifests are read as data.
 from __future__ import annotations
 
 import fnmatch
-import json
 import os
-import sys
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from typing import Any
+
+from malwi.engine.manifests import load_json, load_toml
 
 __all__ = ["REACH_CLASSES", "ReachFile", "classify", "object_reach"]
 
@@ -82,7 +82,16 @@ NON_SHIPPED_NAMES = frozenset(
 )
 PYTHON_SOURCE_BASES = ("", "src", "lib", "python")
 JS_SUFFIXES = ("", ".js", ".cjs", ".mjs", ".json", ".ts", "/index.js", "/index.cjs", "/index.mjs")
-MAX_MANIFEST_BYTES = 1 << 20
+
+
+def _resolve_js(target: str, files: Container[str]) -> str | None:
+    """The file Node loads for `require(target)` (a real path without its suffix), if the
+    unit has it: the name itself, then each suffix and folder index in Node's order."""
+    for suffix in JS_SUFFIXES:
+        candidate = target + suffix.replace("/", os.sep)
+        if candidate in files:
+            return candidate
+    return None
 
 
 class ReachFile:
@@ -104,30 +113,6 @@ def object_reach(file_reach: str, module_level: bool) -> str:
     if file_reach == "import" and not module_level:
         return "library"
     return file_reach
-
-
-def _read_json(path: str) -> Any:
-    try:
-        if os.path.getsize(path) > MAX_MANIFEST_BYTES:
-            return None
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return json.loads(handle.read())
-    except (OSError, ValueError):
-        return None
-
-
-def _read_toml(path: str) -> dict[str, Any]:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10
-        import tomli as tomllib
-    try:
-        if os.path.getsize(path) > MAX_MANIFEST_BYTES:
-            return {}
-        with open(path, "rb") as handle:
-            return tomllib.load(handle)
-    except (OSError, ValueError):
-        return {}
 
 
 def _table(data: Any, *keys: str) -> dict[str, Any]:
@@ -161,7 +146,7 @@ class _Project:
         self.backend_path: list[str] = []
 
     def read_package_json(self, path: str) -> None:
-        data = _read_json(path)
+        data = load_json(path)
         if not isinstance(data, dict):
             return
         entries = _strings(data.get("main")) or ["index.js"]
@@ -172,7 +157,7 @@ class _Project:
             self.npm_files = [f.strip("/").removeprefix("./") for f in files]
 
     def read_pyproject(self, path: str) -> None:
-        data = _read_toml(path)
+        data = load_toml(path) or {}
         build = data.get("build-system")
         if isinstance(build, dict) and isinstance(build.get("build-backend"), str):
             paths = _strings(build.get("backend-path"))
@@ -298,11 +283,8 @@ class _Resolver:
 
     def _js(self, file: ReachFile, spec: str) -> list[str]:
         target = os.path.normpath(os.path.join(os.path.dirname(file.path), spec.split("?")[0]))
-        for suffix in JS_SUFFIXES:
-            candidate = target + suffix.replace("/", os.sep)
-            if candidate in self.files:
-                return [candidate]
-        return []
+        found = _resolve_js(target, self.files)
+        return [found] if found is not None else []
 
 
 def classify(files: Sequence[ReachFile], manifests: Sequence[str], root: str | None) -> dict[str, str]:
@@ -374,11 +356,9 @@ def classify(files: Sequence[ReachFile], manifests: Sequence[str], root: str | N
             for base in declared.backend_path:
                 install_roots += resolver.python_in(base, declared.backend.split("."))
         for entry in declared.npm_entries:
-            for suffix in JS_SUFFIXES:
-                candidate = entry + suffix.replace("/", os.sep)
-                if candidate in by_path and reach.get(candidate) != "install":
-                    import_roots.append(candidate)
-                    break
+            found = _resolve_js(entry, by_path)
+            if found is not None and reach.get(found) != "install":
+                import_roots.append(found)
     for path in install_roots:  # npm `bin`/`main` may point at an install script's file
         reach[path] = "install"
     _spread(install_roots, "install", reach, by_path, resolver, {"install"})

@@ -21,18 +21,14 @@ from __future__ import annotations
 
 import configparser
 import csv
-import json
 import os
-import sys
 from collections.abc import Iterable
 from typing import Any
 
 from malwi.engine.hooks import Hook, read_hooks
+from malwi.engine.manifests import load_json, load_toml, read_text
 
-__all__ = ["MAX_MANIFEST_BYTES", "Unit", "tree_unit", "units_of", "where"]
-
-# A manifest larger than this is not read (only its folder counts).
-MAX_MANIFEST_BYTES = 1 << 20
+__all__ = ["Unit", "tree_unit", "units_of", "where"]
 
 KINDS = ("python", "npm", "distribution", "archive", "files")
 
@@ -57,16 +53,6 @@ class Unit:
         return f"Unit({self.key!r}, {self.kind}, {self.name!r})"
 
 
-def _read_text(path: str) -> str | None:
-    try:
-        if os.path.getsize(path) > MAX_MANIFEST_BYTES:
-            return None
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read()
-    except OSError:
-        return None
-
-
 def _name_and_version(table: object) -> tuple[str, str]:
     """`name` and `version` of a manifest's table, each only when it is a string."""
     if not isinstance(table, dict):
@@ -75,28 +61,17 @@ def _name_and_version(table: object) -> tuple[str, str]:
     return (name if isinstance(name, str) else ""), (version if isinstance(version, str) else "")
 
 
-def _name_from_package_json(text: str) -> tuple[str, str]:
-    try:
-        return _name_and_version(json.loads(text))
-    except ValueError:
-        return "", ""
-
-
-def _name_from_pyproject(text: str) -> tuple[str, str]:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10
-        import tomli as tomllib
-    try:
-        return _name_and_version(tomllib.loads(text).get("project"))
-    except (tomllib.TOMLDecodeError, ValueError):
-        return "", ""
-
-
-def _name_from_setup_cfg(text: str) -> tuple[str, str]:
+def _name_of(manifest: str) -> tuple[str, str]:
+    """The package name and version a manifest states, ("", "") when it states none."""
+    base = os.path.basename(manifest)
+    if base == "package.json":
+        return _name_and_version(load_json(manifest))
+    if base == "pyproject.toml":
+        return _name_and_version((load_toml(manifest) or {}).get("project"))
+    text = read_text(manifest)  # setup.cfg
     parser = configparser.ConfigParser(interpolation=None, strict=False)
     try:
-        parser.read_string(text)
+        parser.read_string(text or "")
     except configparser.Error:
         return "", ""
     return parser.get("metadata", "name", fallback=""), parser.get("metadata", "version", fallback="")
@@ -111,7 +86,7 @@ def _distribution_name(folder: str) -> tuple[str, str]:
 
 def _record_files(manifest: str, site: str) -> set[str]:
     """The files a RECORD or installed-files.txt lists, as real paths (inside `site` only)."""
-    text = _read_text(manifest)
+    text = read_text(manifest)
     if text is None:
         return set()
     folder = os.path.dirname(manifest)
@@ -178,7 +153,7 @@ def units_of(
             if os.path.basename(manifest) == "package.json" and not any(
                 m.endswith("package.json") for m in archive.manifests[:-1]
             ):
-                text = _read_text(manifest)
+                text = read_text(manifest)
                 archive.hooks = read_hooks(text) if text is not None else []
             continue
         folder = os.path.dirname(manifest)
@@ -200,16 +175,14 @@ def units_of(
         if unit.kind != kind:
             unit.kind = "python" if "python" in (unit.kind, kind) else kind
         unit.manifests.append(manifest)
-        text = _read_text(manifest) if base != "setup.py" else None
-        if text is not None:
-            read = {"package.json": _name_from_package_json, "pyproject.toml": _name_from_pyproject}.get(
-                base, _name_from_setup_cfg
-            )
-            name, version = read(text)
-            if name and (base == "package.json" or unit.name == os.path.basename(folder)):
-                unit.name, unit.version = name, version or unit.version
-            if base == "package.json":
-                unit.hooks = read_hooks(text)
+        if base == "setup.py":
+            continue  # marks its folder only: it is code, never read as data
+        name, version = _name_of(manifest)
+        if name and (base == "package.json" or unit.name == os.path.basename(folder)):
+            unit.name, unit.version = name, version or unit.version
+        if base == "package.json":
+            text = read_text(manifest)
+            unit.hooks = read_hooks(text) if text is not None else []
     owner_of_listed = {path: unit for unit in distributions for path in unit.files}
     roots = sorted(by_root, key=len, reverse=True)  # the deepest folder first
     tree = tree_unit(label)
