@@ -226,3 +226,46 @@ def test_stage1_model_scores_its_features() -> None:
     assert scores[0] == pytest.approx(1 / (1 + np.exp(-(-1.0 + 0.5 * distinct))), rel=1e-5)
     with pytest.raises(malwi.ConfigError):
         malwi.LinearModel(b"\x00" * 12, bias=0.0, bits=10, max_order=2)
+
+
+def test_long_tail_releases_are_pinned_and_an_evaluation_share_is_never_downloaded(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    pypi = [f"tail-{i}=={i}.0.1" for i in range(400)]
+    npm = [f"@scope/tail-{i}@1.{i}.0" for i in range(200)] + [f"plain-{i}@2.0.{i}" for i in range(200)]
+    (shared / "popular-pypi.txt").write_text("# most downloaded first\nrequests\nnumpy\n")
+    (shared / "popular-npm.txt").write_text("react\n")
+    (shared / "tail-pypi.txt").write_text("\n".join(pypi) + "\n")
+    (shared / "tail-npm.txt").write_text("\n".join(npm) + "\n")
+    config_path = tmp_path / "data" / "training" / "training_config.json"
+    config_path.parent.mkdir(parents=True)
+    data = {
+        "benign_pypi_list": str(shared / "popular-pypi.txt"),
+        "benign_npm_list": str(shared / "popular-npm.txt"),
+        "benign_pypi_packages": 2,
+        "benign_npm_packages": 1,
+        "benign_longtail_pypi_list": str(shared / "tail-pypi.txt"),
+        "benign_longtail_npm_list": str(shared / "tail-npm.txt"),
+        "benign_longtail_pypi_packages": 100,
+        "benign_longtail_npm_packages": 250,
+    }
+    config_path.write_text(json.dumps({"data": data}))
+    jobs = download.jobs_of(WorkFolder(tmp_path / "work", config_path))
+    assert jobs[:3] == [
+        ("pypi", "requests", None, "popular"),
+        ("pypi", "numpy", None, "popular"),
+        ("npm", "react", None, "popular"),
+    ]
+    tail = [job for job in jobs if job[3] == "longtail"]
+    tail_pypi = [(name, version) for ecosystem, name, version, _ in tail if ecosystem == "pypi"]
+    tail_npm = [(name, version) for ecosystem, name, version, _ in tail if ecosystem == "npm"]
+    # The first releases of the list, in its order, with their versions; scoped npm names kept whole.
+    kept_pypi = [tuple(e.split("==")) for e in pypi if not download.evaluation_only(e.split("==")[0])]
+    assert tail_pypi == kept_pypi[:100]
+    assert ("@scope/tail-1", "1.1.0") in tail_npm or download.evaluation_only("@scope/tail-1")
+    assert len(tail_npm) == 250 and all(v.count(".") == 2 and "@" not in v for _, v in tail_npm)
+    # No evaluation-only name is ever downloaded, and the share is about what it says, stably.
+    assert not any(download.evaluation_only(name) for _, name, _, _ in tail)
+    held = [e for e in pypi if download.evaluation_only(e.split("==")[0])]
+    assert 0.2 < len(held) / len(pypi) < 0.4
+    assert download.evaluation_only("Tail-7") == download.evaluation_only("tail-7")

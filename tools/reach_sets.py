@@ -2,8 +2,8 @@
 """The package sets the reachability weights are fitted and measured on, made reproducibly.
 
 - Benign: releases of the long-tail lists in `../shared/data` (`benign-longtail-pypi.txt`,
-  `benign-longtail-npm.txt`; the shipped model was never trained on them), the first N of each
-  in a seeded order, fetched with malwi's own downloader (digests checked; nothing installed).
+  `benign-longtail-npm.txt`), only names of their evaluation share, which no model is trained on
+  (`malwi_research.download.evaluation_only`), the first N of each in a seeded order, fetched with malwi's own downloader (digests checked; nothing installed).
 - Malicious: folders of `malwi-samples-python-malicious.tar.xz`, unpacked into the work folder
   (live malware: only ever parsed), the first N package names in a seeded order.
 - Split by package name (all versions of a name on one side): `fit.tsv` (what
@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from malwi.sources import registries
+from malwi_research.download import evaluation_only
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 LIMIT = 20 << 20  # the largest release fetched
@@ -40,7 +41,9 @@ def held_out(name: str) -> bool:
 
 def fetch(ecosystem: str, count: int, work: Path) -> list[tuple[str, Path]]:
     """(package name, downloaded file) of the first `count` releases that could be fetched."""
-    entries = seeded((DATA / f"benign-longtail-{ecosystem}.txt").read_text().split(), "reach")[:count]
+    listed = (DATA / f"benign-longtail-{ecosystem}.txt").read_text().split()
+    separator = "==" if ecosystem == "pypi" else "@"
+    entries = seeded([e for e in listed if evaluation_only(e.rsplit(separator, 1)[0])], "reach")[:count]
 
     def one(entry: str) -> tuple[str, Path] | None:
         try:

@@ -218,6 +218,7 @@ def run(work: WorkFolder, args: argparse.Namespace) -> None:
                 "name": entry["name"].lower().replace("-", "_"),
                 "version": entry.get("version", ""),
                 "ecosystem": entry["ecosystem"],
+                "source": entry.get("source", "popular"),  # popular or long-tail benign data
                 "label": 0,
                 "files": len(files),
             }
@@ -260,7 +261,8 @@ def run(work: WorkFolder, args: argparse.Namespace) -> None:
     )
     summary: dict[str, dict[str, int]] = {}
     for package in packages:
-        key = f"{package['ecosystem']}/{'malicious' if package['label'] else 'benign'}"
+        kind = "malicious" if package["label"] else f"benign-{package.get('source', 'popular')}"
+        key = f"{package['ecosystem']}/{kind}"
         summary.setdefault(key, {}).setdefault(package["split"], 0)
         summary[key][package["split"]] += 1
     log(f"{len(kept)} objects from {len(packages)} packages -> {work.objects}")
