@@ -38,7 +38,7 @@ def create(path: str | os.PathLike[str], tiny: Path, **options: Any) -> MalwiRep
     return MalwiReport.create(input_path=path, silent=True, model=tiny, **options)
 
 
-def zipped(members: dict[str, str]) -> bytes:
+def zipped(members: dict[str, str | bytes]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, text in members.items():
@@ -187,7 +187,11 @@ def test_zip_slip_inside_a_disguised_zip_is_quarantined_and_scanned(tmp_path: Pa
     assert not list(scratch.rglob("*.py")) and not list(tmp_path.rglob("escaped.py"))
 
 
-def test_nested_archives_are_scanned_one_level_deep(tmp_path: Path, tiny: Path) -> None:
+def test_nested_archives_are_unpacked_level_by_level_down_to_the_nesting_limit(
+    tmp_path: Path, tiny: Path
+) -> None:
+    from malwi.engine.inputs import MAX_ARCHIVE_DEPTH
+
     inner_zip = zipped({"deeper.py": PAYLOAD})
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as wheel:
@@ -196,13 +200,30 @@ def test_nested_archives_are_scanned_one_level_deep(tmp_path: Path, tiny: Path) 
     pkg = package(tmp_path, {"vendor/helper-1.0-py3-none-any.whl": buffer.getvalue()})
     report = create(pkg, tiny)
     wheel_name = f"{pkg}/vendor/helper-1.0-py3-none-any.whl"
-    assert paths(report) == [f"{pkg}/__init__.py", f"{wheel_name}!/helper/__init__.py"]
+    # A payload two archives deep is scanned where it lies.
+    assert paths(report) == [
+        f"{pkg}/__init__.py",
+        f"{wheel_name}!/helper/__init__.py",
+        f"{wheel_name}!/helper/blob.dat!/deeper.py",
+    ]
     assert f"{wheel_name}: nested zip archive, scanned inside" in report.warnings
-    assert (
-        f"{wheel_name}!/helper/blob.dat: zip archive inside an archive not unpacked (one level deep only)"
-        in (report.warnings)
-    )
+    assert f"{wheel_name}!/helper/blob.dat: zip archive disguised as .dat, scanned inside" in report.warnings
     assert report.status == "completed"
+
+    # One level more than the limit: everything above it is scanned, the last archive is not,
+    # and the package is incomplete, never good.
+    layer = zipped({"bottom.py": PAYLOAD})
+    for level in range(MAX_ARCHIVE_DEPTH):
+        layer = zipped({f"layer{level}.zip": layer})
+    deep = package(tmp_path / "deep", {"data.zip": layer})
+    report = create(deep, tiny)
+    assert not any(path.endswith("bottom.py") for path in paths(report))
+    unit = report.units[0]
+    assert unit.verdict == "incomplete"
+    assert [item["reason"] for item in unit.unscanned] == [
+        f"nested zip archive not unpacked: {MAX_ARCHIVE_DEPTH} archives deep already (limit on archive nesting)"
+    ]
+    assert unit.unscanned[0]["path"].count("!/") == MAX_ARCHIVE_DEPTH
 
 
 def test_limits_apply_to_archives_found_inside(tmp_path: Path, tiny: Path) -> None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn, TypeVar
 
 from malwi._malwi import DEFAULT_MAX_FILE_SIZE, FeaturizerConfig, MalwiError, __version__
 from malwi.config import parse_size as size_in_bytes
+from malwi.report.escape import shown
 
 if TYPE_CHECKING:
     from malwi.engine import ScanOptions, Target, Workspace
@@ -383,7 +384,14 @@ def featurizer_config(args: argparse.Namespace) -> FeaturizerConfig:
 
 def warn(quiet: bool, message: str) -> None:
     if not quiet:
-        print(f"malwi: warning: {message}", file=sys.stderr)
+        print(f"malwi: warning: {shown(message)}", file=sys.stderr)
+
+
+def fail(message: object) -> int:
+    """The one-line error every failure ends in (names in it are escaped: they may be the
+    scanned tree's), and its exit code."""
+    print(f"malwi: error: {shown(str(message))}", file=sys.stderr)
+    return EXIT_ERROR
 
 
 def extraction_limits(args: argparse.Namespace) -> ExtractionLimits:
@@ -531,7 +539,8 @@ def run_report(args: argparse.Namespace, out: BinaryIO) -> int:
             result = judge(workspace.local(args.paths))
         else:
             result = scan_dependencies(args, workspace, judge)
-    out.write(render(result, args.format, quiet=args.quiet).encode())
+    # Renderers escape what the scanned tree named; anything left unencodable is shown, never fatal.
+    out.write(render(result, args.format, quiet=args.quiet).encode("utf-8", "backslashreplace"))
     return exit_code(result, args.failing, args.min_score)
 
 
@@ -673,12 +682,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return run(args, out)
         sys.stdout.flush()
         return run(args, sys.stdout.buffer)
-    except UsageError as error:
-        print(f"malwi: error: {error}", file=sys.stderr)
-        return EXIT_ERROR
-    except MalwiError as error:
-        print(f"malwi: error: {error}", file=sys.stderr)
-        return EXIT_ERROR
+    except (UsageError, MalwiError) as error:
+        return fail(error)
     except KeyboardInterrupt:
         print("malwi: interrupted", file=sys.stderr)
         return 128 + signal.SIGINT
@@ -691,7 +696,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("MALWI_DEBUG"):
             raise
         print(
-            f"malwi: internal error: {type(error).__name__}: {error} (MALWI_DEBUG=1 shows details)",
+            f"malwi: internal error: {type(error).__name__}: {shown(str(error))} (MALWI_DEBUG=1 shows details)",
             file=sys.stderr,
         )
         return EXIT_ERROR

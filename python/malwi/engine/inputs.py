@@ -39,6 +39,10 @@ __all__ = ["Origin", "SourceFile", "Target", "Workspace", "release_for"]
 
 # Releases downloaded ahead of the one being scanned, and at once (downloads are network-bound).
 FETCH_AHEAD = 6
+# Archives inside archives are unpacked this many levels down (a payload three zips deep is
+# found); below that, and past the scan's budget on unpacked bytes and files, the package is
+# incomplete. A zip quine (a zip that holds itself) stops here too.
+MAX_ARCHIVE_DEPTH = 8
 FETCH_WORKERS = 4
 
 
@@ -343,7 +347,8 @@ class Workspace:
         folder = self.folder()
         target.folders.append(folder)
         extraction = unpack(archive, folder, self.limits)
-        target.warnings += [f"{shown_as}: {note}" for note in extraction.notes]
+        target.warnings += [f"{shown_as}: {note}" for note in extraction.notes + extraction.left_out]
+        target.unscanned += [(str(folder), reason) for reason in extraction.left_out]
         target.show_as(str(folder), shown_as, shown_as)
         target.input_archives[str(folder)] = shown_as
         target.trusted = False
@@ -375,8 +380,18 @@ class Workspace:
                 f"{target.shown(path)}: not honoured (only the .malwiignore of a scanned folder itself counts)"
             )
         target.skipped_ignored += found.skipped_ignored
+        self._unpack_found(target, found, found_files, extensions)
+        self._add(target, found_files, found.manifests)
+
+    def _unpack_found(self, target: Target, found: Any, found_files: list[Any], extensions: Any) -> None:
+        """Unpacks the archives found among the target's files by content, and the archives
+        found inside those, breadth first, down to MAX_ARCHIVE_DEPTH levels and within the
+        workspace's limits on unpacked size and file count for all of them together. What is
+        not unpacked (too deep, over the budget, unreadable) makes its package incomplete."""
         used_bytes = used_files = 0
-        for path, kind, disguised in found.archives:
+        pending = deque((path, kind, disguised, 1) for path, kind, disguised in found.archives)
+        while pending:
+            path, kind, disguised, depth = pending.popleft()
             name = target.shown(path)
             words = _archive_words(path, kind, disguised)
             left = ExtractionLimits(
@@ -385,8 +400,12 @@ class Workspace:
                 self.limits.max_ratio,
                 self.limits.ratio_grace,
             )
-            if left.max_total_bytes <= 0 or left.max_files <= 0:
+            reason = None
+            if depth > MAX_ARCHIVE_DEPTH:
+                reason = f"not unpacked: {MAX_ARCHIVE_DEPTH} archives deep already (limit on archive nesting)"
+            elif left.max_total_bytes <= 0 or left.max_files <= 0:
                 reason = "not unpacked: the archives found in this scan already reach the limit on unpacked size or file count"
+            if reason is not None:
                 target.warnings.append(f"{name}: {words} {reason}")
                 target.unscanned.append((path, f"{words} {reason}"))
                 target.partial = target.partial or disguised
@@ -410,15 +429,13 @@ class Workspace:
             target.show_as(str(folder), name + "!", name)
             target.found_in[str(folder)] = path
             target.warnings.append(f"{name}: {_archive_words(path, unpacked_as, disguised)}, scanned inside")
-            target.warnings += [f"{name}: {note}" for note in extraction.notes]
+            target.warnings += [f"{name}: {note}" for note in extraction.notes + extraction.left_out]
+            target.unscanned += [(path, reason) for reason in extraction.left_out]
             inner = discover([str(folder)], extensions=extensions, ignore_files=False)
             found_files.append(inner)
-            for nested, nested_kind, _ in inner.archives:
-                reason = f"{nested_kind} archive inside an archive not unpacked (one level deep only)"
-                target.warnings.append(f"{target.shown(nested)}: {reason}")
-                target.unscanned.append((nested, reason))
-
-        self._add(target, found_files, found.manifests)
+            pending.extend(
+                (nested, nested_kind, hidden, depth + 1) for nested, nested_kind, hidden in inner.archives
+            )
 
     def _add(self, target: Target, discoveries: list[Any], manifests: list[str]) -> None:
         """The discoveries' files into the target, each with its package unit, and the code of

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import configparser
 import csv
+import io
 import os
 from collections.abc import Iterable
 from typing import Any
@@ -92,10 +93,10 @@ def _record_files(manifest: str, site: str) -> set[str]:
     folder = os.path.dirname(manifest)
     listed: set[str] = set()
     if manifest.endswith("RECORD"):
-        rows = (row[0] for row in csv.reader(text.splitlines()) if row)
+        rows = (row[0] for row in csv.reader(io.StringIO(text, newline="")) if row)
         base = site
     else:  # installed-files.txt: relative to the egg-info folder
-        rows = (line.strip() for line in text.splitlines() if line.strip())
+        rows = (line.strip() for line in text.split("\n") if line.strip())
         base = folder
     for row in rows:
         path = os.path.normpath(os.path.join(base, row))

@@ -9,9 +9,12 @@ package scanned from dependency files.
 from __future__ import annotations
 
 import json
+import math
+import re
 from typing import TYPE_CHECKING, Any
 
 from malwi._malwi import PATTERN_DATABASE_VERSION, __version__, categories
+from malwi.report.escape import json_safe, yaml_string
 
 if TYPE_CHECKING:
     from malwi.report.result import BatchReport, FileFinding, MalwiReport, UnitFinding
@@ -190,7 +193,7 @@ def batch_document(batch: BatchReport) -> dict[str, Any]:
 
 
 def to_json(report: MalwiReport | BatchReport) -> str:
-    return json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    return json_safe(json.dumps(report.to_dict(), indent=2, ensure_ascii=False)) + "\n"
 
 
 def _yaml_scalar(value: Any) -> str:
@@ -198,9 +201,20 @@ def _yaml_scalar(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float) and not math.isfinite(value):
+        return ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
     if isinstance(value, int | float):
         return repr(value)
-    return json.dumps(str(value), ensure_ascii=False)  # a JSON string is a valid YAML scalar
+    return yaml_string(str(value))
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+
+
+def _yaml_key(key: Any) -> str:
+    """A mapping key: plain when it is a name, quoted when it comes from the scanned tree."""
+    text = str(key)
+    return text if _PLAIN_KEY.fullmatch(text) and text not in ("true", "false", "null") else yaml_string(text)
 
 
 def _yaml(value: Any, indent: int) -> list[str]:
@@ -211,11 +225,11 @@ def _yaml(value: Any, indent: int) -> list[str]:
         lines = []
         for key, item in value.items():
             if isinstance(item, dict | list) and item:
-                lines.append(f"{pad}{key}:")
+                lines.append(f"{pad}{_yaml_key(key)}:")
                 lines.extend(_yaml(item, indent + 1))
             else:
                 lines.append(
-                    f"{pad}{key}: {_yaml(item, 0)[0] if isinstance(item, dict | list) else _yaml_scalar(item)}"
+                    f"{pad}{_yaml_key(key)}: {_yaml(item, 0)[0] if isinstance(item, dict | list) else _yaml_scalar(item)}"
                 )
         return lines
     if isinstance(value, list):
@@ -231,5 +245,5 @@ def _yaml(value: Any, indent: int) -> list[str]:
 
 
 def to_yaml(report: MalwiReport | BatchReport) -> str:
-    """YAML without a YAML library: strings are emitted as JSON strings, which YAML accepts."""
+    """YAML without a YAML library: every string double-quoted with YAML's escapes."""
     return "\n".join(_yaml(report.to_dict(), 0)) + "\n"

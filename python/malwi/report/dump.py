@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 
 from malwi._malwi import FileReport, MalwiObject, render
+from malwi.report.escape import json_safe
 
 
 def tokens(reports: list[FileReport]) -> bytes:
@@ -68,8 +69,9 @@ class JsonStream:
 
     def write(self, reports: Iterable[FileReport]) -> None:
         for report in reports:
-            text = json.dumps(file_record(report), indent=2, ensure_ascii=False)
-            text = "\n".join("    " + line for line in text.splitlines())
+            text = json_safe(json.dumps(file_record(report), indent=2, ensure_ascii=False))
+            # split("\n"), not splitlines(): strings may hold U+2028 and other line breaks
+            text = "\n".join("    " + line for line in text.split("\n"))
             self.out.write((("\n" if self.first else ",\n") + text).encode())
             self.first = False
 

@@ -308,7 +308,9 @@ class FileInfo:
     def of_manifest(cls, name: str, entries: list[tuple[str, str, int]]) -> FileInfo:
         """A folder described by `(shown path, sha256, size)` of each file read."""
         info = cls(name, "directory")
-        manifest = "".join(f"{digest}  {path}\n" for path, digest, _ in sorted(entries)).encode()
+        # surrogateescape: a name that is not UTF-8 is hashed as the bytes the file system has
+        listing = "".join(f"{digest}  {path}\n" for path, digest, _ in sorted(entries))
+        manifest = listing.encode("utf-8", "surrogateescape")
         info.size = sum(size for _, _, size in entries)
         info.md5 = hashlib.md5(manifest, usedforsecurity=False).hexdigest()
         info.sha1 = hashlib.sha1(manifest, usedforsecurity=False).hexdigest()
@@ -408,8 +410,10 @@ class MalwiReport:
         if not silent:
             import sys
 
+            from malwi.report.escape import shown
+
             for warning in report.warnings:
-                print(f"malwi: warning: {warning}", file=sys.stderr)
+                print(f"malwi: warning: {shown(warning)}", file=sys.stderr)
         return report
 
     @property

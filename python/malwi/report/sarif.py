@@ -42,6 +42,7 @@ from typing import Any
 from urllib.parse import quote
 
 from malwi._malwi import PATTERN_DATABASE_VERSION, __version__, categories
+from malwi.report.escape import json_safe
 from malwi.report.result import BatchReport, FileFinding, MalwiReport, ObjectFinding, UnitFinding
 from malwi.report.words import DEFAULT_SEVERITY, SECURITY_SEVERITY, reason
 
@@ -157,7 +158,8 @@ def _directory_uri(folder: str) -> str:
 
 
 def _encode(relative: str) -> str:
-    return quote(relative.replace(os.sep, "/"), safe="/")
+    # A URI names bytes: a name that is not UTF-8 is percent-encoded as the bytes it has.
+    return quote(relative.replace(os.sep, "/"), safe="/", errors="surrogateescape")
 
 
 def artifact_location(path: str, root: str) -> dict[str, Any]:
@@ -315,5 +317,5 @@ def to_sarif(report: MalwiReport | BatchReport, root: str | os.PathLike[str] | N
             run = sarif_log(package, root)["runs"][0]
             run["automationDetails"] = {"id": f"malwi/{package.label}/"}
             log["runs"].append(run)
-        return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
-    return json.dumps(sarif_log(report, root), indent=2, ensure_ascii=False) + "\n"
+        return json_safe(json.dumps(log, indent=2, ensure_ascii=False)) + "\n"
+    return json_safe(json.dumps(sarif_log(report, root), indent=2, ensure_ascii=False)) + "\n"

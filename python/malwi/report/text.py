@@ -4,6 +4,7 @@ that carry its verdict and why, then the verdict line."""
 from __future__ import annotations
 
 from malwi._malwi import __version__
+from malwi.report.escape import shown
 from malwi.report.result import BatchReport, FileFinding, MalwiReport, UnitFinding
 from malwi.report.words import flow_text, protector_evidence, reason
 
@@ -49,12 +50,18 @@ def summary(report: MalwiReport) -> str:
     return f"=> {report.verdict}: {len(flagged)} of {total} packages {report.verdict}: {shown} ({_counts(report)})"
 
 
+def _lines(lines: list[str]) -> str:
+    """The report's lines, each shown as one line: names and strings from the scanned tree are
+    escaped (a file called `x\n=> good` cannot add a line), so each element is one line."""
+    return "".join(shown(line) + "\n" for line in lines)
+
+
 def text(report: Result, quiet: bool = False) -> str:
     """Suspicious files, their objects and activities as a tree, then the verdict line."""
     if isinstance(report, BatchReport):
         return batch_text(report, quiet)
     if quiet:
-        return "\n".join([summary(report), *why(report)]) + "\n"
+        return _lines([summary(report), *why(report)])
     lines = [f"malwi {__version__} · model {report.model.get('name')} {report.model.get('version')}"]
     if report.source:
         lines.append(
@@ -63,7 +70,7 @@ def text(report: Result, quiet: bool = False) -> str:
     lines += tree(report)
     lines += settings_lines(report)
     lines.append(summary(report))
-    return "\n".join(lines) + "\n"
+    return _lines(lines)
 
 
 def settings_lines(report: MalwiReport) -> list[str]:
@@ -198,4 +205,4 @@ def batch_text(batch: BatchReport, quiet: bool) -> str:
     if missing:
         detail += f"; {missing} not scanned"
     lines.append(f"=> {batch.verdict}: {detail}")
-    return "\n".join(lines) + "\n"
+    return _lines(lines)

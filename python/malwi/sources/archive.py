@@ -112,6 +112,11 @@ def _shown(text: str) -> str:
     return short if short.isprintable() else ascii(short)
 
 
+# Folder levels a member may be below the archive's root. Real packages stay far below it; a
+# member 1,000 folders deep exists to break the tools that walk or remove the tree. Deeper
+# members are not unpacked, and their package is incomplete.
+MAX_MEMBER_DEPTH = 64
+
 # Where members named outside the archive (`../x`, `/tmp/x`) are unpacked when an archive found
 # inside a package is quarantined rather than refused: their content is scanned all the same.
 UNSAFE_FOLDER = "__malwi_unsafe__"
@@ -120,7 +125,7 @@ UNSAFE_FOLDER = "__malwi_unsafe__"
 class Extraction:
     """What `extract` unpacked: counts, and notes for the report's warnings."""
 
-    __slots__ = ("root", "files", "bytes", "links_copied", "links_left_out", "renamed", "unsafe")
+    __slots__ = ("root", "files", "bytes", "links_copied", "links_left_out", "renamed", "unsafe", "too_deep")
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -130,6 +135,17 @@ class Extraction:
         self.links_left_out = _Tally()  # `name -> target`, target outside the archive, a folder or a loop
         self.renamed: list[tuple[PurePosixPath, PurePosixPath]] = []  # (member name, name it was unpacked as)
         self.unsafe = _Tally()  # members named outside the archive, unpacked under UNSAFE_FOLDER
+        self.too_deep = _Tally()  # members more than MAX_MEMBER_DEPTH folders deep, not unpacked
+
+    @property
+    def left_out(self) -> list[str]:
+        """Why content of the archive was not unpacked (each makes its package incomplete)."""
+        if not self.too_deep.count:
+            return []
+        return [
+            f"{self.too_deep.count} member(s) more than {MAX_MEMBER_DEPTH} folders deep not unpacked "
+            f"(limit on member depth): {self.too_deep}"
+        ]
 
     @property
     def notes(self) -> list[str]:
@@ -182,15 +198,22 @@ class _Writer:
 
     def name(self, raw: str) -> PurePosixPath | None:
         """A member's path under the root: `checked_name`'s, or, when quarantining, a name that
-        escapes the archive rewritten under UNSAFE_FOLDER (its `..`, root and drive dropped)."""
+        escapes the archive rewritten under UNSAFE_FOLDER (its `..`, root and drive dropped).
+        None for the root itself and for a member too deep to unpack (counted in `too_deep`)."""
         try:
-            return checked_name(self.archive, raw)
+            name = checked_name(self.archive, raw)
         except ArchiveError:
             if not self.quarantine or "\x00" in raw:
                 raise
-        parts = [p.replace(":", "_") for p in raw.replace("\\", "/").split("/") if p not in ("", ".", "..")]
-        self.result.unsafe.add(_shown(raw))
-        return PurePosixPath(UNSAFE_FOLDER, *parts) if parts else None
+            parts = [
+                p.replace(":", "_") for p in raw.replace("\\", "/").split("/") if p not in ("", ".", "..")
+            ]
+            self.result.unsafe.add(_shown(raw))
+            name = PurePosixPath(UNSAFE_FOLDER, *parts) if parts else None
+        if name is not None and len(name.parts) > MAX_MEMBER_DEPTH + 1:
+            self.result.too_deep.add(_shown(raw))
+            return None
+        return name
 
     def directory(self, relative: PurePosixPath) -> Path:
         target = self.root.joinpath(*relative.parts)
@@ -254,7 +277,7 @@ def _sibling(name: str, copy: int) -> str:
     if not (dot and stem):
         stem, suffix = name, ""
     tail = f"~{copy}" + (f".{suffix}" if suffix else "")
-    while stem and len((stem + tail).encode()) > 255:
+    while stem and len((stem + tail).encode("utf-8", "surrogateescape")) > 255:
         stem = stem[:-1]
     return stem + tail
 
@@ -300,7 +323,7 @@ def _extract_tar(path: Path, writer: _Writer) -> None:
             ] = {}  # files and links; the later of a name wins, as on disk
             links: list[tuple[tarfile.TarInfo, PurePosixPath]] = []
             for member, name in _tar_members(writer, tar):
-                if name is None:
+                if name is None:  # the root, or too deep
                     continue
                 if member.isdir():
                     writer.directory(name)
@@ -368,11 +391,26 @@ def _copy_link(
     writer.result.links_copied.add(shown)
 
 
+def _is_tar(path: Path) -> bool:
+    try:
+        return tarfile.is_tarfile(path)
+    except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError):
+        return False
+
+
 def _extract_zip(path: Path, writer: _Writer) -> None:
     archive = writer.archive
     try:
         with zipfile.ZipFile(path) as zipped:
             infos = zipped.infolist()
+            # zipfile reads the directory at the end; bytes before the first member it lists
+            # (a second zip concatenated in front) are what other unzip tools may read instead.
+            first = min((info.header_offset for info in infos), default=0)
+            if first > 0:
+                raise ArchiveError(
+                    f"{archive}: {first:,} bytes before the first member the zip directory lists "
+                    "(archives concatenated?): refused"
+                )
             if len(infos) > writer.limits.max_files:
                 raise ArchiveError(
                     f"{archive}: more than {writer.limits.max_files:,} files (limit on file count)"
@@ -385,7 +423,7 @@ def _extract_zip(path: Path, writer: _Writer) -> None:
                 # write it as a regular file: so is it here, and whatever it holds is scanned.
                 if kind not in (0, stat.S_IFREG, stat.S_IFDIR, stat.S_IFLNK):
                     raise ArchiveError(f"{archive}: device, FIFO or special file in archive: {info.filename}")
-                if name is None:
+                if name is None:  # the root, or too deep
                     continue
                 if info.is_dir():
                     writer.directory(name)
@@ -432,6 +470,9 @@ def extract(
     writer = _Writer(str(archive), root, compressed, limits or ExtractionLimits(), quarantine)
     # By content, not by name: a `.whl` is a zip, a `.tgz` might be a plain tar.
     if magic.startswith(b"PK"):
+        # A tar whose first member's name starts with `PK` is read as a tar by tar and pip.
+        if _is_tar(archive):
+            raise ArchiveError(f"{archive}: both a zip and a tar archive (a polyglot): refused")
         _extract_zip(archive, writer)
         return writer.result
     # zipfile (and pip) find a zip directory at the end of any file: a tar with a zip appended

@@ -2,6 +2,7 @@
 //! ([`detached`]) through which every heavy call releases the GIL, catches panics and checks for
 //! Ctrl-C. No tree-sitter node ever crosses into Python; only owned results do.
 
+use std::ffi::OsString;
 use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
@@ -470,8 +471,9 @@ impl Failure {
 /// What happened to one file of a batch.
 #[pyclass(frozen, module = "malwi._malwi")]
 struct FileReport {
+    /// The path as the file system has it (bytes that are not UTF-8 kept as surrogate escapes).
     #[pyo3(get)]
-    path: String,
+    path: OsString,
     #[pyo3(get)]
     language: &'static str,
     #[pyo3(get)]
@@ -517,7 +519,7 @@ impl FileReport {
     }
 
     fn __repr__(&self) -> String {
-        format!("<FileReport {} {} objects={}>", self.path, self.status(), self.objects.len())
+        format!("<FileReport {} {} objects={}>", self.path.to_string_lossy(), self.status(), self.objects.len())
     }
 }
 
@@ -530,7 +532,7 @@ fn wrap_report(py: Python<'_>, report: core::FileReport) -> PyResult<FileReport>
     let notes = report.notes.iter().map(|n| Py::new(py, Note::of(n))).collect::<PyResult<_>>()?;
     let protection = Protection::of(py, &report.protection)?.map(|p| Py::new(py, p)).transpose()?;
     Ok(FileReport {
-        path: report.path.to_string_lossy().into_owned(),
+        path: report.path.into_os_string(),
         language: report.language.name(),
         size: report.size,
         failure,
@@ -631,7 +633,7 @@ fn hex(bytes: [u8; 32]) -> String {
 struct Discovery {
     /// `[(path, language), ...]` in scan order.
     #[pyo3(get)]
-    files: Vec<(String, &'static str)>,
+    files: Vec<(OsString, &'static str)>,
     #[pyo3(get)]
     skipped_by_extension: usize,
     #[pyo3(get)]
@@ -641,19 +643,19 @@ struct Discovery {
     skipped_ignored: usize,
     /// `.malwiignore` files below a scanned root, not honoured (they could hide a dependency).
     #[pyo3(get)]
-    ignored_ignore_files: Vec<String>,
+    ignored_ignore_files: Vec<OsString>,
     /// `[(path, message), ...]` for entries that could not be listed and bad `.malwiignore` lines.
     #[pyo3(get)]
-    errors: Vec<(String, String)>,
+    errors: Vec<(OsString, String)>,
     /// `[(path, kind, disguised), ...]`: files skipped by extension whose content is an archive
     /// (`zip`, `gzip`, `bzip2`, `xz`, `tar`); `disguised` when the name does not say archive.
     #[pyo3(get)]
-    archives: Vec<(String, &'static str, bool)>,
+    archives: Vec<(OsString, &'static str, bool)>,
     /// Files that mark a package's folder or an installed distribution: `setup.py`,
     /// `pyproject.toml`, `setup.cfg`, `package.json`, `*.dist-info/RECORD`,
     /// `*.egg-info/installed-files.txt`.
     #[pyo3(get)]
-    manifests: Vec<String>,
+    manifests: Vec<OsString>,
 }
 
 #[pymethods]
@@ -932,14 +934,14 @@ fn discover(
     };
     let found = detached(py, move || core::discover_with(&paths, &options))?;
     Ok(Discovery {
-        files: found.files.iter().map(|(p, l)| (p.to_string_lossy().into_owned(), l.name())).collect(),
+        files: found.files.into_iter().map(|(p, l)| (p.into_os_string(), l.name())).collect(),
         skipped_by_extension: found.skipped_by_extension,
         skipped_links: found.skipped_links,
         skipped_ignored: found.skipped_ignored,
-        ignored_ignore_files: found.ignored_ignore_files.iter().map(|p| p.to_string_lossy().into_owned()).collect(),
-        errors: found.errors.into_iter().map(|(p, e)| (p.to_string_lossy().into_owned(), e)).collect(),
-        archives: found.archives.into_iter().map(|(p, k, d)| (p.to_string_lossy().into_owned(), k, d)).collect(),
-        manifests: found.manifests.iter().map(|p| p.to_string_lossy().into_owned()).collect(),
+        ignored_ignore_files: found.ignored_ignore_files.into_iter().map(PathBuf::into_os_string).collect(),
+        errors: found.errors.into_iter().map(|(p, e)| (p.into_os_string(), e)).collect(),
+        archives: found.archives.into_iter().map(|(p, k, d)| (p.into_os_string(), k, d)).collect(),
+        manifests: found.manifests.into_iter().map(PathBuf::into_os_string).collect(),
     })
 }
 
