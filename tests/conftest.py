@@ -37,6 +37,9 @@ def private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     another's cached verdicts, and nothing is written to the user's cache folder."""
     folder = tmp_path_factory.mktemp("cache")
     monkeypatch.setenv("MALWI_CACHE_DIR", str(folder))
+    # The cache's key lives outside the cache folder; never the user's own in a test.
+    monkeypatch.setenv("MALWI_CONFIG_DIR", str(tmp_path_factory.mktemp("config")))
+    monkeypatch.delenv("MALWI_CACHE_KEY", raising=False)
     return folder
 
 

@@ -8,12 +8,13 @@ import io
 import json
 import os
 import tarfile
+import warnings
 import zipfile
 from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 from malwi.report.escape import code_span, fence, json_safe, shown, yaml_string
@@ -175,3 +176,256 @@ def test_concatenated_zips_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ArchiveError, match="bytes before the first member"):
         extract(joined, tmp_path / "out")
     assert not (tmp_path / "out" / "second.py").exists()
+
+
+def test_forged_or_corrupt_cache_rows_are_rescanned_never_trusted(
+    tmp_path: Path, private_cache: Path
+) -> None:
+    import hashlib
+    import hmac
+    import sqlite3
+
+    from malwi.engine.cache import KEY_FILE, config_dir
+
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "setup.py").write_bytes(PAYLOAD)
+
+    def scan() -> tuple[int, dict[str, object], str]:
+        done = run_malwi("scan", str(tree), "-f", "json")
+        return done.returncode, json.loads(done.stdout), done.stderr.decode()
+
+    code, _, _ = scan()
+    assert code == 1
+    database = private_cache / "results.sqlite3"
+    key = bytes.fromhex((config_dir() / KEY_FILE).read_text().strip())
+
+    def rewrite(make: object, sign: bool) -> None:
+        with sqlite3.connect(database) as connection:
+            rows = connection.execute(
+                "SELECT content_sha256, language, scorer, result FROM file_results"
+            ).fetchall()
+            assert rows, "the first scan stored its result"
+            for digest, language, scorer, result in rows:
+                text = make(json.loads(result))  # type: ignore[operator]
+                mac = "0" * 64
+                if sign:  # as if written by this user's malwi: authentic, but not a valid record
+                    message = "\x00".join((digest, language, scorer, text)).encode()
+                    mac = hmac.new(key, message, hashlib.sha256).hexdigest()
+                connection.execute(
+                    "UPDATE file_results SET result = ?, mac = ? WHERE content_sha256 = ? AND language = ?",
+                    (text, mac, digest, language),
+                )
+
+    # Forged by someone without the key: a verdict turned to good is not believed.
+    rewrite(lambda record: json.dumps({**record, "score": 0.0, "findings": []}), sign=False)
+    code, again, err = scan()
+    assert code == 1 and again["verdict"] == "malicious" and again["statistics"]["cached"] == 0
+    assert "result cache: 1 row(s) did not verify or could not be read" in err
+    # Authentic rows that are broken: not JSON, a NaN score, a missing field. Rescanned, no error.
+    for broken in (
+        lambda record: "{not json",
+        lambda record: json.dumps({**record, "score": float("nan")}),
+        lambda record: json.dumps({k: v for k, v in record.items() if k != "tops"}),
+    ):
+        rewrite(broken, sign=True)
+        code, again, err = scan()
+        assert code == 1 and again["verdict"] == "malicious", err
+        assert "internal error" not in err and "did not verify or could not be read" in err
+    # The rescan replaced the bad row: the next scan is served from the cache again.
+    code, cached, err = scan()
+    assert code == 1 and cached["statistics"]["cached"] == 1 and "did not verify" not in err
+
+
+# --- arbitrary input: whatever the bytes, a verdict or one clear error --------------------------
+
+MANIFEST_NAMES = ("package.json", "pyproject.toml", "setup.cfg", "RECORD", "requirements.txt")
+SUFFIXES = (".py", ".js", ".tar.gz", ".zip", ".whl", ".tgz", ".pth", ".gz", "")
+
+
+def _archive_of(members: list[tuple[str, bytes]], kind: str) -> bytes:
+    buffer = io.BytesIO()
+    if kind == "zip":
+        with warnings.catch_warnings(), zipfile.ZipFile(buffer, "w") as archive:
+            warnings.simplefilter("ignore")  # duplicate names are part of the point
+            for name, data in members:
+                archive.writestr(name or "x", data)
+    else:
+        with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+            for name, data in members:
+                info = tarfile.TarInfo(name or "x")
+                info.size = len(data)
+                archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+member_names = st.lists(
+    st.sampled_from([*"ab/._-\\:\n\x00\x7f\u202e", "..", "package.json", "setup.py"]),
+    min_size=1,
+    max_size=12,
+).map("".join)
+contents = st.one_of(
+    st.binary(max_size=300),
+    st.sampled_from(
+        [PAYLOAD, b"{", b'{"scripts": {"postinstall": 5}}', b"[project]\nname = 1\n", b"\xff\xfe"]
+    ),
+)
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from .tiny_model import build_tiny_bundle
+
+    return build_tiny_bundle(tmp_path_factory.mktemp("model") / "tiny")
+
+
+# capsys is read (and so emptied) after every call: nothing carries over between examples.
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    files=st.lists(
+        st.tuples(st.sampled_from(MANIFEST_NAMES + tuple(f"f{s}" for s in SUFFIXES)), contents),
+        min_size=1,
+        max_size=4,
+    ),
+    archive=st.one_of(
+        st.none(),
+        st.tuples(st.sampled_from(["zip", "tar"]), st.lists(st.tuples(member_names, contents), max_size=4)),
+    ),
+)
+def test_arbitrary_trees_and_archives_end_in_a_verdict_or_one_clear_error(
+    files: list[tuple[str, bytes]],
+    archive: tuple[str, list[tuple[str, bytes]]] | None,
+    tiny_model: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from malwi.cli import EXIT_ERROR, main
+
+    tree = tmp_path_factory.mktemp("arbitrary")
+    for index, (name, data) in enumerate(files):
+        (tree / f"{index}-{name}").write_bytes(data)
+    if archive is not None:
+        kind, members = archive
+        try:
+            packed = _archive_of(members, kind)
+        except Exception:  # noqa: BLE001 - zipfile/tarfile cannot write such a name: not an input
+            reject()
+        (tree / f"bundle.{'zip' if kind == 'zip' else 'tar.gz'}").write_bytes(packed)
+    inputs = [str(tree)] + ([str(tree / "bundle.zip")] if (tree / "bundle.zip").exists() else [])
+    for form in ("text", "json"):
+        code = main(["scan", *inputs, "--model", str(tiny_model), "--no-cache", "-f", form, "-q"])
+        out, err = capsys.readouterr()
+        assert "internal error" not in err and "Traceback" not in err, err
+        assert code in (0, 1, 3, EXIT_ERROR)
+        if code == EXIT_ERROR:
+            assert err.count("malwi: error:") == 1 and err.strip().splitlines()[-1].startswith(
+                "malwi: error:"
+            )
+        elif form == "json":
+            document = json.loads(out)
+            assert document["verdict"] in ("good", "suspicious", "malicious", "incomplete")
+            # Nothing that could not be scanned leaves a package good.
+            for unit in document["units"]:
+                if unit.get("unscanned"):
+                    assert unit["verdict"] != "good", unit
+
+
+# --- the command line under abuse ---------------------------------------------------------------
+
+
+def test_absurd_worker_counts_are_clamped_to_the_cores(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_bytes(PAYLOAD)
+    for workers in ("5000", "1000000"):
+        done = run_malwi("scan", str(tmp_path), "--no-cache", "--workers", workers, timeout=60)
+        assert done.returncode == 1, done.stderr
+        assert f"--workers {workers}: using" in done.stderr.decode()
+
+
+def test_a_reader_that_leaves_early_does_not_change_the_verdict(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_bytes(PAYLOAD)
+    import subprocess
+    import sys
+
+    reader, writer = os.pipe()
+    os.close(reader)  # stdout closed before malwi writes anything
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "malwi", "scan", str(tmp_path), "--no-cache"],
+            stdout=writer,
+            stderr=subprocess.PIPE,
+            timeout=60,
+        )
+    finally:
+        os.close(writer)
+    assert done.returncode == 1  # still the malicious verdict's exit code
+    assert done.stderr == b""
+
+
+def test_output_that_names_an_input_is_refused_and_the_input_kept(tmp_path: Path) -> None:
+    scanned = tmp_path / "m.py"
+    scanned.write_bytes(PAYLOAD)
+    for option in ([str(scanned)], ["-r", str(scanned)]):
+        done = run_malwi("scan", *option, "-o", os.path.join(str(tmp_path), ".", "m.py"))
+        assert done.returncode == 2
+        assert done.stderr.decode().startswith(f"malwi: error: --output {tmp_path}/./m.py: is the input")
+        assert scanned.read_bytes() == PAYLOAD
+
+
+def test_dependency_files_that_are_not_what_they_claim_are_clear_errors(tmp_path: Path) -> None:
+    unknown = tmp_path / "weird.lock"
+    unknown.write_text("hello world\n")
+    done = run_malwi("scan", "--lockfile", str(unknown))
+    assert done.returncode == 2
+    assert b"not a lock file malwi reads" in done.stderr
+    fifo = tmp_path / "fifo.txt"
+    os.mkfifo(fifo)
+    for named in ("/dev/zero", str(fifo)):
+        done = run_malwi("scan", "-r", named, timeout=30)
+        assert done.returncode == 2
+        assert (
+            done.stderr.decode() == f"malwi: error: {named}: not a regular file (a device, FIFO or folder)\n"
+        )
+
+
+def test_unscanned_dependencies_make_the_batch_incomplete(tmp_path: Path) -> None:
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("hello world\nrequests>=2\n")
+    done = run_malwi("scan", "-r", str(requirements), "-f", "json")
+    assert done.returncode == 3
+    document = json.loads(done.stdout)
+    assert document["verdict"] == "incomplete"
+    assert [u["requirement"] for u in document["results"]["unresolved"]] == ["hello world", "requests>=2"]
+
+
+def test_one_broken_archive_among_inputs_keeps_the_others_results(tmp_path: Path) -> None:
+    good = tmp_path / "good.tar.gz"
+    good.write_bytes(_tar({"good-1.0/setup.py": PAYLOAD}))
+    broken = tmp_path / "broken.tar.gz"
+    broken.write_bytes(b"not an archive at all")
+    done = run_malwi("scan", str(good), str(broken), "-f", "json")
+    assert done.returncode == 1, done.stderr  # the malicious package in the good archive
+    document = json.loads(done.stdout)
+    verdicts = {unit["key"]: unit["verdict"] for unit in document["units"]}
+    assert verdicts[str(good)] == "malicious"
+    broken_units = [
+        u for u in document["units"] if any(x["path"] == str(broken) for x in u.get("unscanned", []))
+    ]
+    assert broken_units and all(u["verdict"] == "incomplete" for u in broken_units)
+
+
+def test_a_link_named_on_the_command_line_is_scanned(tmp_path: Path) -> None:
+    real = tmp_path / "real.py"
+    real.write_bytes(PAYLOAD)
+    link = tmp_path / "link.py"
+    link.symlink_to(real)
+    done = run_malwi("scan", str(link), "--no-cache")
+    assert done.returncode == 1
+    assert f"{link}:1-2" in done.stdout.decode()
+    assert f"{link}: a link; scanned what it points to, {real}" in done.stderr.decode()
+
+
+def test_nothing_scanned_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("no code here\n")
+    done = run_malwi("scan", str(tmp_path))
+    assert done.returncode == 2
+    assert b"nothing was scanned" in done.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -425,6 +426,10 @@ def workspace_for(args: argparse.Namespace) -> Workspace:
 def scan_options(args: argparse.Namespace, *, score: bool) -> ScanOptions:
     """The one place where command-line options become scan options."""
     from malwi.engine import ScanOptions
+    from malwi.engine.pipeline import cpu_count
+
+    if args.workers > cpu_count():
+        warn(args.quiet, f"--workers {args.workers}: using {cpu_count()}, the cores this machine has")
 
     return ScanOptions(
         model=args.model,
@@ -539,9 +544,22 @@ def run_report(args: argparse.Namespace, out: BinaryIO) -> int:
             result = judge(workspace.local(args.paths))
         else:
             result = scan_dependencies(args, workspace, judge)
+    code = exit_code(result, args.failing, args.min_score)
     # Renderers escape what the scanned tree named; anything left unencodable is shown, never fatal.
-    out.write(render(result, args.format, quiet=args.quiet).encode("utf-8", "backslashreplace"))
-    return exit_code(result, args.failing, args.min_score)
+    rendered = render(result, args.format, quiet=args.quiet).encode("utf-8", "backslashreplace")
+    try:
+        out.write(rendered)
+        out.flush()
+    except BrokenPipeError:
+        # The reader went away (`malwi scan x | head -1`): the verdict still sets the exit code.
+        _silence_stdout()
+    return code
+
+
+def _silence_stdout() -> None:
+    """After the reader of stdout left: later writes and the flush at exit go nowhere."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def fail_on(text: str | None) -> set[str]:
@@ -562,16 +580,18 @@ def exit_code(result: MalwiReport | BatchReport, failing: set[str], min_score: f
 
     reports = result.reports if isinstance(result, BatchReport) else [result]
     verdicts = {unit.verdict for report in reports for unit in report.units}
+    if isinstance(result, BatchReport) and result.missing:
+        verdicts.add("incomplete")  # a dependency that was not scanned is never good
     if "malicious" in verdicts and "malicious" in failing:
         return EXIT_MALICIOUS
     if min_score is not None and any(r.maliciousness >= min_score for r in reports):
         return EXIT_MALICIOUS
     if "suspicious" in failing and verdicts & {"malicious", "suspicious"}:
         return EXIT_MALICIOUS
+    if isinstance(result, BatchReport) and result.failed:
+        return EXIT_ERROR  # some dependency could not be fetched or unpacked
     if "incomplete" in failing and "incomplete" in verdicts:
         return EXIT_INCOMPLETE
-    if isinstance(result, BatchReport) and result.failed:
-        return EXIT_ERROR  # some dependency could not be checked: not a clean bill of health
     return EXIT_OK
 
 
@@ -587,8 +607,10 @@ def scan_dependencies(
 
     files = [*args.requirements, *args.lockfile]
     dependencies = Dependencies()
-    for path in files:
-        parse_dependency_file(path, dependencies)
+    for path in args.requirements:
+        parse_dependency_file(path, dependencies, kind="requirements")
+    for path in args.lockfile:
+        parse_dependency_file(path, dependencies, kind="lockfile")
     batch = BatchReport(", ".join([*args.paths, *files]))
     if len(files) == 1:
         batch.file_info = FileInfo.of_file(files[0]).to_dict()
@@ -617,6 +639,22 @@ def scan_dependencies(
             )
             warn(args.quiet, f"{dependency.label} not scanned: {error}")
     return batch
+
+
+def refuse_overwriting_an_input(args: argparse.Namespace) -> None:
+    """`-o` must not name a file being scanned: opening it for the report would truncate it."""
+    if not os.path.exists(args.output):
+        return
+    inputs = [*getattr(args, "paths", []), *getattr(args, "requirements", []), *getattr(args, "lockfile", [])]
+    for path in inputs:
+        try:
+            same = os.path.samefile(path, args.output)
+        except OSError:
+            continue
+        if same:
+            raise UsageError(
+                f"--output {args.output}: is the input {path}; refusing to overwrite what is scanned"
+            )
 
 
 def run_models(args: argparse.Namespace) -> int:
@@ -674,6 +712,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         apply_settings(args)
         run = run_scan if args.command == "scan" else run_report
         if args.output:
+            refuse_overwriting_an_input(args)
             try:
                 out = open(args.output, "wb")  # noqa: SIM115 - closed below
             except OSError as error:
@@ -688,9 +727,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("malwi: interrupted", file=sys.stderr)
         return 128 + signal.SIGINT
     except BrokenPipeError:
-        # The reader went away (`malwi scan ... | head`): not an error worth a message.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        # The reader of a dump went away (`malwi scan --format tokens x | head`): not an error.
+        _silence_stdout()
         return EXIT_OK
     except Exception as error:
         if os.environ.get("MALWI_DEBUG"):
@@ -709,8 +747,9 @@ def run() -> None:
     scanning a small package. The output is flushed first, so nothing is lost.
     """
     code = main()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(BrokenPipeError, ValueError):  # a reader that left, a closed stream
+            stream.flush()
     os._exit(code)
 
 

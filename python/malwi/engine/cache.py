@@ -8,12 +8,21 @@ what changed; a new model or featurizer simply misses.
 SQLite in WAL mode with a busy timeout: several malwi processes may scan at once; a cache that
 cannot be opened or written is a warning, never a failed scan (the scan runs uncached).
 Location: `$MALWI_CACHE_DIR`, else `$XDG_CACHE_HOME/malwi`, else `~/.cache/malwi`.
+
+Authenticated: whoever can write the cache could otherwise turn any verdict to good (a cache
+folder restored in CI from an untrusted branch, say). Each row carries an HMAC-SHA256 of its
+key and result under a per-user secret kept outside the cache folder (`$MALWI_CACHE_KEY`, else
+`cache.key` in `$MALWI_CONFIG_DIR`, `$XDG_CONFIG_HOME/malwi` or `~/.config/malwi`, created
+0600 on first use). A row that does not verify, or does not parse, is ignored and rescanned.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
+import secrets
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
@@ -21,8 +30,10 @@ from pathlib import Path
 from typing import Any
 
 FILE_NAME = "results.sqlite3"
-# 2: records hold the module-level and other top scores and the file's imports.
-SCHEMA_VERSION = 2
+# 2: records hold the module-level and other top scores and the file's imports. 3: rows are
+# authenticated (mac).
+SCHEMA_VERSION = 3
+KEY_FILE = "cache.key"
 # Rows kept; the least recently used go first.
 MAX_ROWS = 500_000
 BATCH = 500
@@ -34,6 +45,7 @@ CREATE TABLE IF NOT EXISTS file_results (
     language TEXT NOT NULL,
     scorer TEXT NOT NULL,
     result TEXT NOT NULL,
+    mac TEXT NOT NULL,
     used REAL NOT NULL,
     PRIMARY KEY (content_sha256, language, scorer)
 ) WITHOUT ROWID;
@@ -48,10 +60,42 @@ def cache_dir() -> Path:
     return Path(base) / "malwi"
 
 
-class ResultCache:
-    """`lookup` many keys at once, `store` many rows in one transaction."""
+def config_dir() -> Path:
+    if os.environ.get("MALWI_CONFIG_DIR"):
+        return Path(os.environ["MALWI_CONFIG_DIR"])
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "malwi"
 
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+
+def cache_key() -> bytes:
+    """The secret rows are authenticated with: `$MALWI_CACHE_KEY` (a CI secret, so that a cache
+    restored between runs is still trusted), else the user's key file, made on first use."""
+    given = os.environ.get("MALWI_CACHE_KEY")
+    if given:
+        return hashlib.sha256(given.encode()).digest()
+    path = config_dir() / KEY_FILE
+    try:
+        return bytes.fromhex(path.read_text().strip())
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_bytes(32)
+    try:
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another malwi made it just now
+        return bytes.fromhex(path.read_text().strip())
+    with os.fdopen(handle, "w") as out:
+        out.write(key.hex() + "\n")
+    return key
+
+
+class ResultCache:
+    """`lookup` many keys at once, `store` many rows in one transaction. `rejected` counts the
+    rows `lookup` ignored because they did not verify or parse."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, key: bytes | None = None) -> None:
+        self.key = key if key is not None else cache_key()
+        self.rejected = 0
         self.path = Path(path) if path else cache_dir() / FILE_NAME
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
@@ -76,13 +120,17 @@ class ResultCache:
             batch = wanted[start : start + BATCH]
             marks = ",".join("(?, ?)" for _ in batch)
             rows = self.connection.execute(
-                f"SELECT content_sha256, language, result, used FROM file_results "  # nosec B608 - only placeholders
+                f"SELECT content_sha256, language, result, mac, used FROM file_results "  # nosec B608 - only placeholders
                 f"WHERE scorer = ? AND (content_sha256, language) IN (VALUES {marks})",
                 [scorer, *[part for key in batch for part in key]],
             ).fetchall()
-            for digest, language, result, used in rows:
-                found[(digest, language)] = json.loads(result)
-                if used < stale:
+            for digest, language, result, mac, used in rows:
+                record = self._verified(digest, language, scorer, result, mac)
+                if record is None:
+                    self.rejected += 1  # a miss: rescanned, and the row replaced
+                    continue
+                found[(digest, language)] = record
+                if isinstance(used, int | float) and used < stale:
                     touched.append((digest, language))
         # Recency only steers pruning: refreshed at most daily, so a cached scan rarely writes.
         self._write(
@@ -91,14 +139,34 @@ class ResultCache:
         )
         return found
 
+    def _mac(self, digest: str, language: str, scorer: str, result: str) -> str:
+        message = "\x00".join((digest, language, scorer, result)).encode("utf-8", "surrogatepass")
+        return hmac.new(self.key, message, hashlib.sha256).hexdigest()
+
+    def _verified(
+        self, digest: Any, language: Any, scorer: str, result: Any, mac: Any
+    ) -> dict[str, Any] | None:
+        """The row's record when its MAC is this user's and it parses as an object; else None."""
+        if not all(isinstance(v, str) for v in (digest, language, result, mac)):
+            return None
+        if not hmac.compare_digest(self._mac(digest, language, scorer, result), mac):
+            return None
+        try:
+            record = json.loads(result)
+        except ValueError:
+            return None
+        return record if isinstance(record, dict) else None
+
     def store(self, rows: Iterable[tuple[str, str, dict[str, Any]]], scorer: str) -> None:
         now = time.time()
+        prepared = []
+        for digest, language, result in rows:
+            text = json.dumps(result, separators=(",", ":"))
+            prepared.append((digest, language, scorer, text, self._mac(digest, language, scorer, text), now))
         self._write(
-            "INSERT OR REPLACE INTO file_results (content_sha256, language, scorer, result, used) VALUES (?, ?, ?, ?, ?)",
-            [
-                (digest, language, scorer, json.dumps(result, separators=(",", ":")), now)
-                for digest, language, result in rows
-            ],
+            "INSERT OR REPLACE INTO file_results (content_sha256, language, scorer, result, mac, used) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            prepared,
         )
 
     def prune(self, max_rows: int = MAX_ROWS) -> int:

@@ -224,11 +224,27 @@ class Workspace:
         unpacked (and then not trusted to say what to skip), the rest scanned where they are."""
         target = Target(label or ", ".join(paths), list(paths), trusted=trusted)
         roots: list[str] = []
-        for path in paths:
+        for given in paths:
+            path = given
+            if os.path.islink(given):
+                # Named by the user, so scanned: what it points to, shown under the given name.
+                # (Links met while walking a tree are not followed.)
+                path = os.path.realpath(given)
+                target.show_as(path, given)
+                target.warnings.append(f"{given}: a link; scanned what it points to, {path}")
             if is_archive(path):
-                roots.append(str(self._unpack(target, Path(path), path)))
+                try:
+                    roots.append(str(self._unpack(target, Path(path), target.shown(path))))
+                except ArchiveError as error:
+                    if len(paths) == 1:
+                        raise
+                    # One broken archive among several inputs: the others are still judged,
+                    # and the tree is incomplete, never good.
+                    target.warnings.append(str(error))
+                    target.unscanned.append((path, str(error).removeprefix(f"{path}: ")))
+                    continue
                 if len(paths) == 1:
-                    target.archive, target.archive_name = Path(path), path
+                    target.archive, target.archive_name = Path(path), target.shown(path)
             else:
                 roots.append(path)
         self._collect(target, roots)

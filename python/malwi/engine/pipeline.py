@@ -14,6 +14,7 @@ only compiles, and each result carries the compiled objects for the dump rendere
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import time
 from collections.abc import Iterator
@@ -88,12 +89,25 @@ class ScanOptions:
         self.model = model
         self.score = score
         self.device = device
-        self.workers = workers
+        self.workers = usable_workers(workers)
         self.max_file_size = max_file_size
         self.threshold = threshold
         self.cache = cache
         self.featurizer = featurizer
         self.progress = progress
+
+
+def cpu_count() -> int:
+    """The cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
+def usable_workers(requested: int) -> int:
+    """Threads for compiling and inference: 0 is all cores; more than the cores there are is
+    clamped to them (thousands of threads hang the inference runtime, a million crash it)."""
+    return 0 if requested <= 0 else min(requested, cpu_count())
 
 
 class ScanStatistics:
@@ -251,6 +265,31 @@ def _chunked(files: list[SourceFile], max_file_size: int) -> Iterator[list[Sourc
         yield chunk
 
 
+def _score_value(value: Any) -> float:
+    """A score read back from the cache: a finite probability, or the row is not used."""
+    number = float(value)
+    if not math.isfinite(number) or not 0.0 <= number <= 1.0:
+        raise ValueError(f"score {value!r} out of range")
+    return number
+
+
+def _restored(result: FileResult, cached: dict[str, Any]) -> tuple[FileFinding, tuple[float, float]]:
+    """A file's finding from its cache record, checked: a record that does not have this
+    malwi's shape or holds scores that are not probabilities raises (the file is rescanned)."""
+    finding = FileFinding(result.source.shown, result.source.language)
+    finding.cached = True
+    finding.score = _score_value(cached["score"])
+    finding.object_count = int(cached["objects"])
+    finding.objects = [ObjectFinding.from_dict(o) for o in cached["findings"]]
+    for obj in finding.objects:
+        obj.score = _score_value(obj.score)
+    finding.restore_engines(cached)
+    module_top, other_top = cached["tops"]
+    if not isinstance(cached["imports"], list) or not isinstance(cached["warnings"], list):
+        raise TypeError("imports and warnings are lists")
+    return finding, (_score_value(module_top), _score_value(other_top))
+
+
 class Scanner:
     """Scans targets with one set of options; a context manager that closes the cache."""
 
@@ -263,6 +302,7 @@ class Scanner:
         self.cache: ResultCache | None = None
         self._owns_cache = False
         self._wrote_cache = False
+        self._said_unreadable = False
         self.featurizer = self.options.featurizer or FeaturizerConfig()
         if not self.options.score:
             return
@@ -356,27 +396,32 @@ class Scanner:
         keys = [(r.digest, r.source.language) for r in results if r.digest is not None]
         hits = self.cache.lookup(keys, self.scorer_key) if keys else {}
         misses = []
+        unreadable = self.cache.rejected
         for result in results:
             cached = hits.get((result.digest or "", result.source.language))
             if cached is None:
                 misses.append(result)
                 continue
-            finding = FileFinding(result.source.shown, result.source.language)
-            finding.cached = True
-            finding.score = cached["score"]
-            finding.object_count = cached["objects"]
-            finding.objects = [ObjectFinding.from_dict(o) for o in cached["findings"]]
-            finding.restore_engines(cached)
+            try:
+                finding, tops = _restored(result, cached)
+            except (KeyError, TypeError, ValueError, AttributeError):
+                unreadable += 1  # authentic but not what this malwi writes: rescanned
+                misses.append(result)
+                continue
             result.finding = finding
             result.cached = True
-            module_top, other_top = cached["tops"]
-            result.tops = (module_top, other_top)
-            result.imports = cached["imports"]
+            result.tops = tops
+            result.imports = [str(name) for name in cached["imports"]]
             result.hashes = cached["hashes"]
             result.warnings = [f"{finding.path}: {note}" for note in cached["warnings"]]
             scan.statistics.cached += 1
             scan.statistics.count("compiled")
             scan.statistics.objects += finding.object_count
+        if unreadable and not self._said_unreadable:
+            self._said_unreadable = True
+            self.warnings.append(
+                f"result cache: {unreadable} row(s) did not verify or could not be read; those files were scanned again"
+            )
         return misses
 
     def _compile(self, results: list[FileResult], scan: Scan, batch: FileBatch | None = None) -> None:

@@ -473,10 +473,16 @@ class BatchReport:
         return max((r.maliciousness for r in self.reports), default=0.0)
 
     @property
+    def missing(self) -> int:
+        """Dependencies that were not scanned: unresolved (unpinned, URLs, ...) and failed."""
+        return sum(not u.get("scanned_elsewhere") for u in self.unresolved) + len(self.failed)
+
+    @property
     def verdict(self) -> str:
+        """The worst package's verdict; at least incomplete when a dependency was not scanned."""
         from malwi.engine.verdict import worst
 
-        return worst(r.verdict for r in self.reports)
+        return worst([*(r.verdict for r in self.reports), *(["incomplete"] if self.missing else [])])
 
     @property
     def status(self) -> str:

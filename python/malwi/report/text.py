@@ -201,7 +201,7 @@ def batch_text(batch: BatchReport, quiet: bool) -> str:
     flagged = [r.label for r in batch.reports if r.malicious]
     total = len(batch.reports)
     detail = f"{len(flagged)} of {total} packages malicious" + (f" ({', '.join(flagged)})" if flagged else "")
-    missing = len(batch.unresolved) + len(batch.failed)
+    missing = batch.missing
     if missing:
         detail += f"; {missing} not scanned"
     lines.append(f"=> {batch.verdict}: {detail}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -47,15 +48,19 @@ class Dependency:
 class Unresolved:
     """A dependency that is not scanned, and why (unpinned, a URL, a local path, ...)."""
 
-    __slots__ = ("ecosystem", "requirement", "origin", "reason")
+    __slots__ = ("ecosystem", "requirement", "origin", "reason", "scanned_elsewhere")
 
-    def __init__(self, ecosystem: str, requirement: str, origin: str, reason: str) -> None:
+    def __init__(
+        self, ecosystem: str, requirement: str, origin: str, reason: str, scanned_elsewhere: bool = False
+    ) -> None:
         self.ecosystem = ecosystem
         self.requirement = requirement
         self.origin = origin
         self.reason = reason
+        # True for code that is part of the scanned project (an npm `link`): not missing.
+        self.scanned_elsewhere = scanned_elsewhere
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__slots__}
 
 
@@ -73,19 +78,37 @@ class Dependencies:
             self._seen.add(dependency.key)
             self.pinned.append(dependency)
 
-    def skip(self, ecosystem: str, requirement: str, origin: str, reason: str) -> None:
-        self.unresolved.append(Unresolved(ecosystem, requirement, origin, reason))
+    def skip(
+        self, ecosystem: str, requirement: str, origin: str, reason: str, scanned_elsewhere: bool = False
+    ) -> None:
+        self.unresolved.append(Unresolved(ecosystem, requirement, origin, reason, scanned_elsewhere))
 
 
 def canonical_pypi_name(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+# A dependency file larger than this is refused, not read: lock files of the largest monorepos
+# stay well below it, and `-r /dev/zero` must not read forever.
+MAX_DEPENDENCY_FILE_BYTES = 64 << 20
+
+
 def _read(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8-sig")
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just below.
+        handle = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(handle, "rb") as stream:
+            if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+                raise DependencyFileError(f"{path}: not a regular file (a device, FIFO or folder)")
+            data = stream.read(MAX_DEPENDENCY_FILE_BYTES + 1)
     except OSError as error:
         raise DependencyFileError(f"cannot read {path}: {error.strerror}") from None
+    if len(data) > MAX_DEPENDENCY_FILE_BYTES:
+        raise DependencyFileError(
+            f"{path}: larger than {MAX_DEPENDENCY_FILE_BYTES >> 20} MB (limit on dependency files)"
+        )
+    try:
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise DependencyFileError(f"{path}: not UTF-8 text") from None
 
@@ -272,7 +295,9 @@ def _add_lock_entry(result: Dependencies, path: Path, key: str, name: str, entry
     origin = f"{path} {key}"
     version = str(entry.get("version") or "")
     if entry.get("link") or version.startswith("file:"):
-        result.skip("npm", f"{name}", origin, "linked local folder: scanned with the project, not fetched")
+        result.skip(
+            "npm", f"{name}", origin, "linked local folder: scanned with the project, not fetched", True
+        )
         return
     name, version = _npm_alias(name, version)
     exact = _EXACT_NPM.match(version)
@@ -290,11 +315,23 @@ def _add_lock_entry(result: Dependencies, path: Path, key: str, name: str, entry
     )
 
 
-def parse_dependency_file(path: str | os.PathLike[str], into: Dependencies | None = None) -> Dependencies:
-    """By file name: `package-lock.json`/`npm-shrinkwrap.json`, `package.json`, else pip requirements."""
+LOCK_FILES = ("package-lock.json", "npm-shrinkwrap.json", "package.json")
+
+
+def parse_dependency_file(
+    path: str | os.PathLike[str], into: Dependencies | None = None, *, kind: str = "any"
+) -> Dependencies:
+    """By file name: `package-lock.json`/`npm-shrinkwrap.json`, `package.json`, else pip
+    requirements. `kind` is what the user said the file is: `lockfile` (one of LOCK_FILES, by
+    name; anything else is refused rather than read as requirements), `requirements`, or `any`."""
     name = os.path.basename(os.fspath(path))
     if name in ("package-lock.json", "npm-shrinkwrap.json"):
         return parse_package_lock(path, into)
     if name == "package.json":
         return parse_package_json(path, into)
+    if kind == "lockfile":
+        raise DependencyFileError(
+            f"{os.fspath(path)}: not a lock file malwi reads (by name: {', '.join(LOCK_FILES)}); "
+            "pip requirements go to --requirements"
+        )
     return parse_requirements(path, into)
