@@ -429,3 +429,141 @@ def test_nothing_scanned_is_an_error(tmp_path: Path) -> None:
     done = run_malwi("scan", str(tmp_path))
     assert done.returncode == 2
     assert b"nothing was scanned" in done.stderr
+
+
+# --- the model: fail closed on edited numbers and manifests -------------------------------------
+
+
+def _copy_of_shipped_model(tmp_path: Path) -> Path:
+    import shutil
+
+    from malwi.model.bundle import SHIPPED_MODEL
+
+    copy = tmp_path / "model"
+    shutil.copytree(SHIPPED_MODEL, copy)
+    return copy
+
+
+@pytest.mark.parametrize(
+    ("edit", "complaint"),
+    [
+        (lambda m: m.update(threshold=float("nan")), "threshold nan must be a probability"),
+        (lambda m: m.update(threshold=1.5), "threshold 1.5 must be a probability"),
+        (lambda m: m.pop("threshold"), "KeyError('threshold')"),
+        (lambda m: m.update(suspicious_threshold=0.99), "must be above 0 and at most the threshold"),
+        (lambda m: m["calibration"].update(a=float("inf")), "both must be finite"),
+        (lambda m: m["calibration"]["reach_weights"].update(install=0.0), "must be in (0, 1]"),
+        (
+            lambda m: m["stage1"].update(candidate_threshold=-0.1),
+            "candidate_threshold -0.1 must be a probability",
+        ),
+        (lambda m: m["windows"].update(stride=0), "stride and max_length must be 1..4096"),
+    ],
+)
+def test_a_model_whose_numbers_were_edited_does_not_load(
+    tmp_path: Path, edit: object, complaint: str
+) -> None:
+    model = _copy_of_shipped_model(tmp_path)
+    manifest = json.loads((model / "manifest.json").read_text())
+    edit(manifest)  # type: ignore[operator]
+    (model / "manifest.json").write_text(json.dumps(manifest))
+    (tmp_path / "m.py").write_bytes(PAYLOAD)
+    done = run_malwi("scan", str(tmp_path / "m.py"), "--model", str(model), "--no-cache")
+    assert done.returncode == 2
+    err = done.stderr.decode()
+    assert err.startswith("malwi: error: invalid model manifest") and complaint in err, err
+    assert err.count("\n") == 1
+
+
+def test_an_unsorted_or_out_of_range_score_table_does_not_load(tmp_path: Path) -> None:
+    from array import array
+
+    from malwi.errors import ModelError
+    from malwi.model.bundle import ModelBundle, sha256_file
+
+    model = _copy_of_shipped_model(tmp_path)
+    manifest = json.loads((model / "manifest.json").read_text())
+    table = model / manifest["calibration"]["benign_object_scores"]
+    for values in ([0.1, 0.05, 0.9], [0.1, 0.2, 1.5], [0.1, float("nan"), 0.9]):
+        table.write_bytes(array("f", values).tobytes())
+        manifest["files"][table.name] = sha256_file(table)  # consistent, so only the numbers are wrong
+        (model / "manifest.json").write_text(json.dumps(manifest))
+        with pytest.raises(ModelError, match="benign_object_scores must be ascending probabilities"):
+            ModelBundle.load(model)
+
+
+def test_the_shipped_and_the_registered_manifests_are_pinned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from malwi.errors import ModelError, ModelRegistryError
+    from malwi.model import bundle
+    from malwi.registry import Registry, active_model_path
+
+    model = _copy_of_shipped_model(tmp_path)
+    pin = tmp_path / "pin.sha256"
+    monkeypatch.setattr(bundle, "SHIPPED_MODEL", model.resolve())
+    monkeypatch.setattr(bundle, "SHIPPED_PIN", pin)
+    bundle.pin_if_shipped(model)
+    assert bundle.ModelBundle.load(model).threshold > 0
+    manifest = json.loads((model / "manifest.json").read_text())
+    manifest["threshold"] = 0.9999  # a valid number, so only the pin can tell
+    (model / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    with pytest.raises(ModelError, match="does not match the digest the package shipped with"):
+        bundle.ModelBundle.load(model)
+
+    other = tmp_path / "other"
+    import shutil
+
+    shutil.copytree(bundle.SHIPPED_MODEL, other)
+    (other / "manifest.json").write_text(json.dumps({**manifest, "model_id": "malwi-test-pinned"}, indent=1))
+    registry_path = tmp_path / "registry.sqlite3"
+    with Registry(registry_path) as registry:
+        registry.activate(registry.register_bundle(other, status="testing"))
+    assert active_model_path(registry_path) == other.resolve()
+    (other / "manifest.json").write_text(
+        json.dumps({**manifest, "model_id": "malwi-test-pinned", "threshold": 0.5})
+    )
+    with pytest.raises(ModelRegistryError, match="changed since it was registered"):
+        active_model_path(registry_path)
+
+
+def test_sigterm_during_an_archive_scan_removes_what_was_unpacked(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    members = {
+        f"pkg-1.0/m{i}.py": (f"import os\ndef f{i}():\n    os.system('echo {i}')\n" * 20).encode()
+        for i in range(2000)
+    }
+    archive = tmp_path / "slow.tar.gz"
+    archive.write_bytes(_tar(members))
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "malwi", "scan", str(archive), "--no-cache"],
+        env={**os.environ, "TMPDIR": str(scratch)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while not list(scratch.glob("malwi-*/*")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(scratch.glob("malwi-*/*")), "the archive was being unpacked"
+    child.send_signal(signal.SIGTERM)
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == 128 + signal.SIGTERM
+    assert err.decode().endswith("malwi: terminated (SIGTERM)\n")
+    assert list(scratch.iterdir()) == []
+
+
+def test_the_inference_runtime_writes_only_under_malwis_cache(tmp_path: Path) -> None:
+    home, cache = tmp_path / "home", tmp_path / "cache"
+    home.mkdir()
+    (tmp_path / "m.py").write_bytes(PAYLOAD)
+    env = {"HOME": str(home), "MALWI_CACHE_DIR": str(cache), "XDG_CACHE_HOME": ""}
+    done = run_malwi("scan", str(tmp_path / "m.py"), "--no-cache", env=env)
+    assert done.returncode == 1, done.stderr
+    assert list(home.rglob("*")) == []
+    assert any(p.is_file() for p in (cache / "runtime").rglob("*")), "onnxruntime's files went here instead"

@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn, TypeVar
@@ -36,6 +37,18 @@ FORMATS = REPORT_FORMATS + DUMP_FORMATS
 
 class UsageError(Exception):
     """Bad input from the user: reported in one line, exit code 2."""
+
+
+class Terminated(BaseException):
+    """SIGTERM (or SIGHUP) arrived: unwinds like Ctrl-C, so temporary trees are removed."""
+
+    def __init__(self, number: int) -> None:
+        super().__init__(number)
+        self.number = number
+
+
+def _terminate(number: int, _frame: object) -> None:
+    raise Terminated(number)
 
 
 class Parser(argparse.ArgumentParser):
@@ -699,6 +712,21 @@ def run_research(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command line: an exit code, with every failure one line on stderr. SIGTERM and SIGHUP
+    unwind the scan like Ctrl-C, so what it unpacked is removed (the handlers are put back after)."""
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for number in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+            if number is not None:
+                previous[number] = signal.signal(number, _terminate)
+    try:
+        return _main(argv)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -726,6 +754,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("malwi: interrupted", file=sys.stderr)
         return 128 + signal.SIGINT
+    except Terminated as stop:
+        print(f"malwi: terminated ({signal.Signals(stop.number).name})", file=sys.stderr)
+        return 128 + stop.number
     except BrokenPipeError:
         # The reader of a dump went away (`malwi scan --format tokens x | head`): not an error.
         _silence_stdout()

@@ -15,6 +15,7 @@ from typing import Any
 
 from malwi._malwi import REGISTRY_CONFIG
 from malwi.errors import ModelRegistryError
+from malwi.model.bundle import MANIFEST, manifest_digest
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -36,11 +37,22 @@ def active_model_path(path: Path | None = None) -> Path | None:
         return None
     with Registry(path) as registry:
         active = registry.connection.execute(
-            "SELECT file_path FROM model_registry WHERE status = 'active' ORDER BY updated_at DESC LIMIT 1"
+            "SELECT file_path, metadata FROM model_registry WHERE status = 'active' ORDER BY updated_at DESC LIMIT 1"
         ).fetchone()
-    if active and Path(active[0]).is_dir():
-        return Path(active[0])
-    return None
+    if not active or not Path(active[0]).is_dir():
+        return None
+    folder = Path(active[0])
+    try:
+        recorded = json.loads(active[1] or "{}").get("manifest_sha256")
+    except (ValueError, AttributeError):
+        recorded = None
+    # The manifest binds every model file; the registry binds the manifest as it was registered.
+    if recorded is not None and manifest_digest(folder / MANIFEST) != recorded:
+        raise ModelRegistryError(
+            f"the active model's manifest {folder / MANIFEST} changed since it was registered "
+            "(edited or corrupt); register it again or activate another model"
+        )
+    return folder
 
 
 class Registry:
@@ -142,7 +154,7 @@ class Registry:
             "f1_score": headline.get("f1"),
             "false_positive_rate": headline.get("false_positive_rate"),
             "training_config": training.get("config"),
-            "metadata": {"metrics": metrics},
+            "metadata": {"metrics": metrics, "manifest_sha256": manifest_digest(directory / MANIFEST)},
         }
         if status is not None:
             fields["status"] = status

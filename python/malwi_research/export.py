@@ -26,7 +26,7 @@ import numpy as np
 
 from malwi._malwi import FEATURIZER_VERSION, FeaturizerConfig, Vocabulary, __version__
 from malwi.engine.verdict import PACKAGE_SCORES, PackageScore
-from malwi.model.bundle import FORMAT, MANIFEST, ModelBundle, sha256_file
+from malwi.model.bundle import FORMAT, MANIFEST, ModelBundle, pin_if_shipped, sha256_file
 from malwi.model.runtime import create_session
 from malwi.model.scoring import Scorer, ScoringStatistics
 from malwi.registry import Registry
@@ -311,6 +311,7 @@ def run(work: WorkFolder, args: argparse.Namespace) -> None:
         if destination.exists():
             shutil.rmtree(destination)
         shutil.copytree(bundle, destination)
+        pin_if_shipped(destination)  # exported into the package: its manifest is pinned there
         log(f"bundle copied to {destination}")
     with Registry(args.registry) as registry:
         model_id = registry.register_bundle(

@@ -36,7 +36,7 @@ from malwi.engine.reach import REACH_CLASSES
 from malwi.engine.verdict import PackageScore
 from malwi.errors import MalwiError
 from malwi.model import load_bundle, model_path
-from malwi.model.bundle import sha256_file
+from malwi.model.bundle import pin_if_shipped, sha256_file
 from malwi_research import Progress, ResearchError, WorkFolder, log
 from malwi_research.export import write_manifest
 
@@ -178,6 +178,7 @@ def write_bundle(source: Path, into: Path, weights: dict[str, float], record: di
     manifest["calibration"]["reach_weights"] = {c: weights[c] for c in REACH_CLASSES}
     manifest["calibration"]["reach_fit"] = record
     write_manifest(into, manifest)
+    pin_if_shipped(into)
 
 
 def lost(samples: list[Sample], names: list[str], score: PackageScore, threshold: float) -> list[str]:

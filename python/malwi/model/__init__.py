@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from malwi.errors import ModelError
-from malwi.model.bundle import ModelBundle
+from malwi.model.bundle import SHIPPED_MODEL, ModelBundle
 from malwi.model.runtime import DEVICES
 
 if TYPE_CHECKING:
     from malwi.model.scoring import Scorer, ScoringStatistics
 
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "default"
+DEFAULT_MODEL = SHIPPED_MODEL
 
 __all__ = [
     "DEFAULT_MODEL",

@@ -1,13 +1,19 @@
 """A model bundle: the files of a trained model and the manifest that binds them together.
 
 Loading is fail-closed. A missing file, a wrong digest, or a featurizer or vocabulary that does
-not match this malwi raises ModelError; it never produces a verdict.
+not match this malwi raises ModelError; it never produces a verdict. The manifest itself is
+covered too: the shipped model's by the digest pinned beside it (`SHIPPED_PIN`, written when a
+bundle is exported or refitted into the package), a registered model's by the digest the
+registry recorded. Every bundle's numbers are checked: thresholds, calibration and weights
+finite and in range, benign score table ascending within [0, 1].
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import math
 import sys
 from array import array
 from pathlib import Path
@@ -19,6 +25,8 @@ from malwi.errors import ModelError
 
 MANIFEST = "manifest.json"
 FORMAT = 1
+SHIPPED_MODEL = Path(__file__).resolve().parent.parent / "models" / "default"
+SHIPPED_PIN = SHIPPED_MODEL.parent / "default.manifest.sha256"
 
 
 def sha256_file(path: Path) -> str:
@@ -29,30 +37,82 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _probability(value: Any, name: str) -> float:
+    number = float(value)
+    if not math.isfinite(number) or not 0.0 <= number <= 1.0:
+        raise ValueError(f"{name} {value!r} must be a probability (finite, 0 to 1)")
+    return number
+
+
+def _finite(value: Any, name: str) -> float:
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{name} {value!r} must be finite")
+    return number
+
+
+def _check_score_table(scores: array[float]) -> None:
+    """Ascending, within [0, 1]; a NaN anywhere breaks the ascending check."""
+    if not scores:
+        return
+    if not (scores[0] >= 0.0 and scores[-1] <= 1.0) or not all(a <= b for a, b in itertools.pairwise(scores)):
+        raise ValueError("benign_object_scores must be ascending probabilities (finite, 0 to 1)")
+
+
+def manifest_digest(manifest_path: Path) -> str:
+    return sha256_file(manifest_path)
+
+
+def check_pin(manifest_path: Path) -> None:
+    """The shipped model's manifest must be the one pinned beside it."""
+    try:
+        pinned = SHIPPED_PIN.read_text(encoding="utf-8").strip()
+    except OSError:
+        raise ModelError(f"the shipped model's manifest digest ({SHIPPED_PIN}) is missing") from None
+    if manifest_digest(manifest_path) != pinned:
+        raise ModelError(
+            f"{manifest_path} does not match the digest the package shipped with (edited or corrupt)"
+        )
+
+
+def pin_if_shipped(directory: Path) -> None:
+    """After writing a bundle: when it is the package's shipped model, pin its manifest."""
+    if directory.resolve() == SHIPPED_MODEL:
+        SHIPPED_PIN.write_text(manifest_digest(directory / MANIFEST) + "\n", encoding="utf-8")
+
+
 class ModelBundle:
     """A verified bundle: manifest, vocabulary, stage-1 model, path of the stage-2 ONNX file."""
 
-    def __init__(self, directory: Path, manifest: dict[str, Any]) -> None:
+    def __init__(self, directory: Path, manifest: dict[str, Any], pinned: bool = False) -> None:
         self.directory = directory
         self.manifest = manifest
         self.name: str = manifest["name"]
         self.version: str = manifest["version"]
-        self.threshold: float = float(manifest["threshold"])
-        self.suspicious_threshold: float = float(manifest["suspicious_threshold"])
+        self.threshold = _probability(manifest["threshold"], "threshold")
+        self.suspicious_threshold = _probability(manifest["suspicious_threshold"], "suspicious_threshold")
+        if not 0.0 < self.suspicious_threshold <= self.threshold:
+            raise ValueError(
+                f"suspicious_threshold {self.suspicious_threshold} must be above 0 and at most the threshold {self.threshold}"
+            )
         self.featurizer = FeaturizerConfig.from_json(json.dumps(manifest["featurizer"]["config"]))
         windows = manifest["windows"]
         self.max_length = int(windows["max_length"])
         self.stride = int(windows["stride"])
         self.max_windows = int(windows["max_windows"])
+        if not (0 < self.stride <= self.max_length <= 4096 and 0 < self.max_windows <= 4096):
+            raise ValueError(
+                f"windows {windows!r}: stride and max_length must be 1..4096, stride at most max_length"
+            )
         self.vocabulary = Vocabulary((directory / manifest["vocabulary"]["file"]).read_text(encoding="utf-8"))
         stage1 = manifest["stage1"]
         self.stage1 = LinearModel(
             (directory / stage1["file"]).read_bytes(),
-            bias=float(stage1["bias"]),
+            bias=_finite(stage1["bias"], "stage1.bias"),
             bits=int(stage1["bits"]),
             max_order=int(stage1["max_order"]),
         )
-        self.candidate_threshold = float(stage1["candidate_threshold"])
+        self.candidate_threshold = _probability(stage1["candidate_threshold"], "stage1.candidate_threshold")
         stage2 = manifest["stage2"]
         self.onnx_path = directory / stage2["file"]
         self.malicious_class = int(stage2.get("malicious_class", 1))
@@ -64,6 +124,8 @@ class ModelBundle:
         benign_scores = array("f", (directory / scores_file).read_bytes() if scores_file else b"")
         if sys.byteorder == "big":  # pragma: no cover - the file is little-endian
             benign_scores.byteswap()
+        if not pinned:  # the shipped table was checked when it was pinned; this costs ~50 ms
+            _check_score_table(benign_scores)
         # How object scores become the package score: checked here, so a bad calibration fails
         # the load (ValueError → ModelError), never a scan.
         self.package_score = PackageScore(
@@ -88,6 +150,9 @@ class ModelBundle:
             raise ModelError(f"unreadable model manifest {manifest_path}: {error}") from None
         if manifest.get("format") != FORMAT:
             raise ModelError(f"model manifest format {manifest.get('format')!r} is not {FORMAT}")
+        pinned = directory.resolve() == SHIPPED_MODEL
+        if pinned:
+            check_pin(manifest_path)
         for name, expected in manifest.get("files", {}).items():
             path = directory / name
             if not path.is_file():
@@ -97,7 +162,7 @@ class ModelBundle:
                     f"model file {path} does not match its manifest digest (corrupt or replaced)"
                 )
         try:
-            bundle = cls(directory, manifest)
+            bundle = cls(directory, manifest, pinned)
         except (KeyError, TypeError, ValueError) as error:
             raise ModelError(f"invalid model manifest {manifest_path}: {error!r}") from None
         except Exception as error:  # noqa: BLE001 - any load failure must fail closed, with its reason

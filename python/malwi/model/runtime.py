@@ -12,10 +12,31 @@ from malwi.errors import ModelError
 DEVICES = ("auto", "cpu", "cuda")
 
 
-def available_providers() -> list[str]:
-    import onnxruntime
+def onnxruntime_module() -> Any:
+    """`onnxruntime`, imported so that what it writes on import (a device id and a telemetry
+    database under `$XDG_CACHE_HOME/Microsoft`) lands in malwi's own cache folder, never in the
+    user's home uninvited."""
+    import sys
 
-    return list(onnxruntime.get_available_providers())
+    if "onnxruntime" in sys.modules:
+        return sys.modules["onnxruntime"]
+    from malwi.engine.cache import cache_dir
+
+    saved = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(cache_dir() / "runtime")
+    try:
+        import onnxruntime
+    finally:
+        if saved is None:
+            del os.environ["XDG_CACHE_HOME"]
+        else:
+            os.environ["XDG_CACHE_HOME"] = saved
+    onnxruntime.disable_telemetry_events()
+    return onnxruntime
+
+
+def available_providers() -> list[str]:
+    return list(onnxruntime_module().get_available_providers())
 
 
 def require_device(device: str) -> None:
@@ -38,7 +59,7 @@ def create_session(path: Path, device: str, threads: int = 0) -> tuple[Any, str]
     if device not in DEVICES:
         raise ModelError(f"device must be one of {', '.join(DEVICES)}, not {device!r}")
     try:
-        import onnxruntime
+        onnxruntime = onnxruntime_module()
     except ImportError as error:
         raise ModelError(f"onnxruntime is not installed: {error}") from None
     options = onnxruntime.SessionOptions()
