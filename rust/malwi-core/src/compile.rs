@@ -253,7 +253,7 @@ fn compile_one(file: ReadFile, options: &CompileOptions) -> FileReport {
         report.outcome = Err(Failure::Binary);
         return report;
     }
-    let mut source = SourceText::decode(bytes);
+    let mut source = SourceText::of(bytes, file.language);
     if file.path.extension().is_some_and(|e| e.eq_ignore_ascii_case("pth")) {
         source.text = crate::source::pth_code(&source.text).into();
     }
@@ -294,7 +294,9 @@ fn compile_one(file: ReadFile, options: &CompileOptions) -> FileReport {
 }
 
 /// Byte ranges of at most `size` bytes covering `text`, each ending at a line end where the
-/// window holds one (a single longer line is cut at a character boundary).
+/// window holds one; a single longer line is cut after a `;`, `,`, `}` or space near the
+/// window's end where there is one (so most statements stay whole), else at a character
+/// boundary.
 fn windows(text: &str, size: usize) -> Vec<std::ops::Range<usize>> {
     let mut ranges = Vec::new();
     let mut start = 0;
@@ -309,6 +311,12 @@ fn windows(text: &str, size: usize) -> Vec<std::ops::Range<usize>> {
         } else if end < text.len() {
             if let Some(newline) = text[start..end].rfind('\n') {
                 end = start + newline + 1;
+            } else {
+                let near = end.saturating_sub(size / 16).max(start);
+                let tail = &text.as_bytes()[near..end];
+                if let Some(cut) = tail.iter().rposition(|b| matches!(b, b';' | b',' | b'}' | b' ')) {
+                    end = near + cut + 1;
+                }
             }
         }
         ranges.push(start..end);
@@ -493,6 +501,16 @@ mod tests {
         let beyond = CompileOptions { hard_limit: 2000, ..options };
         let skipped = compile_files(&files, &beyond).unwrap().remove(0);
         assert_eq!(skipped.outcome.unwrap_err(), Failure::TooLarge { size: 4052, limit: 2000 });
+    }
+
+    #[test]
+    fn a_long_line_is_cut_after_a_separator() {
+        let line = "x = [".to_string() + &"1, ".repeat(1000) + "]";
+        let pieces = windows(&line, 256);
+        assert!(pieces.len() > 10);
+        for piece in &pieces[..pieces.len() - 1] {
+            assert!(line[piece.clone()].ends_with([' ', ',']), "cut after a separator: {:?}", &line[piece.clone()]);
+        }
     }
 
     #[test]

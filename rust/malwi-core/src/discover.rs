@@ -67,6 +67,9 @@ pub struct Discovery {
     /// distribution's `*.dist-info/RECORD` or `*.egg-info/installed-files.txt`. Listed whether
     /// or not they are compiled, so the caller can tell which package each file belongs to.
     pub manifests: Vec<PathBuf>,
+    /// Compiled Python (`.pyc`, `.pyo`) outside `__pycache__` with no `.py` beside it: Python
+    /// imports such a file as it is, and malwi cannot read bytecode, so it is not scanned.
+    pub sourceless: Vec<PathBuf>,
 }
 
 /// File names that mark a package's root folder.
@@ -353,6 +356,9 @@ fn classify_file(path: &Path, metadata: &std::fs::Metadata, choice: &Choice<'_>,
                 return;
             }
         }
+    }
+    if matches!(extension.as_deref(), Some("pyc" | "pyo")) && !path.with_extension("py").exists() {
+        discovery.sourceless.push(path.to_path_buf());
     }
     // Skipped by extension. One read at most serves both the `#!` line and the archive sniff.
     let size = metadata.len();

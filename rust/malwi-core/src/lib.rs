@@ -76,7 +76,7 @@ pub fn compile_source(
     config: &FeaturizerConfig,
 ) -> Result<Vec<MalwiObject>, Error> {
     config.validate()?;
-    let text = SourceText::decode(source.to_vec());
+    let text = SourceText::of(source.to_vec(), language);
     catch_unwind(AssertUnwindSafe(|| emit::compile_text(&text, language, file_path, config)))
         .unwrap_or_else(|panic| Err(Error::Internal(compile::panic_message(&panic))))
 }
@@ -90,7 +90,7 @@ pub fn compile_source_with_notes(
     config: &FeaturizerConfig,
 ) -> Result<(Vec<MalwiObject>, Vec<payloads::Note>), Error> {
     config.validate()?;
-    let text = SourceText::decode(source.to_vec());
+    let text = SourceText::of(source.to_vec(), language);
     catch_unwind(AssertUnwindSafe(|| {
         emit::compile_text_full(&text, language, file_path, config).map(|c| (c.objects, c.notes))
     }))

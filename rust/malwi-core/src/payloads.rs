@@ -95,6 +95,8 @@ pub enum Limit {
     DecodedPerFile,
     CodeDepth,
     PayloadsPerFile,
+    /// Constant folding's work for the whole file (`emit::fold::MAX_FILE_NODES`).
+    FoldWork,
 }
 
 impl Limit {
@@ -108,6 +110,7 @@ impl Limit {
             Limit::DecodedPerFile => "MAX_DECODED_PER_FILE",
             Limit::CodeDepth => "MAX_CODE_DEPTH",
             Limit::PayloadsPerFile => "MAX_PAYLOADS_PER_FILE",
+            Limit::FoldWork => "MAX_FILE_NODES",
         }
     }
 }
@@ -770,7 +773,7 @@ fn hex_decode(data: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// Standard or URL-safe base64, padding optional; `None` unless every byte is of the alphabet.
-fn base64_decode(data: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn base64_decode(data: &[u8]) -> Option<Vec<u8>> {
     let body = data.strip_suffix(b"==").or_else(|| data.strip_suffix(b"=")).unwrap_or(data);
     if body.len() % 4 == 1 {
         return None;

@@ -311,3 +311,84 @@ fn imports_inside_decoded_payloads_are_recorded_too() {
     let found = imports(source, Language::Python);
     assert!(found.contains(&"tests.payload".to_string()), "{found:?}");
 }
+
+/// The module object's tokens of a snippet.
+fn module_tokens(source: &str, language: Language) -> String {
+    object(&compile(source, language), "<module>").token_string().to_string()
+}
+
+#[test]
+fn names_built_at_run_time_emit_as_the_plain_name_they_build() {
+    // Each evasion, and the plain form whose tokens it must have (defanged: nothing runs).
+    let python_cases = [
+        ("import os\nos.system(c)\n", "import os\ngetattr(os, 'sys' + 'tem')(c)\n"),
+        ("import os\nos.system(c)\n", "import os\ngetattr(os, 'metsys'[::-1])(c)\n"),
+        ("import os\nos.system(c)\n", "import os\ngetattr(os, ''.join(reversed('metsys')))(c)\n"),
+        ("import os\nos.system(c)\n", "import os\ngetattr(os, '{}{}'.format('sys', 'tem'))(c)\n"),
+        ("import os\nos.system(c)\n", "import os\ngetattr(os, '%s%s' % ('sys', 'tem'))(c)\n"),
+        ("import os\na = 'sys'\nos.system(c)\n", "import os\na = 'sys'\ngetattr(os, f'{a}tem')(c)\n"),
+        ("import os\na = 'sys'\nos.system(c)\n", "import os\na = 'sys'\ngetattr(os, a + 'tem')(c)\n"),
+        ("exec(c)\n", "globals()['ex' + 'ec'](c)\n"),
+        ("exec(c)\n", "__builtins__.__dict__['ex' + 'ec'](c)\n"),
+        ("exec(c)\n", "vars(__builtins__)['exec'](c)\n"),
+        ("exec(c)\n", "getattr(__builtins__, 'ex' + 'ec')(c)\n"),
+        ("import os\nos.system(c)\n", "import os\nvars(os)['sys' + 'tem'](c)\n"),
+        ("import os\nos.system(c)\n", "import os\nos.__dict__['system'](c)\n"),
+        ("import os, sys\nos.system(c)\n", "import os, sys\nsys.modules['os'].system(c)\n"),
+        ("exec(c)\n", "ｅｘｅｃ(c)\n"),
+        ("exec(c)\n", "𝐞𝐱𝐞𝐜(c)\n"),
+    ];
+    for (plain, evasive) in python_cases {
+        let (want, got) = (module_tokens(plain, Language::Python), module_tokens(evasive, Language::Python));
+        let tail = |t: &str| t.rsplit("STORE_NAME").next().unwrap_or(t).trim().to_string();
+        assert_eq!(tail(&got), tail(&want), "{evasive:?} should emit as {plain:?}");
+    }
+    // A built module name resolves like a literal one: its members get their categories.
+    let imported = module_tokens("import importlib\nimportlib.import_module('o' + 's').system(c)\n", Language::Python);
+    assert!(imported.contains("LOAD_ATTR PROCESS_MANAGEMENT"), "{imported}");
+    // A plain literal in getattr stays a getattr call, as the model learned it.
+    assert!(module_tokens("import os\ngetattr(os, 'system')(c)\n", Language::Python).contains("REFLECTION"));
+
+    let javascript_cases = [
+        ("require('child_process').exec(c)\n", "require('child_' + 'process').exec(c)\n"),
+        ("require('child_process').exec(c)\n", "require('ssecorp_dlihc'.split('').reverse().join('')).exec(c)\n"),
+        (
+            "const m = 'child'\nrequire('child_process').exec(c)\n",
+            "const m = 'child'\nrequire(`${m}_process`).exec(c)\n",
+        ),
+        (
+            "require('child_process').exec(c)\n",
+            "require(Buffer.from('Y2hpbGRfcHJvY2Vzcw==', 'base64').toString()).exec(c)\n",
+        ),
+        ("require('child_process').exec(c)\n", "module.constructor._load('child_process').exec(c)\n"),
+        ("global['require']('child_process')\n", "global['req' + 'uire']('child_process')\n"),
+        ("Function(c)()\n", "new Function(c)()\n"),
+    ];
+    for (plain, evasive) in javascript_cases {
+        fn category(t: &str) -> Vec<&str> {
+            t.split_whitespace().filter(|w| w.chars().all(|c| c.is_ascii_uppercase() || c == '_')).collect()
+        }
+        let (want, got) = (module_tokens(plain, Language::JavaScript), module_tokens(evasive, Language::JavaScript));
+        assert!(
+            category(&want).iter().filter(|w| w.len() > 8).all(|w| category(&got).contains(w)),
+            "{evasive:?}: {got} should carry the categories of {plain:?}: {want}"
+        );
+    }
+}
+
+#[test]
+fn ctypes_calls_into_the_c_library_are_process_management() {
+    let tokens = module_tokens("import ctypes\nlibc = ctypes.CDLL(None)\nlibc.system(c)\n", Language::Python);
+    assert!(tokens.contains("LOAD_NAME libc LOAD_ATTR PROCESS_MANAGEMENT"), "{tokens}");
+}
+
+#[test]
+fn a_utf7_coding_cookie_is_honoured() {
+    // `import os` / `os.system(c)` written in UTF-7, as Python decodes it.
+    let source = "# coding: utf-7\n+AGkAbQBwAG8AcgB0ACAAbwBz-\n+AG8AcwAuAHMAeQBzAHQAZQBtACgAYwAp-\n";
+    let tokens = module_tokens(source, Language::Python);
+    assert!(tokens.contains("LOAD_ATTR PROCESS_MANAGEMENT"), "{tokens}");
+    // Without the cookie the same bytes are not code that runs anything.
+    let plain = module_tokens(&source.replacen("# coding: utf-7\n", "\n", 1), Language::Python);
+    assert!(!plain.contains("PROCESS_MANAGEMENT"), "{plain}");
+}

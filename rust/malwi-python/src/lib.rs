@@ -656,6 +656,9 @@ struct Discovery {
     /// `*.egg-info/installed-files.txt`.
     #[pyo3(get)]
     manifests: Vec<OsString>,
+    /// Compiled Python (`.pyc`/`.pyo`, outside `__pycache__`) with no `.py` beside it: not scannable.
+    #[pyo3(get)]
+    sourceless: Vec<OsString>,
 }
 
 #[pymethods]
@@ -942,6 +945,7 @@ fn discover(
         errors: found.errors.into_iter().map(|(p, e)| (p.into_os_string(), e)).collect(),
         archives: found.archives.into_iter().map(|(p, k, d)| (p.into_os_string(), k, d)).collect(),
         manifests: found.manifests.into_iter().map(PathBuf::into_os_string).collect(),
+        sourceless: found.sourceless.into_iter().map(PathBuf::into_os_string).collect(),
     })
 }
 

@@ -10,12 +10,22 @@
 
 use tree_sitter::Node;
 
-use crate::literals::{decode_javascript, python_literal};
+use crate::language::Language;
+
+use crate::literals::{decode_javascript, decode_python, python_literal};
 use crate::payloads::MAX_OUTPUT;
 
 /// Nodes one folding may visit.
 const MAX_NODES: usize = 50_000;
 const MAX_DEPTH: usize = 200;
+/// Nodes all foldings of one file may visit together: a file of 10,000 expressions each just
+/// under `MAX_NODES` must not take minutes. Past it the file's remaining expressions are not
+/// folded, and a decoding-limit note says so.
+pub(crate) const MAX_FILE_NODES: usize = 2_000_000;
+
+/// What names hold, for folding `getattr(os, a + 'tem')` after `a = 'sys'`: the emitter's
+/// constant bindings.
+pub(crate) type Constants<'c> = &'c dyn Fn(&str) -> Option<String>;
 
 /// A folded value: text, or a list of items (a list literal, the argument of `join`).
 #[derive(Clone, Debug)]
@@ -25,9 +35,12 @@ enum Folded {
     List(Vec<Folded>),
 }
 
-struct Folder<'s> {
+struct Folder<'s, 'c> {
     src: &'s str,
     visited: usize,
+    /// Nodes this folding may still visit (the lesser of MAX_NODES and the file's budget).
+    limit: usize,
+    constants: Option<Constants<'c>>,
     /// An operation only obfuscation needs was folded (character codes, hex, reversal,
     /// percent-decoding); plain concatenation of literals is not one.
     obfuscated: bool,
@@ -37,18 +50,31 @@ struct Folder<'s> {
 
 /// The string a Python expression evaluates to, when it is built from literals only, and
 /// whether obfuscation built it (see `Folder::obfuscated`).
+#[cfg(test)]
 pub(crate) fn python(node: Node<'_>, src: &str) -> Option<(String, bool)> {
-    let mut folder = Folder { src, visited: 0, obfuscated: false, variable: None };
-    match folder.py(node, 0)? {
-        Folded::Str(text) => Some((text, folder.obfuscated)),
-        _ => None,
-    }
+    evaluate(node, src, Language::Python, None, &mut MAX_NODES.clone())
 }
 
 /// The same for a JavaScript expression.
+#[cfg(test)]
 pub(crate) fn javascript(node: Node<'_>, src: &str) -> Option<(String, bool)> {
-    let mut folder = Folder { src, visited: 0, obfuscated: false, variable: None };
-    match folder.js(node, 0)? {
+    evaluate(node, src, Language::JavaScript, None, &mut MAX_NODES.clone())
+}
+
+/// The string an expression of `language` evaluates to (see [`python`]), with names resolved
+/// through `constants` and the nodes visited taken from `budget`.
+pub(crate) fn evaluate(
+    node: Node<'_>,
+    src: &str,
+    language: Language,
+    constants: Option<Constants<'_>>,
+    budget: &mut usize,
+) -> Option<(String, bool)> {
+    let mut folder =
+        Folder { src, visited: 0, limit: MAX_NODES.min(*budget), constants, obfuscated: false, variable: None };
+    let folded = if language == Language::Python { folder.py(node, 0) } else { folder.js(node, 0) };
+    *budget = budget.saturating_sub(folder.visited);
+    match folded? {
         Folded::Str(text) => Some((text, folder.obfuscated)),
         _ => None,
     }
@@ -87,8 +113,8 @@ const JAVASCRIPT_CALLS: [&str; 11] = [
 /// Whether a node may fold, judged from its kind, its first child and the start of its text:
 /// the emitter asks for every call, operator and subscript, and most (`f(x)`, `a + 1`, `x[0]`)
 /// are decided here at the cost of one child lookup.
-pub(crate) fn worth_folding(node: Node<'_>, src: &str, language: crate::language::Language) -> bool {
-    let python = language == crate::language::Language::Python;
+pub(crate) fn worth_folding(node: Node<'_>, src: &str, language: Language) -> bool {
+    let python = language == Language::Python;
     let text = src.get(node.byte_range()).unwrap_or("");
     match (node.kind(), python) {
         ("call", true) | ("call_expression", false) => {
@@ -300,10 +326,15 @@ fn brace_format(template: &str, positional: &[Folded], named: &[(&str, Folded)])
     Some(out)
 }
 
-impl<'s> Folder<'s> {
+impl<'s> Folder<'s, '_> {
     fn enter(&mut self, depth: usize) -> Option<()> {
         self.visited += 1;
-        (self.visited <= MAX_NODES && depth <= MAX_DEPTH).then_some(())
+        (self.visited <= self.limit && depth <= MAX_DEPTH).then_some(())
+    }
+
+    /// A name's constant value, from the emitter's bindings.
+    fn constant(&self, name: &str) -> Option<Folded> {
+        self.constants.and_then(|lookup| lookup(name)).map(Folded::Str)
     }
 
     fn text(&self, node: Node<'_>) -> &'s str {
@@ -320,7 +351,10 @@ impl<'s> Folder<'s> {
     fn py(&mut self, node: Node<'_>, depth: usize) -> Option<Folded> {
         self.enter(depth)?;
         match node.kind() {
-            "string" => Some(Folded::Str(python_literal(self.text(node))?.into_owned())),
+            "string" => match python_literal(self.text(node)) {
+                Some(text) => Some(Folded::Str(text.into_owned())),
+                None => self.py_fstring(node, depth),
+            },
             "concatenated_string" => {
                 let parts = Self::named(node).into_iter().map(|n| self.py(n, depth + 1)).collect::<Option<Vec<_>>>()?;
                 join(&parts, "")
@@ -328,7 +362,7 @@ impl<'s> Folder<'s> {
             "integer" => Some(Folded::Int(parse_int(self.text(node))?)),
             "identifier" => match self.variable {
                 Some((name, value)) if name == self.text(node) => Some(Folded::Int(value)),
-                _ => None,
+                _ => self.constant(self.text(node)),
             },
             "parenthesized_expression" => self.py(*Self::named(node).first()?, depth + 1),
             "unary_operator" => match self.py(node.child_by_field_name("argument")?, depth + 1)? {
@@ -413,6 +447,39 @@ impl<'s> Folder<'s> {
             return None;
         };
         Some(Folded::Str(picked))
+    }
+
+    /// An f-string whose replacement fields are constants (`f'{a}tem'` after `a = 'sys'`);
+    /// a conversion or format spec is not folded.
+    fn py_fstring(&mut self, node: Node<'_>, depth: usize) -> Option<Folded> {
+        let text = self.text(node);
+        let quote = text.find(['\'', '"'])?;
+        let prefix = text[..quote].to_ascii_lowercase();
+        if !prefix.contains('f') || prefix.contains('b') || prefix.contains('t') {
+            return None;
+        }
+        let raw = prefix.contains('r');
+        let mut out = String::new();
+        for child in Self::named(node) {
+            match child.kind() {
+                "string_start" | "string_end" => {}
+                "string_content" => {
+                    // `{{` and `}}` are literal braces; escapes decode as in any string.
+                    let body = self.text(child).replace("{{", "{").replace("}}", "}");
+                    out.push_str(&decode_python(&body, raw, false));
+                }
+                "interpolation" => {
+                    let parts = Self::named(child);
+                    let [expression] = parts[..] else { return None };
+                    out.push_str(&to_text(&self.py(expression, depth + 1)?)?);
+                }
+                _ => return None,
+            }
+            if out.len() > MAX_OUTPUT {
+                return None;
+            }
+        }
+        checked(out)
     }
 
     fn py_call(&mut self, node: Node<'_>, depth: usize) -> Option<Folded> {
@@ -605,6 +672,7 @@ impl<'s> Folder<'s> {
                 checked(out)
             }
             "number" => Some(Folded::Int(parse_int(self.text(node))?)),
+            "identifier" => self.constant(self.text(node)),
             "parenthesized_expression" => self.js(*Self::named(node).first()?, depth + 1),
             "array" => Some(Folded::List(
                 Self::named(node).into_iter().map(|n| self.js(n, depth + 1)).collect::<Option<Vec<_>>>()?,
@@ -658,8 +726,24 @@ impl<'s> Folder<'s> {
                 let method = self.text(function.child_by_field_name("property")?);
                 let object = function.child_by_field_name("object")?;
                 if method == "from" && self.text(object) == "Buffer" {
-                    // `Buffer.from([105, 109, ...])`: bytes from their codes. (`Buffer.from(s,
-                    // 'base64')` is left to the literal's own decoding.)
+                    // `Buffer.from(s, 'base64')` naming a module (`require(Buffer.from(...)
+                    // .toString())`): decoded here when resolving a name; for payloads it is
+                    // left to the literal's own decoding.
+                    if let ([data, encoding], Some(_)) = (args.as_slice(), self.constants) {
+                        let (Folded::Str(data), Folded::Str(encoding)) =
+                            (self.js(*data, depth + 1)?, self.js(*encoding, depth + 1)?)
+                        else {
+                            return None;
+                        };
+                        let bytes = match encoding.as_str() {
+                            "base64" => crate::payloads::base64_decode(data.as_bytes())?,
+                            "hex" => hex::decode(data.as_bytes()).ok()?,
+                            _ => return None,
+                        };
+                        self.obfuscated = true;
+                        return checked(String::from_utf8(bytes).ok()?);
+                    }
+                    // `Buffer.from([105, 109, ...])`: bytes from their codes.
                     let [array] = args.as_slice() else { return None };
                     let Folded::List(items) = self.js(*array, depth + 1)? else { return None };
                     let text: Option<String> = items
@@ -726,7 +810,6 @@ impl<'s> Folder<'s> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::language::Language;
 
     fn fold(source: &str, language: Language) -> Option<String> {
         let tree = crate::parse::parse(source, language).unwrap();
@@ -738,6 +821,46 @@ mod tests {
             _ => javascript(expression, source),
         };
         folded.map(|(text, _)| text)
+    }
+
+    /// `fold` with constant names and a budget, returning what is left of the budget.
+    fn fold_with(source: &str, language: Language, names: &[(&str, &str)], budget: usize) -> (Option<String>, usize) {
+        let tree = crate::parse::parse(source, language).unwrap();
+        let statement = tree.root_node().named_child(0).unwrap();
+        let expression = statement.named_child(0).unwrap();
+        let lookup = |name: &str| names.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string());
+        let mut left = budget;
+        let folded = evaluate(expression, source, language, Some(&lookup), &mut left);
+        (folded.map(|(text, _)| text), left)
+    }
+
+    #[test]
+    fn names_bound_to_constants_and_fstrings_fold_when_resolving_names() {
+        let names = [("a", "sys"), ("m", "child")];
+        assert_eq!(fold_with("a + 'tem'", Language::Python, &names, MAX_NODES).0.as_deref(), Some("system"));
+        assert_eq!(fold_with("f'{a}tem'", Language::Python, &names, MAX_NODES).0.as_deref(), Some("system"));
+        assert_eq!(fold_with("f'{{{a}}}'", Language::Python, &names, MAX_NODES).0.as_deref(), Some("{sys}"));
+        assert_eq!(fold_with("f'{a!r}'", Language::Python, &names, MAX_NODES).0, None, "conversions are not folded");
+        assert_eq!(fold_with("f'{b}tem'", Language::Python, &names, MAX_NODES).0, None, "unknown names are not");
+        assert_eq!(
+            fold_with("`${m}_process`", Language::JavaScript, &names, MAX_NODES).0.as_deref(),
+            Some("child_process")
+        );
+        let buffer = "Buffer.from('Y2hpbGRfcHJvY2Vzcw==', 'base64').toString()";
+        assert_eq!(fold_with(buffer, Language::JavaScript, &names, MAX_NODES).0.as_deref(), Some("child_process"));
+        assert_eq!(fold(buffer, Language::JavaScript), None, "for payloads, left to the literal's decoding");
+    }
+
+    #[test]
+    fn folding_spends_one_budget_for_the_whole_file() {
+        let source = format!("{}'x'", "'a' + ".repeat(150));
+        let (folded, left) = fold_with(&source, Language::Python, &[], MAX_FILE_NODES);
+        assert_eq!(folded.map(|t| t.len()), Some(151));
+        let spent = MAX_FILE_NODES - left;
+        assert!(spent > 150, "each node visited is paid for: {spent}");
+        // With less budget than the expression needs, it is not folded and the budget is gone.
+        let (folded, left) = fold_with(&source, Language::Python, &[], spent / 2);
+        assert_eq!((folded, left), (None, 0));
     }
 
     #[test]

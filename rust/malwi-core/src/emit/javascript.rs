@@ -864,7 +864,9 @@ impl<'c, 's> JsEmitter<'c, 's> {
                     Some(arguments) => self.arguments(arguments, &constructor).0,
                     None => 0,
                 };
-                self.core.op_count(Op::CallNew, count);
+                // `new Function(code)` is `Function(code)`: the same code compiled and returned.
+                let op = if constructor.qual().is_some_and(|q| q.name == "Function") { Op::Call } else { Op::CallNew };
+                self.core.op_count(op, count);
                 match constructor {
                     Value::Qual { qual, categorized, .. } => Value::Qual { qual, categorized, instance: true },
                     _ => Value::Unknown,
@@ -1096,9 +1098,19 @@ impl<'c, 's> JsEmitter<'c, 's> {
                     self.core.load_attr(value, name, called_next)
                 }
                 Link::Subscript(index) => {
+                    let built = if self.kind(index) != JsKind::String && value.qual().is_some() {
+                        // `global['req' + 'uire']`, `cp[['ex', 'ec'].join('')]`: a built name.
+                        self.core.built_string(index, Language::JavaScript)
+                    } else {
+                        None
+                    };
                     let result = if self.kind(index) == JsKind::String && value.qual().is_some() {
                         // `cp['exec']` is `cp.exec`.
                         let name = self.string_value(index);
+                        self.core.load_attr_string(&value, &name)
+                    } else if let Some(name) = built {
+                        // Emitted as the plain string index would be: building the name must
+                        // not hide what it names.
                         self.core.load_attr_string(&value, &name)
                     } else {
                         self.expr(Some(index));
@@ -1137,7 +1149,12 @@ impl<'c, 's> JsEmitter<'c, 's> {
             if self.kind(argument) == JsKind::Spread {
                 self.element(argument);
             } else {
-                let value = self.expr(Some(argument));
+                let mut value = self.expr(Some(argument));
+                if count == 0 && matches!(value, Value::Unknown) && self.kind(argument) != JsKind::String {
+                    // `require('child_' + 'process')`, `` require(`${m}_process`) ``: the module a
+                    // built name names.
+                    value = self.core.built_string(argument, Language::JavaScript).map_or(Value::Unknown, Value::Str);
+                }
                 if count == 0 {
                     first = Some(value);
                 }

@@ -165,6 +165,13 @@ fn emit_tree_at(
         payloads::Keys::new(core.key_constants.iter().map(String::as_str))
     };
     let dropped = core.dropped_payloads;
+    if let Some(lines) = core.fold_exhausted {
+        let detail = format!(
+            "constant folding stopped: the file's expressions reached {} nodes (limit MAX_FILE_NODES); the rest were not folded",
+            fold::MAX_FILE_NODES
+        );
+        file.notes.push(payloads::Note::limit(lines, payloads::Limit::FoldWork, detail));
+    }
     for module in std::mem::take(&mut core.imports) {
         if file.imports.len() < MAX_IMPORTS && !file.imports.contains(&module) {
             file.imports.push(module);
@@ -371,6 +378,10 @@ pub(crate) struct Core<'s> {
     pub marshal_until: usize,
     /// End of the last expression folded into a candidate: its parts are not folded again.
     pub folded_until: usize,
+    /// Nodes constant folding may still visit in this file (see `fold::MAX_FILE_NODES`), and
+    /// the lines of the expression where it ran out.
+    pub fold_budget: usize,
+    pub fold_exhausted: Option<(u32, u32)>,
     /// Modules imported or required by a constant name (see `Compiled::imports`).
     pub imports: Vec<String>,
 }
@@ -398,6 +409,8 @@ impl<'s> Core<'s> {
             dropped_payloads: (0, (0, 0)),
             marshal_until: 0,
             folded_until: 0,
+            fold_budget: fold::MAX_FILE_NODES,
+            fold_exhausted: None,
             imports: Vec::new(),
         }
     }
@@ -651,11 +664,7 @@ impl<'s> Core<'s> {
         if !fold::worth_folding(node, self.src, language) {
             return;
         }
-        let folded = match language {
-            Language::Python => fold::python(node, self.src),
-            _ => fold::javascript(node, self.src),
-        };
-        let Some((value, obfuscated)) = folded else { return };
+        let Some((value, obfuscated)) = self.fold(node, language, false) else { return };
         // Code that is merely concatenated (tests build snippets that way) is not a payload;
         // concatenated *encoded* text is, like any literal.
         if (obfuscated && value.len() >= payloads::MIN_FOLDED_LEN) || payloads::is_candidate(&value) {
@@ -664,6 +673,36 @@ impl<'s> Core<'s> {
             let marshal = node.start_byte() < self.marshal_until;
             self.payload_candidates.push(payloads::Candidate { lines, value, folded: obfuscated, marshal });
         }
+    }
+
+    /// What `node` evaluates to when it is built from literals (and, with `constants`, names
+    /// bound to constant strings), within the file's folding budget; its exhaustion is noted.
+    pub fn fold(&mut self, node: Node<'_>, language: Language, constants: bool) -> Option<(String, bool)> {
+        if self.fold_budget == 0 {
+            return None;
+        }
+        let mut budget = self.fold_budget;
+        let lookup = |name: &str| match self.lookup(name) {
+            Some(Binding::Const(value)) => Some(value.clone()),
+            _ => None,
+        };
+        let names: Option<fold::Constants<'_>> = if constants { Some(&lookup) } else { None };
+        let folded = fold::evaluate(node, self.src, language, names, &mut budget);
+        self.fold_budget = budget;
+        if budget == 0 && self.fold_exhausted.is_none() {
+            self.fold_exhausted = Some(Self::line_span(node));
+        }
+        folded
+    }
+
+    /// A string an expression evaluates to when it is built at run time from constants
+    /// (`'sys' + 'tem'`, `'metsys'[::-1]`, `'{}{}'.format(a, 'tem')` after `a = 'sys'`): the
+    /// name a dynamic lookup resolves to. None for a plain literal, which needs no folding.
+    pub fn built_string(&mut self, node: Node<'_>, language: Language) -> Option<String> {
+        if matches!(node.kind(), "string" | "concatenated_string") && !self.src[node.byte_range()].contains('{') {
+            return None;
+        }
+        self.fold(node, language, true).map(|(value, _)| value)
     }
 
     /// `LOAD_CONST` of a string value: its class tokens, or the quoted string when short.
@@ -934,8 +973,17 @@ impl<'s> Core<'s> {
     /// What calling `callee` produces, for the calls the emitter understands statically.
     pub fn call_result(&mut self, callee: &Value, first_string: Option<&str>, second: Option<(&Value, &str)>) -> Value {
         let Value::Qual { qual, categorized, .. } = callee else { return Value::Unknown };
-        if let ("__import__" | "importlib.import_module" | "require" | "import" | "module.require", Some(module)) =
-            (qual.name.as_str(), first_string)
+        if let (
+            "__import__"
+            | "importlib.import_module"
+            | "require"
+            | "import"
+            | "module.require"
+            | "Module._load"
+            | "module.constructor._load"
+            | "module._load",
+            Some(module),
+        ) = (qual.name.as_str(), first_string)
         {
             self.note_import(module.strip_prefix("node:").unwrap_or(module));
         }
@@ -949,7 +997,18 @@ impl<'s> Core<'s> {
                 let root_len = module.find('.').unwrap_or(module.len());
                 Value::Qual { qual: Qual { name: module.to_string(), root_len }, categorized: false, instance: false }
             }
-            ("require" | "import" | "module.require" | "process.mainModule.require", Some(module), _) => {
+            (
+                "require"
+                | "import"
+                | "module.require"
+                | "process.mainModule.require"
+                | "Module._load"
+                | "module.constructor._load"
+                | "module._load"
+                | "require.main.require",
+                Some(module),
+                _,
+            ) => {
                 let module = module.strip_prefix("node:").unwrap_or(module);
                 Value::Qual { qual: Qual::root(module), categorized: false, instance: false }
             }

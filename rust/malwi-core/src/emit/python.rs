@@ -1,7 +1,10 @@
 //! Python parse trees to malwicode.
 
+use std::borrow::Cow;
+
 use smallvec::SmallVec;
 use tree_sitter::Node;
+use unicode_normalization::UnicodeNormalization;
 
 use super::grammar::{self, PyGrammar, PyKind};
 use super::{in_definition, nested, Context, Core, Emit, Placement, Qual, Value};
@@ -39,6 +42,17 @@ impl<'c, 's> PythonEmitter<'c, 's> {
 
     fn field(&self, node: Node<'s>, field: u16) -> Option<Node<'s>> {
         node.child_by_field_id(field)
+    }
+
+    /// An identifier as Python reads it: NFKC-normalised, so `ｅｘｅｃ` and `𝐞𝐱𝐞𝐜` are `exec`
+    /// (PEP 3131), as the interpreter will run them.
+    fn name(&self, node: Node<'_>) -> Cow<'s, str> {
+        let text = self.text(node);
+        if text.is_ascii() {
+            Cow::Borrowed(text)
+        } else {
+            Cow::Owned(text.nfkc().collect())
+        }
     }
 
     fn text(&self, node: Node<'_>) -> &'s str {
@@ -307,14 +321,14 @@ impl<'c, 's> PythonEmitter<'c, 's> {
         let f = &self.g.fields;
         match self.kind(target) {
             PyKind::Identifier => {
-                let name = self.text(target);
-                self.core.op_name(Op::StoreName, name);
-                self.core.bind(name, value);
+                let name = self.name(target);
+                self.core.op_name(Op::StoreName, &name);
+                self.core.bind(&name, value);
             }
             PyKind::Attribute => {
                 let object = self.expr(self.field(target, f.object));
-                let attr = self.field(target, f.attribute).map_or("", |a| self.text(a));
-                self.core.attr_op(Op::StoreAttr, &object, attr);
+                let attr = self.field(target, f.attribute).map_or(Cow::Borrowed(""), |a| self.name(a));
+                self.core.attr_op(Op::StoreAttr, &object, &attr);
             }
             PyKind::Subscript => {
                 self.subscript_operands(target);
@@ -933,19 +947,25 @@ impl<'c, 's> PythonEmitter<'c, 's> {
         let f = &self.g.fields;
         match self.kind(node) {
             PyKind::Identifier => {
-                let name = self.text(node);
-                self.core.load_name(name, callee)
+                let name = self.name(node);
+                self.core.load_name(&name, callee)
             }
             PyKind::Attribute => {
                 let object = self.expr(self.field(node, f.object));
-                let attr = self.field(node, f.attribute).map_or("", |a| self.text(a));
-                self.core.load_attr(object, attr, callee)
+                let attr = self.field(node, f.attribute).map_or(Cow::Borrowed(""), |a| self.name(a));
+                self.core.load_attr(object, &attr, callee)
             }
             PyKind::Call => {
                 self.core.fold_payload(node, Language::Python);
+                if let Some(value) = self.built_getattr(node, callee) {
+                    return value;
+                }
                 self.call(node)
             }
             PyKind::Subscript => {
+                if let Some(value) = self.namespace_subscript(node, callee) {
+                    return value;
+                }
                 self.core.fold_payload(node, Language::Python);
                 self.subscript_operands(node);
                 self.core.op(Op::BinarySubscr);
@@ -1202,6 +1222,119 @@ impl<'c, 's> PythonEmitter<'c, 's> {
         self.core.call_result(&callee, call.first.as_ref().and_then(|v| v.string()), second)
     }
 
+    /// `getattr(X, name)` whose name is built at run time from constants (`'sys' + 'tem'`,
+    /// `'metsys'[::-1]`, `'{}{}'.format(...)`, a name bound to a constant) is `X.name`, and is
+    /// emitted as the plain attribute would be: building the name must not hide what it
+    /// names. With a plain literal it stays a `getattr` call, as the model learned it.
+    fn built_getattr(&mut self, node: Node<'s>, callee: bool) -> Option<Value> {
+        let f = &self.g.fields;
+        let function = self.field(node, f.function)?;
+        if self.kind(function) != PyKind::Identifier || self.text(function) != "getattr" {
+            return None;
+        }
+        let arguments = self.field(node, f.arguments)?;
+        let parts = self.core.kids(arguments);
+        let [object, name] = parts[..] else { return None };
+        if !matches!(
+            self.kind(name),
+            PyKind::BinaryOperator
+                | PyKind::Call
+                | PyKind::Subscript
+                | PyKind::Identifier
+                | PyKind::String
+                | PyKind::Parenthesized
+        ) || matches!(self.kind(object), PyKind::KeywordArgument | PyKind::ListSplat | PyKind::DictionarySplat)
+        {
+            return None;
+        }
+        let name = self.core.built_string(name, Language::Python).filter(|n| is_identifier(n))?;
+        Some(self.member_of(object, &name, callee))
+    }
+
+    /// `object.name` for a lookup by name: on a namespace of globals (`__builtins__`,
+    /// `globals()`, `vars()`) the name itself, else the attribute of the object.
+    fn member_of(&mut self, object: Node<'s>, name: &str, callee: bool) -> Value {
+        match self.namespace(object) {
+            Some(Namespace::Globals) => self.core.load_name(name, callee),
+            Some(Namespace::Modules) => self.core.load_name(name.split('.').next().unwrap_or(name), callee),
+            Some(Namespace::MembersOf(inner)) => {
+                let value = self.expr(Some(inner));
+                self.core.load_attr(value, name, callee)
+            }
+            None => {
+                let value = self.expr(Some(object));
+                self.core.load_attr(value, name, callee)
+            }
+        }
+    }
+
+    /// What a subscripted or `getattr`-ed object is, when it is a table of names: the module's
+    /// or the builtins' globals, `sys.modules`, or the attributes of some object
+    /// (`vars(os)`, `os.__dict__`).
+    fn namespace(&mut self, node: Node<'s>) -> Option<Namespace<'s>> {
+        let f = &self.g.fields;
+        let text: String = self.text(node).chars().filter(|c| !c.is_whitespace()).collect();
+        match text.as_str() {
+            "globals()"
+            | "locals()"
+            | "vars()"
+            | "__builtins__"
+            | "__builtins__.__dict__"
+            | "builtins.__dict__"
+            | "__builtin__.__dict__"
+            | "vars(__builtins__)"
+            | "vars(builtins)"
+            | "builtins"
+            | "__builtin__" => {
+                return Some(Namespace::Globals);
+            }
+            "sys.modules" => return Some(Namespace::Modules),
+            _ => {}
+        }
+        match self.kind(node) {
+            // `os.__dict__`
+            PyKind::Attribute if self.field(node, f.attribute).is_some_and(|a| self.text(a) == "__dict__") => {
+                self.field(node, f.object).map(Namespace::MembersOf)
+            }
+            // `vars(os)`
+            PyKind::Call => {
+                let function = self.field(node, f.function)?;
+                if self.kind(function) != PyKind::Identifier || self.text(function) != "vars" {
+                    return None;
+                }
+                let arguments = self.field(node, f.arguments)?;
+                match self.core.kids(arguments)[..] {
+                    [only] if matches!(self.kind(only), PyKind::Identifier | PyKind::Attribute) => {
+                        Some(Namespace::MembersOf(only))
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// `globals()['exec']`, `__builtins__.__dict__['ex' + 'ec']`, `vars(os)['system']`,
+    /// `sys.modules['os']`: a lookup in a table of names is the name it looks up, emitted as
+    /// the plain name or attribute would be.
+    fn namespace_subscript(&mut self, node: Node<'s>, callee: bool) -> Option<Value> {
+        let f = &self.g.fields;
+        let object = self.field(node, f.value)?;
+        let namespace = self.namespace(object)?;
+        let keys: SmallVec<[Node<'s>; 2]> = self.core.kids(node).into_iter().filter(|k| *k != object).collect();
+        let [key] = keys[..] else { return None };
+        let plain = if self.kind(key) == PyKind::String { self.plain_string(key) } else { None };
+        let name = match plain {
+            Some(plain) => plain.into_owned(),
+            None => self.core.built_string(key, Language::Python)?,
+        };
+        let valid = match namespace {
+            Namespace::Modules => name.split('.').all(is_identifier),
+            _ => is_identifier(&name),
+        };
+        valid.then(|| self.member_of(object, &name, callee))
+    }
+
     /// Emits call arguments; `getattr(obj, 'name')`-style names resolve on `obj`.
     fn arguments(&mut self, node: Node<'s>, callee: &Value) -> CallShape {
         let f = &self.g.fields;
@@ -1232,7 +1365,18 @@ impl<'c, 's> PythonEmitter<'c, 's> {
                                 None => self.expr(Some(argument)),
                             }
                         }
-                        _ => self.expr(Some(argument)),
+                        _ => {
+                            let value = self.expr(Some(argument));
+                            // `importlib.import_module('o' + 's')`: the module a built name names.
+                            match value {
+                                Value::Unknown if shape.count < 2 && !matches!(self.kind(argument), PyKind::String) => {
+                                    self.core
+                                        .built_string(argument, Language::Python)
+                                        .map_or(Value::Unknown, Value::Str)
+                                }
+                                other => other,
+                            }
+                        }
                     };
                     match shape.count {
                         0 => shape.first = Some(value),
@@ -1621,6 +1765,23 @@ impl CallShape {
         }
         core.op_count(if self.starred { Op::CallFunctionEx } else { Op::Call }, self.count);
     }
+}
+
+/// A table of names that a subscript or `getattr` looks a name up in.
+#[derive(Clone, Copy)]
+enum Namespace<'s> {
+    /// The globals and builtins: the name is a plain name.
+    Globals,
+    /// `sys.modules`: the name is a module.
+    Modules,
+    /// `vars(x)`, `x.__dict__`: the name is an attribute of `x`.
+    MembersOf(Node<'s>),
+}
+
+/// A Python identifier (ASCII, or any letters: NFKC-normalised names are checked by the parser).
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c == '_' || c.is_alphabetic()) && chars.all(|c| c == '_' || c.is_alphanumeric())
 }
 
 fn is_statement(kind: PyKind) -> bool {
