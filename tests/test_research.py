@@ -269,3 +269,38 @@ def test_long_tail_releases_are_pinned_and_an_evaluation_share_is_never_download
     held = [e for e in pypi if download.evaluation_only(e.split("==")[0])]
     assert 0.2 < len(held) / len(pypi) < 0.4
     assert download.evaluation_only("Tail-7") == download.evaluation_only("tail-7")
+
+
+def test_benign_rows_are_spilled_in_parts_and_streamed_into_one_table_with_splits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pyarrow.parquet as parquet
+
+    from malwi_research import preprocess
+
+    monkeypatch.setattr(preprocess, "PART_ROWS", 3)  # a part every three rows
+    spill = preprocess.Spill(tmp_path / "rows")
+    spill.folder.mkdir()
+
+    def row(package: str, index: int, label: int) -> dict[str, object]:
+        return {"package_id": package, "hash": f"{package}-{index}", "tokens": "LOAD_NAME x", "label": label}
+
+    for package in ("pypi/a", "pypi/b", "npm/c"):
+        spill.add([row(package, i, 0) for i in range(2)])
+    spill.flush()
+    assert len(spill.parts) == 2 and not spill.pending
+    assert "pypi/b-1" in spill.hashes and len(spill.hashes) == 6
+    malicious = [row("malicious/x_1", 0, 1), row("malicious/y_1", 0, 1)]
+    split_of = {"malicious/x_1": "test", "pypi/a": "train", "npm/c": "validation"}  # b and y have none
+    written = preprocess.write_objects(tmp_path / "objects.parquet", malicious, spill.parts, split_of)
+    table = parquet.read_table(tmp_path / "objects.parquet").to_pylist()
+    assert written == len(table) == 5
+    assert [(r["package_id"], r["split"]) for r in table] == [
+        ("malicious/x_1", "test"),
+        ("pypi/a", "train"),
+        ("pypi/a", "train"),
+        ("npm/c", "validation"),
+        ("npm/c", "validation"),
+    ]
+    with pytest.raises(ResearchError, match="no objects in any package with a split"):
+        preprocess.write_objects(tmp_path / "none.parquet", [], spill.parts, {})

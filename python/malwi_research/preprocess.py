@@ -166,20 +166,90 @@ def choose_splits(
     return splits
 
 
+# Benign rows go to disk in parts of this many while packages are compiled, and are streamed
+# into the final table: tens of thousands of benign packages held as Python rows do not fit in
+# memory (with the long-tail lists a preprocess passed 16 GB before it was stopped).
+PART_ROWS = 100_000
+
+
+class Spill:
+    """Benign object rows on disk, in Parquet parts. What the split and the drop of malicious
+    objects that benign packages share need, the rows' hashes, stays in memory."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.pending: list[dict[str, Any]] = []
+        self.parts: list[Path] = []
+        self.hashes: set[str] = set()
+
+    def add(self, rows: list[dict[str, Any]]) -> None:
+        self.hashes.update(row["hash"] for row in rows)
+        self.pending += rows
+        if len(self.pending) >= PART_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        pyarrow, parquet = need("pyarrow"), need("pyarrow.parquet")
+        path = self.folder / f"part-{len(self.parts):05d}.parquet"
+        parquet.write_table(pyarrow.Table.from_pylist(self.pending), path)
+        self.parts.append(path)
+        self.pending = []
+
+
+def write_objects(
+    path: Path, malicious: list[dict[str, Any]], parts: list[Path], split_of: dict[str, str]
+) -> int:
+    """The objects table: the malicious rows, then the benign parts, each row with its
+    package's split (rows of packages without one are left out), written a part at a time.
+    Returns the rows written."""
+    pyarrow, parquet = need("pyarrow"), need("pyarrow.parquet")
+
+    def with_split(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        kept = [row for row in rows if row["package_id"] in split_of]
+        for row in kept:
+            row["split"] = split_of[row["package_id"]]
+        return kept
+
+    writer = None
+    written = 0
+    try:
+        batches = ([malicious], (parquet.read_table(part).to_pylist() for part in parts))
+        for rows in (batch for group in batches for batch in group):
+            kept = with_split(rows)
+            if not kept:
+                continue
+            table = pyarrow.Table.from_pylist(kept)
+            if writer is None:
+                writer = parquet.ParquetWriter(path, table.schema, compression="zstd")
+            writer.write_table(table.cast(writer.schema))
+            written += len(kept)
+    finally:
+        if writer is not None:
+            writer.close()
+    if writer is None:
+        raise ResearchError("preprocess found no objects in any package with a split")
+    return written
+
+
 def run(work: WorkFolder, args: argparse.Namespace) -> None:
-    pyarrow = need("pyarrow")
-    parquet = need("pyarrow.parquet")
     config = featurizer_config(work.config)
     max_file = int(work.config["data"]["max_file_size_mb"]) * 1024 * 1024
     scratch = Path(tempfile.mkdtemp(prefix="malwi-preprocess-"))
-    rows: list[dict[str, Any]] = []
+    work.root.mkdir(parents=True, exist_ok=True)
+    spill = Spill(Path(tempfile.mkdtemp(prefix="preprocess-rows-", dir=work.root)))
+    rows: list[dict[str, Any]] = []  # malicious rows: few, and the split reads their tokens
     packages: list[dict[str, Any]] = []
 
     def add(package: dict[str, Any], objects: list[dict[str, Any]]) -> None:
         kept = distinct_objects(objects)
         for row in kept:
             row.update(package_id=package["id"], label=package["label"])
-        rows.extend(kept)
+        if package["label"]:
+            rows.extend(kept)
+        else:
+            spill.add(kept)
         package["objects"] = len(kept)
         packages.append(package)
 
@@ -225,18 +295,22 @@ def run(work: WorkFolder, args: argparse.Namespace) -> None:
             add(package, compile_members(files, config, scratch))
             progress.step()
         progress.close()
+        spill.flush()
+    except BaseException:
+        shutil.rmtree(spill.folder, ignore_errors=True)
+        raise
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
-    benign_hashes = {row["hash"] for row in rows if row["label"] == 0}
     before = len(rows)
-    rows = [row for row in rows if row["label"] == 0 or row["hash"] not in benign_hashes]
+    rows = [row for row in rows if row["hash"] not in spill.hashes]
     log(f"dropped {before - len(rows)} malicious objects that also occur in benign packages")
     counts: dict[str, int] = {}
     for row in rows:
         counts[row["package_id"]] = counts.get(row["package_id"], 0) + 1
     for package in packages:
-        package["objects"] = counts.get(package["id"], 0)
+        if package["label"]:  # a benign package keeps every distinct object it had
+            package["objects"] = counts.get(package["id"], 0)
     packages = [p for p in packages if p["objects"] > 0]
 
     splits = choose_splits(work, packages, rows)
@@ -244,11 +318,10 @@ def run(work: WorkFolder, args: argparse.Namespace) -> None:
     for package in packages:
         package["split"] = splits[package["id"]]
     split_of = {p["id"]: p["split"] for p in packages}
-    kept = [row for row in rows if row["package_id"] in split_of]
-    for row in kept:
-        row["split"] = split_of[row["package_id"]]
-    table = pyarrow.Table.from_pylist(kept)
-    parquet.write_table(table, work.objects, compression="zstd")
+    try:
+        written = write_objects(work.objects, rows, spill.parts, split_of)
+    finally:
+        shutil.rmtree(spill.folder, ignore_errors=True)
     work.packages.write_text(
         json.dumps(
             {
@@ -265,6 +338,6 @@ def run(work: WorkFolder, args: argparse.Namespace) -> None:
         key = f"{package['ecosystem']}/{kind}"
         summary.setdefault(key, {}).setdefault(package["split"], 0)
         summary[key][package["split"]] += 1
-    log(f"{len(kept)} objects from {len(packages)} packages -> {work.objects}")
+    log(f"{written} objects from {len(packages)} packages -> {work.objects}")
     for key, by_split in sorted(summary.items()):
         log(f"  {key}: {by_split}")
