@@ -656,3 +656,25 @@ def test_sourceless_bytecode_leaves_its_package_incomplete(tmp_path: Path) -> No
             "reason": "compiled Python without its source: bytecode is not scanned",
         }
     ]
+
+
+def test_a_payload_in_a_gzip_padded_past_the_ratio_check_is_never_good(tmp_path: Path) -> None:
+    import gzip
+
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "setup.py").write_text("from setuptools import setup\nsetup(name='pkg')\n")
+    # Code, then 20 MB of zeros: compressed far past 200:1, so it is not unpacked.
+    (package / "data.bin").write_bytes(gzip.compress(PAYLOAD + b"\n#" + b"\0" * (20 << 20)))
+    done = run_malwi("scan", str(package), "--no-cache", "-f", "json")
+    assert done.returncode == 3, done.stderr
+    unit = json.loads(done.stdout)["units"][0]
+    assert unit["verdict"] == "incomplete"
+    assert "compression ratio above 200:1" in unit["unscanned"][0]["reason"]
+
+
+def test_a_fifo_inside_a_tree_is_not_read(tmp_path: Path) -> None:
+    (tmp_path / "ok.py").write_bytes(PAYLOAD)
+    os.mkfifo(tmp_path / "pipe.py")
+    done = run_malwi("scan", str(tmp_path), "--no-cache", timeout=60)
+    assert done.returncode == 1, done.stderr  # the payload beside it is still found
