@@ -15,7 +15,7 @@ from typing import Any
 
 from malwi._malwi import REGISTRY_CONFIG
 from malwi.errors import ModelRegistryError
-from malwi.model.bundle import MANIFEST, manifest_digest
+from malwi.model.bundle import MANIFEST, sha256_file
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -47,7 +47,7 @@ def active_model_path(path: Path | None = None) -> Path | None:
     except (ValueError, AttributeError):
         recorded = None
     # The manifest binds every model file; the registry binds the manifest as it was registered.
-    if recorded is not None and manifest_digest(folder / MANIFEST) != recorded:
+    if recorded is not None and sha256_file(folder / MANIFEST) != recorded:
         raise ModelRegistryError(
             f"the active model's manifest {folder / MANIFEST} changed since it was registered "
             "(edited or corrupt); register it again or activate another model"
@@ -154,7 +154,7 @@ class Registry:
             "f1_score": headline.get("f1"),
             "false_positive_rate": headline.get("false_positive_rate"),
             "training_config": training.get("config"),
-            "metadata": {"metrics": metrics, "manifest_sha256": manifest_digest(directory / MANIFEST)},
+            "metadata": {"metrics": metrics, "manifest_sha256": sha256_file(directory / MANIFEST)},
         }
         if status is not None:
             fields["status"] = status

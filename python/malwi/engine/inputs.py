@@ -421,9 +421,7 @@ class Workspace:
             elif left.max_total_bytes <= 0 or left.max_files <= 0:
                 reason = "not unpacked: the archives found in this scan already reach the limit on unpacked size or file count"
             if reason is not None:
-                target.warnings.append(f"{name}: {words} {reason}")
-                target.unscanned.append((path, f"{words} {reason}"))
-                target.partial = target.partial or disguised
+                _not_unpacked(target, path, f"{words} {reason}", disguised)
                 continue
             folder = self.folder()
             target.folders.append(folder)
@@ -435,9 +433,7 @@ class Workspace:
                 reason = (
                     str(error).removeprefix(f"{path}: ") if isinstance(error, ArchiveError) else repr(error)
                 )
-                target.warnings.append(f"{name}: {words} not unpacked: {reason}")
-                target.unscanned.append((path, f"{words} not unpacked: {reason}"))
-                target.partial = target.partial or disguised
+                _not_unpacked(target, path, f"{words} not unpacked: {reason}", disguised)
                 continue
             used_bytes += extraction.bytes
             used_files += extraction.files
@@ -501,6 +497,13 @@ class Workspace:
                 shown = f"{shown_manifest}#scripts.{hook.name}{suffix}"
                 target.show_as(str(path), shown)
                 target.files.append(SourceFile(str(path), "javascript", shown, Origin(unit.key)))
+
+
+def _not_unpacked(target: Target, path: str, reason: str, disguised: bool) -> None:
+    """An archive found in the target that was not unpacked: said, and its package incomplete."""
+    target.warnings.append(f"{target.shown(path)}: {reason}")
+    target.unscanned.append((path, reason))
+    target.partial = target.partial or disguised
 
 
 def _archive_words(path: str, kind: str, disguised: bool) -> str:

@@ -59,17 +59,13 @@ def _check_score_table(scores: array[float]) -> None:
         raise ValueError("benign_object_scores must be ascending probabilities (finite, 0 to 1)")
 
 
-def manifest_digest(manifest_path: Path) -> str:
-    return sha256_file(manifest_path)
-
-
 def check_pin(manifest_path: Path) -> None:
     """The shipped model's manifest must be the one pinned beside it."""
     try:
         pinned = SHIPPED_PIN.read_text(encoding="utf-8").strip()
     except OSError:
         raise ModelError(f"the shipped model's manifest digest ({SHIPPED_PIN}) is missing") from None
-    if manifest_digest(manifest_path) != pinned:
+    if sha256_file(manifest_path) != pinned:
         raise ModelError(
             f"{manifest_path} does not match the digest the package shipped with (edited or corrupt)"
         )
@@ -78,7 +74,7 @@ def check_pin(manifest_path: Path) -> None:
 def pin_if_shipped(directory: Path) -> None:
     """After writing a bundle: when it is the package's shipped model, pin its manifest."""
     if directory.resolve() == SHIPPED_MODEL:
-        SHIPPED_PIN.write_text(manifest_digest(directory / MANIFEST) + "\n", encoding="utf-8")
+        SHIPPED_PIN.write_text(sha256_file(directory / MANIFEST) + "\n", encoding="utf-8")
 
 
 class ModelBundle:

@@ -43,7 +43,7 @@ def table_cell(text: str) -> str:
 
 def code_span(text: str) -> str:
     """Untrusted text as a Markdown code span that its own backticks cannot close early."""
-    value = shown(text).replace("|", "\\|")
+    value = table_cell(text)
     longest = max((len(run) for run in re.findall("`+", value)), default=0)
     ticks = "`" * (longest + 1)
     pad = " " if value.startswith("`") or value.endswith("`") or not value else ""

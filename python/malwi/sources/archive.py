@@ -38,6 +38,7 @@ from typing import IO, cast
 from malwi._malwi import ARCHIVE_SUFFIXES as _SUFFIXES
 from malwi._malwi import DEFAULT_EXTENSIONS, archive_kind
 from malwi.errors import ArchiveError
+from malwi.report.escape import shown
 
 # File names that say "archive": `malwi scan` unpacks such a file given as a path, and discovery
 # calls one found inside a tree nested rather than disguised (one list, defined in the core).
@@ -107,9 +108,8 @@ class _Tally:
 
 
 def _shown(text: str) -> str:
-    """A member or link name as a warning may print it: short, and escaped if not printable."""
-    short = text[:120] + ("…" if len(text) > 120 else "")
-    return short if short.isprintable() else ascii(short)
+    """A member or link name as a warning may print it: short, and escaped (`report.escape`)."""
+    return shown(text[:120]) + ("…" if len(text) > 120 else "")
 
 
 # Folder levels a member may be below the archive's root. Real packages stay far below it; a

@@ -1098,23 +1098,19 @@ impl<'c, 's> JsEmitter<'c, 's> {
                     self.core.load_attr(value, name, called_next)
                 }
                 Link::Subscript(index) => {
-                    let built = if self.kind(index) != JsKind::String && value.qual().is_some() {
-                        // `global['req' + 'uire']`, `cp[['ex', 'ec'].join('')]`: a built name.
-                        self.core.built_string(index, Language::JavaScript)
-                    } else {
-                        None
+                    // `cp['exec']` is `cp.exec`, and so is `cp['ex' + 'ec']`: a name built from
+                    // constants is emitted as its literal would be.
+                    let name = match (self.kind(index), value.qual()) {
+                        (_, None) => None,
+                        (JsKind::String, Some(_)) => Some(self.string_value(index)),
+                        (_, Some(_)) => self.core.built_string(index, Language::JavaScript),
                     };
-                    let result = if self.kind(index) == JsKind::String && value.qual().is_some() {
-                        // `cp['exec']` is `cp.exec`.
-                        let name = self.string_value(index);
-                        self.core.load_attr_string(&value, &name)
-                    } else if let Some(name) = built {
-                        // Emitted as the plain string index would be: building the name must
-                        // not hide what it names.
-                        self.core.load_attr_string(&value, &name)
-                    } else {
-                        self.expr(Some(index));
-                        Value::Unknown
+                    let result = match name {
+                        Some(name) => self.core.load_attr_string(&value, &name),
+                        None => {
+                            self.expr(Some(index));
+                            Value::Unknown
+                        }
                     };
                     self.core.op(Op::BinarySubscr);
                     result
