@@ -304,3 +304,25 @@ def test_benign_rows_are_spilled_in_parts_and_streamed_into_one_table_with_split
     ]
     with pytest.raises(ResearchError, match="no objects in any package with a split"):
         preprocess.write_objects(tmp_path / "none.parquet", [], spill.parts, {})
+
+
+def test_training_reads_only_the_drawn_rows_tokens_in_the_same_order_as_the_metadata(tmp_path: Path) -> None:
+    import pyarrow
+    import pyarrow.parquet as parquet
+
+    from malwi_research.train import METADATA, load_objects, read_tokens
+
+    splits = ["train", "test", "train", "validation", "train", "train", "test", "train"] * 5
+    rows = {name: [f"{name}-{i}" for i in range(len(splits))] for name in METADATA if name != "split"}
+    rows.update(label=[i % 2 for i in range(len(splits))], token_count=list(range(len(splits))))
+    rows.update(split=splits, tokens=[f"LOAD_NAME row{i}" for i in range(len(splits))])
+    # Row groups of 7 rows: the positions of training rows run across group boundaries.
+    parquet.write_table(pyarrow.table(rows), tmp_path / "objects.parquet", row_group_size=7)
+    work = WorkFolder(tmp_path, Path("data/training/training_config.json"))
+    metadata = load_objects(work, ("train",), tokens=False)
+    assert "tokens" not in metadata
+    whole = load_objects(work, ("train",))
+    drawn = {0, 4, 5, 11, len(whole["tokens"]) - 1}
+    tokens = read_tokens(work, ("train",), drawn)
+    assert tokens == {row: whole["tokens"][row] for row in drawn}
+    assert metadata["token_count"] == whole["token_count"]

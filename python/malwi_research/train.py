@@ -23,15 +23,46 @@ import numpy as np
 from malwi._malwi import LinearModel, Vocabulary, ngram_features
 from malwi_research import WorkFolder, log, need
 
+METADATA = ["package_id", "label", "split", "token_count", "object_name", "file_path"]
 
-def load_objects(work: WorkFolder, splits: tuple[str, ...]) -> dict[str, list[Any]]:
+
+def load_objects(work: WorkFolder, splits: tuple[str, ...], tokens: bool = True) -> dict[str, list[Any]]:
+    """Columns of the objects in `splits`, in file order. `tokens=False` leaves out the token
+    strings, which are most of the file: training draws its samples from the metadata and then
+    reads only the drawn rows' tokens (`read_tokens`), so memory follows the sample size."""
     parquet = need("pyarrow.parquet")
     table = parquet.read_table(
         work.objects,
-        columns=["package_id", "label", "split", "tokens", "token_count", "object_name", "file_path"],
+        columns=METADATA + (["tokens"] if tokens else []),
         filters=[("split", "in", list(splits))],
     )
     return {name: table.column(name).to_pylist() for name in table.column_names}
+
+
+def read_tokens(work: WorkFolder, splits: tuple[str, ...], rows: set[int]) -> dict[int, str]:
+    """Token strings of `rows` (positions in `load_objects(work, splits)` order), read one row
+    group at a time."""
+    parquet = need("pyarrow.parquet")
+    compute = need("pyarrow.compute")
+    wanted = sorted(rows)
+    found: dict[int, str] = {}
+    file = parquet.ParquetFile(work.objects)
+    offset, cursor = 0, 0
+    for group in range(file.metadata.num_row_groups):
+        table = file.read_row_group(group, columns=["split", "tokens"])
+        table = table.filter(
+            compute.is_in(table.column("split"), value_set=need("pyarrow").array(list(splits)))
+        )
+        end = offset + table.num_rows
+        local = []
+        while cursor < len(wanted) and wanted[cursor] < end:
+            local.append(wanted[cursor] - offset)
+            cursor += 1
+        if local:
+            taken = table.column("tokens").take(local).to_pylist()
+            found.update(zip((offset + i for i in local), taken))
+        offset = end
+    return found
 
 
 def per_package_sample(
@@ -73,13 +104,21 @@ def sparse_features(tokens: list[str], bits: int, max_order: int) -> Any:
     return matrix
 
 
-def train_stage1(work: WorkFolder, data: dict[str, list[Any]], rng: random.Random) -> dict[str, Any]:
+def stage1_rows(
+    work: WorkFolder, data: dict[str, list[Any]], rng: random.Random
+) -> tuple[list[int], list[int]]:
+    """Every malicious training object and a per-package sample of benign ones."""
+    malicious = [i for i, label in enumerate(data["label"]) if label == 1]
+    benign = [i for i, label in enumerate(data["label"]) if label == 0]
+    return malicious, per_package_sample(data, benign, int(work.config["stage1"]["benign_objects"]), rng)
+
+
+def train_stage1(
+    work: WorkFolder, data: dict[str, list[Any]], malicious: list[int], benign: list[int]
+) -> dict[str, Any]:
     linear_model = need("sklearn.linear_model")
     config = work.config["stage1"]
     bits, max_order = int(config["hash_bits"]), int(config["max_order"])
-    malicious = [i for i, label in enumerate(data["label"]) if label == 1]
-    benign = [i for i, label in enumerate(data["label"]) if label == 0]
-    benign = per_package_sample(data, benign, int(config["benign_objects"]), rng)
     chosen = malicious + benign
     tokens = [data["tokens"][i] for i in chosen]
     labels = np.array([data["label"][i] for i in chosen], dtype=np.int8)
@@ -187,15 +226,12 @@ def bag_logits(torch: Any, model: Any, store: WindowStore, bags: list[list[int]]
     return result.scatter_reduce(0, owners, margin, reduce="amax", include_self=True)
 
 
-def train_stage2(work: WorkFolder, data: dict[str, list[Any]], rng: random.Random) -> dict[str, Any]:
-    torch = need("torch")
-    transformers = need("transformers")
-    config = work.config
-    training = config["training"]
-    torch.manual_seed(int(config["seed"]))
-    torch.set_num_threads(int(training["threads"]))
-    vocabulary = Vocabulary(work.tokenizer.read_text())
-
+def stage2_rows(
+    work: WorkFolder, data: dict[str, list[Any]], rng: random.Random
+) -> tuple[dict[str, list[int]], list[int]]:
+    """Malicious objects grouped into their package bags, and the benign objects of every epoch
+    (a per-package sample, shuffled)."""
+    training = work.config["training"]
     malicious_packages: dict[str, list[int]] = defaultdict(list)
     benign = []
     for i, (package, label) in enumerate(zip(data["package_id"], data["label"])):
@@ -203,11 +239,29 @@ def train_stage2(work: WorkFolder, data: dict[str, list[Any]], rng: random.Rando
             malicious_packages[package].append(i)
         else:
             benign.append(i)
+    benign_per_epoch = int(training["benign_to_malicious_cap"] * len(malicious_packages))
+    pool = per_package_sample(data, benign, benign_per_epoch * int(training["epochs"]), rng)
+    rng.shuffle(pool)
+    return malicious_packages, pool
+
+
+def train_stage2(
+    work: WorkFolder,
+    data: dict[str, list[Any]],
+    malicious_packages: dict[str, list[int]],
+    pool: list[int],
+    rng: random.Random,
+) -> dict[str, Any]:
+    torch = need("torch")
+    transformers = need("transformers")
+    config = work.config
+    training = config["training"]
+    torch.manual_seed(int(config["seed"]))
+    torch.set_num_threads(int(training["threads"]))
+    vocabulary = Vocabulary(work.tokenizer.read_text())
     bags_per_epoch = len(malicious_packages)
     benign_per_epoch = int(training["benign_to_malicious_cap"] * bags_per_epoch)
     epochs = int(training["epochs"])
-    pool = per_package_sample(data, benign, benign_per_epoch * epochs, rng)
-    rng.shuffle(pool)
     chosen = sorted({i for ids in malicious_packages.values() for i in ids} | set(pool))
     position = {row: k for k, row in enumerate(chosen)}
     log(
@@ -287,9 +341,13 @@ def run(work: WorkFolder, args: argparse.Namespace) -> None:
     work.require(work.objects, work.tokenizer)
     rng = random.Random(int(work.config["seed"]))
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    data = load_objects(work, ("train",))
-    stage1 = train_stage1(work, data, rng)
-    stage2 = train_stage2(work, data, rng)
+    data = load_objects(work, ("train",), tokens=False)
+    malicious, benign = stage1_rows(work, data, rng)
+    malicious_packages, pool = stage2_rows(work, data, rng)
+    data["tokens"] = read_tokens(work, ("train",), set(malicious) | set(benign) | set(pool))  # type: ignore[assignment]
+    log(f"read the tokens of {len(data['tokens'])} of {len(data['label'])} training objects")
+    stage1 = train_stage1(work, data, malicious, benign)
+    stage2 = train_stage2(work, data, malicious_packages, pool, rng)
     record = {
         "started_at": started,
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
