@@ -26,6 +26,9 @@ from malwi.progress import Progress
 __all__ = ["Progress", "ResearchError", "WorkFolder", "log", "need", "run_step"]
 
 
+CONFIG_SCHEMA = Path(__file__).resolve().parents[2] / "data" / "schemas" / "training_config_schema.json"
+
+
 class WorkFolder:
     """Where each step reads and writes, under the working folder."""
 
@@ -48,6 +51,16 @@ class WorkFolder:
         self.training_record = self.root / "training.json"
         self.bundle = self.root / "bundle"
         self.evaluation = self.root / "evaluation"
+
+    def validate(self) -> None:
+        """The config against `data/schemas/training_config_schema.json`: an unknown or misspelt
+        key is refused instead of training with a default."""
+        jsonschema = need("jsonschema")
+        validator = jsonschema.Draft7Validator(json.loads(CONFIG_SCHEMA.read_text()))
+        error = jsonschema.exceptions.best_match(validator.iter_errors(self.config))
+        if error is not None:
+            where = "/".join(str(part) for part in error.absolute_path) or "(top level)"
+            raise ResearchError(f"{self.config_path}: {where}: {error.message}")
 
     def data_path(self, key: str) -> Path:
         """A path from the config's `data` section, relative to the config's repository."""
@@ -82,6 +95,7 @@ def log(message: str) -> None:
 
 def run_step(args: argparse.Namespace) -> int:
     work = WorkFolder(args.work, args.config)
+    work.validate()
     work.root.mkdir(parents=True, exist_ok=True)
     step = args.step.replace("-", "_")
     from importlib import import_module
