@@ -326,3 +326,21 @@ def test_training_reads_only_the_drawn_rows_tokens_in_the_same_order_as_the_meta
     tokens = read_tokens(work, ("train",), drawn)
     assert tokens == {row: whole["tokens"][row] for row in drawn}
     assert metadata["token_count"] == whole["token_count"]
+
+
+def test_the_training_config_is_checked_against_its_schema_and_a_misspelt_key_is_refused(
+    tmp_path: Path,
+) -> None:
+    shipped = Path("data/training/training_config.json")
+    WorkFolder(tmp_path, shipped).validate()  # the shipped config is valid
+    config = json.loads(shipped.read_text())
+    config["model_configurations"]["random_forest_classifier"]["enabeld"] = True
+    broken = tmp_path / "config.json"
+    broken.write_text(json.dumps(config))
+    with pytest.raises(ResearchError, match=r"model_configurations/random_forest_classifier: .*'enabeld'"):
+        WorkFolder(tmp_path, broken).validate()
+    config = json.loads(shipped.read_text())
+    config["data_augmentation"]["transforms"]["split_names"] = 1.5
+    broken.write_text(json.dumps(config))
+    with pytest.raises(ResearchError, match=r"data_augmentation/transforms/split_names: 1.5 is greater than"):
+        WorkFolder(tmp_path, broken).validate()
