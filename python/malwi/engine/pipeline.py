@@ -33,6 +33,7 @@ from malwi._malwi import (
     read_files,
 )
 from malwi.engine.reach import ReachFile
+from malwi.engine.unit_features import FileSummary, summarize_files
 from malwi.engine.verdict import UnitTally, Verdict, judge_files, worst
 from malwi.errors import NothingScanned
 from malwi.report.result import FileFinding, FileInfo, MalwiReport, ObjectFinding
@@ -201,6 +202,7 @@ class FileResult:
         "index",
         "size",
         "source",
+        "summary",
         "tops",
         "warnings",
     )
@@ -211,6 +213,7 @@ class FileResult:
         self.finding: FileFinding | None = None
         self.warnings: list[str] = []  # repairs, decoding limits: "path: what"
         self.tops = (0.0, 0.0)
+        self.summary = FileSummary()  # what the package-unit features need of the file
         self.hashes: list[str] = []
         self.imports: list[str] = []
         self.digest: str | None = None
@@ -273,7 +276,9 @@ def _score_value(value: Any) -> float:
     return number
 
 
-def _restored(result: FileResult, cached: dict[str, Any]) -> tuple[FileFinding, tuple[float, float]]:
+def _restored(
+    result: FileResult, cached: dict[str, Any]
+) -> tuple[FileFinding, tuple[float, float], FileSummary]:
     """A file's finding from its cache record, checked: a record that does not have this
     malwi's shape or holds scores that are not probabilities raises (the file is rescanned)."""
     finding = FileFinding(result.source.shown, result.source.language)
@@ -287,7 +292,8 @@ def _restored(result: FileResult, cached: dict[str, Any]) -> tuple[FileFinding, 
     module_top, other_top = cached["tops"]
     if not isinstance(cached["imports"], list) or not isinstance(cached["warnings"], list):
         raise TypeError("imports and warnings are lists")
-    return finding, (_score_value(module_top), _score_value(other_top))
+    summary = FileSummary.from_record(cached["summary"])
+    return finding, (_score_value(module_top), _score_value(other_top)), summary
 
 
 class Scanner:
@@ -403,7 +409,7 @@ class Scanner:
                 misses.append(result)
                 continue
             try:
-                finding, tops = _restored(result, cached)
+                finding, tops, summary = _restored(result, cached)
             except (KeyError, TypeError, ValueError, AttributeError):
                 unreadable += 1  # authentic but not what this malwi writes: rescanned
                 misses.append(result)
@@ -411,6 +417,7 @@ class Scanner:
             result.finding = finding
             result.cached = True
             result.tops = tops
+            result.summary = summary
             result.imports = [str(name) for name in cached["imports"]]
             result.hashes = cached["hashes"]
             result.warnings = [f"{finding.path}: {note}" for note in cached["warnings"]]
@@ -488,8 +495,10 @@ class Scanner:
         per_file: list[list[str]] = [[] for _ in results]
         for owner, key in zip(owners, keys):
             per_file[owner].append(key[:HASH_PREFIX])
-        for result, top, hashes in zip(results, tops, per_file):
+        summaries = summarize_files(reports, raw)
+        for result, top, hashes, summary in zip(results, tops, per_file, summaries):
             result.tops = top
+            result.summary = summary
             result.hashes = sorted(set(hashes))
             result.imports = list(result.compiled.imports) if result.compiled is not None else []
 
@@ -506,6 +515,7 @@ class Scanner:
                 "score": finding.score,
                 "objects": finding.object_count,
                 "tops": list(result.tops),
+                "summary": result.summary.to_record(),
                 "imports": result.imports,
                 "hashes": result.hashes,
                 "findings": [o.to_dict() for o in finding.objects],
@@ -550,7 +560,7 @@ class Scanner:
             source = result.source
             # npm install scripts are compiled from files the workspace wrote (`#scripts.<name>`).
             file = ReachFile(source.path, source.language, result.imports, hook="#scripts." in source.shown)
-            tallies[finding.unit].add(finding, file, result.tops, result.hashes)
+            tallies[finding.unit].add(finding, file, result.tops, result.hashes, result.summary)
             hashes.update(result.hashes)
             if result.digest is not None:
                 manifest.append((result.source.shown, result.digest, result.size))

@@ -32,6 +32,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from malwi.engine.reach import REACH_CLASSES, ReachFile, classify, object_reach
+from malwi.engine.unit_features import FileSummary, UnitEvidence
 
 if TYPE_CHECKING:
     import numpy as np
@@ -181,6 +182,7 @@ class UnitTally:
         "objects",
         "reached",
         "skipped",
+        "summaries",
         "unit",
         "unscanned",
     )
@@ -193,6 +195,7 @@ class UnitTally:
         # (finding, file for reachability, highest raw score of module-level / other objects)
         self.reached: list[tuple[FileFinding, ReachFile, float, float]] = []
         self.candidates: list[tuple[FileFinding, ObjectFinding]] = []  # objects listed by their file
+        self.summaries: list[FileSummary] = []  # of the files in `reached`, in that order
 
     def add(
         self,
@@ -200,15 +203,18 @@ class UnitTally:
         file: ReachFile,
         tops: tuple[float, float],
         hashes: Iterable[str],
+        summary: FileSummary | None = None,
     ) -> None:
         """One file: `file` its real path and imports, `tops` the highest raw score of its
-        module-level objects (top level, decoded payloads) and of its other objects."""
+        module-level objects (top level, decoded payloads) and of its other objects, `summary`
+        what the package-unit features need of it."""
         self.files += 1
         self.objects += finding.object_count
         if finding.status == "compiled":
             self.compiled += 1
             self.hashes.update(hashes)
             self.reached.append((finding, file, tops[0], tops[1]))
+            self.summaries.append(summary if summary is not None else FileSummary())
             self.candidates += [(finding, obj) for obj in finding.objects]
             # A bound that left part of the file unanalysed: the file is not fully judged.
             for note in finding.notes:
@@ -281,6 +287,12 @@ class UnitTally:
         finding.verdict = verdict.of(finding.maliciousness, complete=not self.unscanned)
         finding.unscanned = self.unscanned
         finding.hooks = [hook.to_dict() for hook in unit.hooks]
+        evidence = finding.evidence = UnitEvidence()
+        evidence.hooks = finding.hooks
+        evidence.files = [
+            (scanned.reach, summary, scanned)
+            for (scanned, _, _, _), summary in zip(self.reached, self.summaries)
+        ]
         finding.carriers = self.carriers(score, verdict, finding.verdict)
         by_reach = dict.fromkeys(REACH_CLASSES, 0)
         for scanned, _, _, _ in self.reached:

@@ -23,6 +23,7 @@ from malwi._malwi import DEFAULT_MAX_FILE_SIZE
 if TYPE_CHECKING:
     from malwi._malwi import MalwiObject
     from malwi.engine.cache import ResultCache
+    from malwi.engine.unit_features import UnitEvidence
     from malwi.sources.archive import ExtractionLimits
 
 
@@ -207,6 +208,7 @@ class UnitFinding:
 
     __slots__ = (
         "carriers",
+        "evidence",
         "hooks",
         "key",
         "kind",
@@ -233,6 +235,8 @@ class UnitFinding:
         self.carriers: list[tuple[FileFinding, ObjectFinding]] = []
         # The highest raw object score per reachability class: what the package score weighs.
         self.tops: dict[str, float] = {}
+        # What the package-unit features are made of (`malwi.engine.unit_features`); not reported.
+        self.evidence: UnitEvidence | None = None
 
     @property
     def flagged(self) -> bool:

@@ -1,0 +1,239 @@
+"""The features of one package unit: what the package-unit model judges.
+
+The object model scores each object on its own; a package is more than its highest object
+score. The static engines already know what runs where (`malwi.engine.reach`), which behaviours
+each object has (activities), where data flows (taint flows), what was decoded (payloads), what
+is protected, and what the install scripts run. This module turns that into one fixed-length
+vector per unit:
+
+- `FileSummary`: per compiled file, its raw object scores (those above `SCORE_FLOOR`) and the
+  activities of its objects, each split into module-level objects (top level, decoded payloads)
+  and the others. Made once, when the file is scored, and kept in the result cache, so a unit
+  answered from the cache gets the same features.
+- `UnitEvidence`: a unit's file summaries with each file's reachability class, its flows,
+  payloads, protection, and the unit's install hooks.
+- `UnitFeatures`: the vector, by the training configuration's `feature_extractors` (the shipped
+  unit model records the settings it was trained with).
+
+Size is kept out on purpose: the malicious training samples are only the files that carry the
+malice, the benign ones whole packages, so a count of files or objects would teach that a small
+package is malware. Every feature is a maximum, a presence, or a count of *high-scoring* or
+*dangerous* things, which benign filler does not raise.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from malwi._malwi import categories
+from malwi.engine.reach import REACH_CLASSES, object_reach
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from malwi._malwi import FileReport
+    from malwi.report.result import FileFinding
+
+__all__ = ["SCORE_FLOOR", "FileSummary", "UnitEvidence", "UnitFeatures", "summarize_files"]
+
+# Raw object scores below this are not kept per file: most objects score near zero, and a count
+# over a threshold below it is never asked for (`UnitFeatures` refuses one).
+SCORE_FLOOR = 0.01
+# The most scores kept per file and kind: the top ones; counts over a threshold saturate there.
+MAX_KEPT_SCORES = 256
+ACTIVITIES = tuple(name for name, _ in categories())
+FLOW_SOURCES = (
+    "environment",
+    "sensitive_file",
+    "credentials",
+    "browser_data",
+    "wallet",
+    "host_info",
+    "clipboard",
+    "keystrokes",
+    "screenshot",
+    "audio_video",
+    "network_download",
+)
+FLOW_SINKS = ("network", "webhook", "code_execution", "process", "autostart")
+# Code that runs without being called: on install, on import.
+RUNS = frozenset({"install", "import"})
+
+
+class FileSummary:
+    """A compiled file's raw object scores (at or above SCORE_FLOOR, highest first, at most
+    MAX_KEPT_SCORES) and activities, for its module-level objects and its other objects."""
+
+    __slots__ = ("activities", "scores")
+
+    def __init__(
+        self,
+        scores: tuple[list[float], list[float]] = ([], []),
+        activities: tuple[list[str], list[str]] = ([], []),
+    ) -> None:
+        self.scores = scores
+        self.activities = activities
+
+    def to_record(self) -> dict[str, Any]:
+        return {"scores": [list(s) for s in self.scores], "activities": [list(a) for a in self.activities]}
+
+    @classmethod
+    def from_record(cls, record: Any) -> FileSummary:
+        """A summary read back from the cache, checked (a bad one raises: the file is rescanned)."""
+        scores, activities = record["scores"], record["activities"]
+        if not (isinstance(scores, list) and isinstance(activities, list)):
+            raise TypeError("summary scores and activities are lists")
+        if len(scores) != 2 or len(activities) != 2:
+            raise ValueError("a summary has module-level and other parts")
+        known = set(ACTIVITIES)
+        checked_scores = []
+        for part in scores:
+            values = [float(v) for v in part]
+            if len(values) > MAX_KEPT_SCORES or not all(SCORE_FLOOR <= v <= 1.0 for v in values):
+                raise ValueError("summary scores out of range")
+            checked_scores.append(values)
+        checked_activities = []
+        for part in activities:
+            if not all(isinstance(a, str) and a in known for a in part):
+                raise ValueError("unknown activity in a summary")
+            checked_activities.append(list(part))
+        return cls((checked_scores[0], checked_scores[1]), (checked_activities[0], checked_activities[1]))
+
+
+def summarize_files(reports: Sequence[FileReport], raw: np.ndarray) -> list[FileSummary]:
+    """The summary of each report; `raw[i]` is the raw score of the `i`-th object of all the
+    reports, in report order (as `judge_files` takes them)."""
+    kept: list[tuple[list[float], list[float]]] = [([], []) for _ in reports]
+    seen: list[tuple[set[str], set[str]]] = [(set(), set()) for _ in reports]
+    index = 0
+    for owner, report in enumerate(reports):
+        for obj in report.objects:
+            part = 0 if obj.kind == "module" or obj.decoded_from else 1
+            score = float(raw[index]) if index < len(raw) else 0.0
+            if score >= SCORE_FLOOR:
+                kept[owner][part].append(score)
+            seen[owner][part].update(obj.activities())
+            index += 1
+    summaries = []
+    for (module, other), (module_activities, other_activities) in zip(kept, seen):
+        module.sort(reverse=True)
+        other.sort(reverse=True)
+        summaries.append(
+            FileSummary(
+                (module[:MAX_KEPT_SCORES], other[:MAX_KEPT_SCORES]),
+                (sorted(module_activities), sorted(other_activities)),
+            )
+        )
+    return summaries
+
+
+class UnitEvidence:
+    """What one unit's scan found, file by file, once each file's reachability class is known."""
+
+    __slots__ = ("files", "hooks")
+
+    def __init__(self) -> None:
+        # (reach class of the file, its summary, its finding: flows, payloads, protection)
+        self.files: list[tuple[str, FileSummary, FileFinding]] = []
+        self.hooks: list[dict[str, Any]] = []
+
+
+def _log_count(count: int) -> float:
+    return math.log1p(count)
+
+
+class UnitFeatures:
+    """The feature vector of a unit, by the `feature_extractors` settings (`object_scores`:
+    `top_k`, `thresholds`); `names` says what each position holds."""
+
+    def __init__(self, settings: dict[str, Any]) -> None:
+        scores = settings["object_scores"]
+        self.top_k = int(scores["top_k"])
+        self.thresholds = tuple(float(t) for t in scores["thresholds"])
+        if self.top_k < 1:
+            raise ValueError(f"object_scores.top_k {self.top_k} must be at least 1")
+        if any(not SCORE_FLOOR <= t <= 1.0 for t in self.thresholds):
+            raise ValueError(
+                f"object_scores.thresholds must lie in [{SCORE_FLOOR}, 1]: {list(self.thresholds)}"
+            )
+        self.names = self._names()
+        self._position = {name: i for i, name in enumerate(self.names)}
+
+    def _names(self) -> list[str]:
+        names = []
+        for reach in REACH_CLASSES:
+            names += [f"scores.{reach}.top{i + 1}" for i in range(self.top_k)]
+            names += [f"scores.{reach}.at_least_{t:g}" for t in self.thresholds]
+        names += [f"activity.{reach}.{name}" for reach in REACH_CLASSES for name in ACTIVITIES]
+        names += [f"flow.{source}.{sink}" for source in FLOW_SOURCES for sink in FLOW_SINKS]
+        names += ["flows.running_code", "flows.other_code"]
+        names += ["payloads.running_code", "payloads.other_code", "payloads.max_depth"]
+        names += ["protection.max_confidence", "protection.files"]
+        names += ["hooks.scripts", "hooks.files_run", "hooks.inline_code", "hooks.evidence"]
+        names += [
+            "structure.install_code",
+            "structure.import_code",
+            "structure.python",
+            "structure.javascript",
+        ]
+        return names
+
+    def vector(self, evidence: UnitEvidence) -> list[float]:
+        values = [0.0] * len(self.names)
+        position = self._position
+
+        def raise_to(name: str, value: float) -> None:
+            index = position[name]
+            values[index] = max(values[index], value)
+
+        by_reach: dict[str, list[float]] = {reach: [] for reach in REACH_CLASSES}
+        flows = {"running": 0, "other": 0}
+        payloads = {"running": 0, "other": 0}
+        protected = 0
+        for file_reach, summary, finding in evidence.files:
+            running = "running" if file_reach in RUNS else "other"
+            for part, module_level in ((0, True), (1, False)):
+                reach = object_reach(file_reach, module_level)
+                by_reach[reach] += summary.scores[part]
+                for activity in summary.activities[part]:
+                    raise_to(f"activity.{reach}.{activity}", 1.0)
+            for flow in finding.flows:
+                name = f"flow.{flow.get('source')}.{flow.get('sink')}"
+                if name in position:
+                    raise_to(name, 1.0)
+                flows[running] += 1
+            for payload in finding.payloads:
+                payloads[running] += 1
+                raise_to("payloads.max_depth", float(len(payload.get("chain") or ())))
+            protection = finding.protection or {}
+            if protection.get("is_protected"):
+                protected += 1
+            raise_to("protection.max_confidence", float(protection.get("confidence") or 0.0))
+            if file_reach == "install":
+                raise_to("structure.install_code", 1.0)
+            elif file_reach == "import":
+                raise_to("structure.import_code", 1.0)
+            raise_to(f"structure.{'javascript' if finding.language == 'javascript' else 'python'}", 1.0)
+        for reach, scores in by_reach.items():
+            scores.sort(reverse=True)
+            for i, score in enumerate(scores[: self.top_k]):
+                values[position[f"scores.{reach}.top{i + 1}"]] = score
+            for threshold in self.thresholds:
+                above = sum(1 for s in scores if s >= threshold)
+                values[position[f"scores.{reach}.at_least_{threshold:g}"]] = _log_count(above)
+        values[position["flows.running_code"]] = _log_count(flows["running"])
+        values[position["flows.other_code"]] = _log_count(flows["other"])
+        values[position["payloads.running_code"]] = _log_count(payloads["running"])
+        values[position["payloads.other_code"]] = _log_count(payloads["other"])
+        values[position["protection.files"]] = _log_count(protected)
+        hooks = evidence.hooks
+        values[position["hooks.scripts"]] = _log_count(len(hooks))
+        values[position["hooks.files_run"]] = _log_count(sum(len(h.get("runs") or ()) for h in hooks))
+        values[position["hooks.inline_code"]] = _log_count(sum(int(h.get("inline_code") or 0) for h in hooks))
+        values[position["hooks.evidence"]] = _log_count(sum(len(h.get("evidence") or ()) for h in hooks))
+        return values
+
+    def matrix(self, units: Iterable[UnitEvidence]) -> list[list[float]]:
+        return [self.vector(unit) for unit in units]

@@ -1,0 +1,191 @@
+"""Package-unit features (`malwi.engine.unit_features`): what the scan knows, one vector per unit."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from malwi.engine.unit_features import (
+    ACTIVITIES,
+    MAX_KEPT_SCORES,
+    SCORE_FLOOR,
+    FileSummary,
+    UnitEvidence,
+    UnitFeatures,
+)
+from malwi.report.result import FileFinding
+
+from .test_reach import PAYLOAD, scan
+from .test_units import BENIGN_PY, write
+from .tiny_model import build_tiny_bundle
+
+SETTINGS = json.loads(Path("data/training/training_config.json").read_text())["feature_extractors"]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_bundle(tmp_path_factory.mktemp("model") / "tiny")
+
+
+def named(features: UnitFeatures, vector: list[float]) -> dict[str, float]:
+    return dict(zip(features.names, vector, strict=True))
+
+
+def test_a_payload_in_setup_py_shows_as_install_time_scores_and_activities(
+    tmp_path: Path, tiny: Path
+) -> None:
+    write(
+        tmp_path / "pkg", {"setup.py": PAYLOAD, "pkg/__init__.py": BENIGN_PY, "tests/test_pkg.py": BENIGN_PY}
+    )
+    unit = scan([tmp_path / "pkg"], tiny).units[0]
+    features = UnitFeatures(SETTINGS)
+    assert unit.evidence is not None
+    values = named(features, features.vector(unit.evidence))
+    # The payload's function runs at install time: it is called from setup.py's top level, and
+    # its objects are install-time objects whatever their kind.
+    assert values["scores.install.top1"] >= 0.5
+    assert values["scores.install.top1"] == pytest.approx(unit.tops["install"], abs=1e-6)
+    assert values["activity.install.PROCESS_MANAGEMENT"] == 1.0
+    assert values["activity.install.NETWORK_HTTP_REQUEST"] == 1.0
+    assert values["activity.library.PROCESS_MANAGEMENT"] == 0.0
+    assert values["structure.install_code"] == 1.0 and values["structure.python"] == 1.0
+    assert values["structure.javascript"] == 0.0
+    # Benign arithmetic in the shipped module and the tests adds nothing dangerous.
+    assert values["scores.non-shipped.at_least_0.5"] == 0.0
+    assert not any(v for k, v in values.items() if k.startswith("activity.non-shipped."))
+
+
+def test_benign_filler_does_not_change_a_units_features(tmp_path: Path, tiny: Path) -> None:
+    """Size is not a signal: the same payload alone and inside a package of harmless modules."""
+    write(tmp_path / "alone", {"setup.py": PAYLOAD})
+    filler = {f"alone/mod{i}.py": BENIGN_PY for i in range(30)}
+    write(
+        tmp_path / "padded",
+        {"setup.py": PAYLOAD, **{k.replace("alone", "padded"): v for k, v in filler.items()}},
+    )
+    features = UnitFeatures(SETTINGS)
+    alone = named(features, features.vector(scan([tmp_path / "alone"], tiny).units[0].evidence))  # type: ignore[arg-type]
+    padded = named(features, features.vector(scan([tmp_path / "padded"], tiny).units[0].evidence))  # type: ignore[arg-type]
+    different = {k for k in features.names if alone[k] != pytest.approx(padded[k], abs=1e-6)}
+    # Only what the filler itself is: shipped import-time code, scoring low.
+    assert different <= {"structure.import_code"} | {
+        k for k in features.names if k.startswith(("scores.import.", "scores.library."))
+    }
+    assert all(padded[k] < SETTINGS["object_scores"]["thresholds"][1] for k in different if ".top" in k)
+
+
+def test_a_unit_answered_from_the_cache_has_the_same_features(tmp_path: Path, tiny: Path) -> None:
+    from malwi.engine.cache import ResultCache
+
+    write(tmp_path / "pkg", {"setup.py": PAYLOAD, "pkg/__init__.py": BENIGN_PY})
+    features = UnitFeatures(SETTINGS)
+    with ResultCache(tmp_path / "cache.sqlite3") as cache:
+        first = scan([tmp_path / "pkg"], tiny, cache)
+        second = scan([tmp_path / "pkg"], tiny, cache)
+    assert all(f.cached for f in second.files)
+    assert features.vector(second.units[0].evidence) == features.vector(first.units[0].evidence)  # type: ignore[arg-type]
+
+
+def test_install_hooks_flows_payloads_and_protection_are_counted() -> None:
+    finding = FileFinding("pkg/index.js", "javascript")
+    finding.flows = [{"object": "f", "source": "environment", "sink": "network"}]
+    finding.payloads = [{"object": "<payload>", "chain": ["base64", "zlib"]}]
+    finding.protection = {"is_protected": True, "confidence": 0.75}
+    evidence = UnitEvidence()
+    evidence.files = [("install", FileSummary(([0.9, 0.3], []), (["PROCESS_MANAGEMENT"], [])), finding)]
+    evidence.hooks = [
+        {"script": "postinstall", "runs": ["index.js"], "inline_code": 0, "evidence": ["downloads"]}
+    ]
+    features = UnitFeatures(SETTINGS)
+    values = named(features, features.vector(evidence))
+    assert values["flow.environment.network"] == 1.0 and values["flow.credentials.network"] == 0.0
+    assert values["flows.running_code"] == pytest.approx(0.6931, abs=1e-4)  # log1p(1)
+    assert values["payloads.max_depth"] == 2.0
+    assert values["protection.max_confidence"] == 0.75
+    assert values["hooks.scripts"] > 0 and values["hooks.files_run"] > 0 and values["hooks.inline_code"] == 0
+    assert values["scores.install.top1"] == 0.9 and values["scores.install.top2"] == 0.3
+    assert values["scores.install.top3"] == 0.0
+    assert values["structure.javascript"] == 1.0
+
+
+def test_settings_are_checked() -> None:
+    with pytest.raises(ValueError, match="thresholds"):
+        UnitFeatures({"object_scores": {"top_k": 3, "thresholds": [0.001]}})
+    with pytest.raises(ValueError, match="top_k"):
+        UnitFeatures({"object_scores": {"top_k": 0, "thresholds": [0.5]}})
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"scores": [[2.0], []], "activities": [[], []]},
+        {"scores": [[0.5]], "activities": [[], []]},
+        {"scores": [[], []], "activities": [["NOT_A_CATEGORY"], []]},
+        {"scores": [[0.001], []], "activities": [[], []]},
+        {"scores": "x", "activities": [[], []]},
+        {"activities": [[], []]},
+    ],
+)
+def test_a_summary_from_the_cache_that_is_not_what_malwi_writes_is_refused(record: dict[str, Any]) -> None:
+    with pytest.raises((KeyError, TypeError, ValueError)):
+        FileSummary.from_record(record)
+
+
+scores = st.lists(st.floats(min_value=SCORE_FLOOR, max_value=1.0), max_size=20).map(
+    lambda s: sorted(s, reverse=True)
+)
+activities = st.lists(st.sampled_from(ACTIVITIES), max_size=5, unique=True)
+reaches = st.sampled_from(["install", "import", "library", "non-shipped"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    files=st.lists(st.tuples(reaches, scores, scores, activities, activities), max_size=6),
+    filler=st.integers(min_value=1, max_value=20),
+)
+def test_adding_harmless_files_never_changes_the_vector(files: list[Any], filler: int) -> None:
+    """A file with no score above the floor and no activity is invisible (whatever its class)."""
+    features = UnitFeatures(SETTINGS)
+    evidence = UnitEvidence()
+    for reach, module, other, module_activities, other_activities in files:
+        summary = FileSummary((module, other), (module_activities, other_activities))
+        evidence.files.append((reach, summary, FileFinding("f.py", "python")))
+        assert FileSummary.from_record(summary.to_record()).to_record() == summary.to_record()
+    before = features.vector(evidence)
+    for _ in range(filler):
+        evidence.files.append(("library", FileSummary(), FileFinding("filler.py", "python")))
+    after = features.vector(evidence)
+    assert len(after) == len(features.names)
+    changed = {n for n, a, b in zip(features.names, before, after, strict=True) if a != b}
+    assert changed <= {"structure.python"}  # a unit with no file before gains its language
+
+
+def test_a_summary_keeps_the_highest_scores_only() -> None:
+    import numpy as np
+
+    from malwi.engine.unit_features import summarize_files
+
+    class Obj:
+        def __init__(self, kind: str) -> None:
+            self.kind, self.decoded_from = kind, None
+
+        def activities(self) -> list[str]:
+            return ["NETWORK_SOCKET"] if self.kind == "module" else []
+
+    class Report:
+        objects = [Obj("module")] + [Obj("function") for _ in range(MAX_KEPT_SCORES + 10)]
+
+    raw = np.array(
+        [0.5] + [0.001] * 5 + [0.02 + i / 1000 for i in range(MAX_KEPT_SCORES + 5)], dtype=np.float32
+    )
+    (summary,) = summarize_files([Report()], raw)  # type: ignore[list-item]
+    module, other = summary.scores
+    assert module == [pytest.approx(0.5)]
+    assert len(other) == MAX_KEPT_SCORES and other == sorted(other, reverse=True)
+    assert min(other) > 0.02  # the lowest were dropped, and those under the floor never kept
+    assert summary.activities == (["NETWORK_SOCKET"], [])
