@@ -260,7 +260,8 @@ def build_parser() -> Parser:
     activate.add_argument("model_id")
 
     research = commands.add_parser(
-        "research", help="train the model: download, preprocess, train-tokenizer, train, export, evaluate"
+        "research",
+        help="train the model: download, preprocess, train-tokenizer, train, export, evaluate, unit-model",
     )
     research.add_argument(
         "--config",
@@ -287,6 +288,10 @@ def build_parser() -> Parser:
         "--into", metavar="DIR", help="also copy the bundle here (e.g. python/malwi/models/default)"
     )
     steps.add_parser("evaluate", help="object/file/package metrics and curves on the test packages")
+    steps.add_parser(
+        "unit-model",
+        help="tune, combine and export the package-unit models on W/unit_features.parquet; report the table",
+    )
     reach = steps.add_parser(
         "reach-weights", help="fit how much each reachability class counts, on listed validation packages"
     )
