@@ -97,7 +97,8 @@ def test_install_hooks_flows_payloads_and_protection_are_counted() -> None:
     finding.payloads = [{"object": "<payload>", "chain": ["base64", "zlib"]}]
     finding.protection = {"is_protected": True, "confidence": 0.75}
     evidence = UnitEvidence()
-    evidence.files = [("install", FileSummary(([0.9, 0.3], []), (["PROCESS_MANAGEMENT"], [])), finding)]
+    finding.reach = "install"
+    evidence.files = [(FileSummary(([0.9, 0.3], []), (["PROCESS_MANAGEMENT"], [])), finding)]
     evidence.hooks = [
         {"script": "postinstall", "runs": ["index.js"], "inline_code": 0, "evidence": ["downloads"]}
     ]
@@ -154,11 +155,15 @@ def test_adding_harmless_files_never_changes_the_vector(files: list[Any], filler
     evidence = UnitEvidence()
     for reach, module, other, module_activities, other_activities in files:
         summary = FileSummary((module, other), (module_activities, other_activities))
-        evidence.files.append((reach, summary, FileFinding("f.py", "python")))
+        finding = FileFinding("f.py", "python")
+        finding.reach = reach
+        evidence.files.append((summary, finding))
         assert FileSummary.from_record(summary.to_record()).to_record() == summary.to_record()
     before = features.vector(evidence)
     for _ in range(filler):
-        evidence.files.append(("library", FileSummary(), FileFinding("filler.py", "python")))
+        filler_file = FileFinding("filler.py", "python")
+        filler_file.reach = "library"
+        evidence.files.append((FileSummary(), filler_file))
     after = features.vector(evidence)
     assert len(after) == len(features.names)
     changed = {n for n, a, b in zip(features.names, before, after, strict=True) if a != b}

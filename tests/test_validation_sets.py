@@ -87,6 +87,19 @@ def printable(data: bytes) -> str | None:
     return text if text and good / len(text) > 0.95 else None
 
 
+def base64_decoded(text: str) -> list[str]:
+    """The printable texts that the base64 blobs in `text` decode to."""
+    found = []
+    for blob in BASE64.findall(text):
+        try:
+            decoded = printable(base64.b64decode(blob + "=" * (-len(blob) % 4), validate=True))
+        except (binascii.Error, ValueError):
+            continue
+        if decoded:
+            found.append(decoded)
+    return found
+
+
 @cache
 def views(path: Path) -> tuple[str, ...]:
     """The file's text plus what its encoded pieces decode to: JS escapes, base64, hex, char-code
@@ -96,13 +109,7 @@ def views(path: Path) -> tuple[str, ...]:
     out.append(ESCAPE.sub(lambda m: chr(int(m.group(1) or m.group(2), 16)), raw))
     out.append("".join(chr(ord(c) - 0xE000) if 0xE000 <= ord(c) <= 0xF8FF else c for c in raw))
     for text in list(out):
-        for blob in BASE64.findall(text):
-            try:
-                decoded = printable(base64.b64decode(blob + "=" * (-len(blob) % 4), validate=True))
-            except (binascii.Error, ValueError):
-                continue
-            if decoded:
-                out.append(decoded)
+        out += base64_decoded(text)
         for blob in HEX.findall(text):
             decoded = printable(bytes.fromhex(blob))
             if decoded:
@@ -113,13 +120,7 @@ def views(path: Path) -> tuple[str, ...]:
                 out.append("".join(map(chr, codes)))
     # A second pass catches base64 inside decoded text (double-encoded payloads).
     for text in out[4:]:
-        for blob in BASE64.findall(text):
-            try:
-                decoded = printable(base64.b64decode(blob + "=" * (-len(blob) % 4), validate=True))
-            except (binascii.Error, ValueError):
-                continue
-            if decoded:
-                out.append(decoded)
+        out += base64_decoded(text)
     return tuple(out)
 
 

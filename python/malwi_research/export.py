@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shutil
 import time
 from array import array
@@ -147,13 +148,28 @@ def fit_package_calibration(
     }
 
 
-def threshold_at(benign_scores: np.ndarray, false_positive_rate: float) -> float:
-    """The lowest threshold that lets at most `false_positive_rate` of benign packages reach it."""
-    ordered = np.sort(benign_scores)[::-1]
-    allowed = int(np.floor(false_positive_rate * len(ordered)))
+def threshold_at(benign_scores: Any, false_positive_rate: float) -> float:
+    """The lowest threshold at which at most `false_positive_rate` of the benign packages (or
+    package units) are flagged (flagged: score >= threshold). Used for the package calibration
+    here and for the package-unit models (`malwi_research.unit_model`).
+
+    With k = floor(rate x benign) false positives allowed, the threshold sits just above the
+    (k+1)-th highest benign score: the next value representable in the scores' own precision,
+    so a float32 comparison in the scanner flags the same packages. Benign scores tied with that
+    one are not flagged, even those inside the first k: flagging one would flag all of them.
+    """
+    scores = np.asarray(benign_scores)
+    if scores.size == 0:
+        raise ValueError("a false-positive threshold needs benign scores")
+    if not 0 <= false_positive_rate <= 1:
+        raise ValueError(f"a false-positive rate is within [0, 1], not {false_positive_rate}")
+    dtype = np.float32 if scores.dtype == np.float32 else np.float64
+    ordered = np.sort(scores.astype(dtype))[::-1]
+    # The epsilon keeps e.g. 0.29 x 100 (28.999999999999996 in floating point) at 29.
+    allowed = math.floor(false_positive_rate * len(ordered) + 1e-9)
     if allowed >= len(ordered):
-        return 0.0
-    return float(np.nextafter(ordered[allowed], np.float32(1.0)))
+        return float(ordered[-1])
+    return float(np.nextafter(ordered[allowed], dtype(np.inf)))
 
 
 def write_manifest(bundle: Path, manifest: dict[str, Any]) -> None:

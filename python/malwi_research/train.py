@@ -47,12 +47,11 @@ def read_tokens(work: WorkFolder, splits: tuple[str, ...], rows: set[int]) -> di
     wanted = sorted(rows)
     found: dict[int, str] = {}
     file = parquet.ParquetFile(work.objects)
+    wanted_splits = need("pyarrow").array(list(splits))
     offset, cursor = 0, 0
     for group in range(file.metadata.num_row_groups):
         table = file.read_row_group(group, columns=["split", "tokens"])
-        table = table.filter(
-            compute.is_in(table.column("split"), value_set=need("pyarrow").array(list(splits)))
-        )
+        table = table.filter(compute.is_in(table.column("split"), value_set=wanted_splits))
         end = offset + table.num_rows
         local = []
         while cursor < len(wanted) and wanted[cursor] < end:

@@ -40,6 +40,7 @@ import numpy.typing as npt
 from malwi.model.bundle import sha256_file
 from malwi.model.runtime import create_session
 from malwi_research import ResearchError, WorkFolder, log, need
+from malwi_research.export import threshold_at
 
 MODELS = (
     "random_forest_classifier",
@@ -421,29 +422,6 @@ def cross_validated_score(
 def rate_key(rate: float) -> str:
     """A false-positive rate as a JSON key: `0.001`, `0.01`."""
     return repr(float(rate))
-
-
-def threshold_at(benign_scores: npt.ArrayLike, false_positive_rate: float) -> float:
-    """The lowest threshold at which at most `false_positive_rate` of the benign units are
-    flagged (flagged: score >= threshold).
-
-    With k = floor(rate x benign units) false positives allowed, the threshold sits just above
-    the (k+1)-th highest benign score: the next value representable in the scores' own precision,
-    so a float32 comparison in the scanner flags the same units. Benign units tied with that
-    score are not flagged, even those inside the first k: flagging one would flag all of them.
-    """
-    scores = np.asarray(benign_scores)
-    if scores.size == 0:
-        raise ValueError("a false-positive threshold needs benign scores")
-    if not 0 <= false_positive_rate <= 1:
-        raise ValueError(f"a false-positive rate is within [0, 1], not {false_positive_rate}")
-    dtype = np.float32 if scores.dtype == np.float32 else np.float64
-    ordered = np.sort(scores.astype(dtype))[::-1]
-    # The epsilon keeps e.g. 0.29 x 100 (28.999999999999996 in floating point) at 29.
-    allowed = math.floor(false_positive_rate * len(ordered) + 1e-9)
-    if allowed >= len(ordered):
-        return float(ordered[-1])
-    return float(np.nextafter(ordered[allowed], dtype(np.inf)))
 
 
 def operating_point(scores: npt.ArrayLike, labels: npt.ArrayLike, threshold: float) -> dict[str, Any]:

@@ -24,10 +24,10 @@ package is malware. Every feature is a maximum, a presence, or a count of *high-
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from malwi._malwi import categories
+from malwi._malwi import categories, flow_kinds
 from malwi.engine.reach import REACH_CLASSES, object_reach
 
 if TYPE_CHECKING:
@@ -44,20 +44,7 @@ SCORE_FLOOR = 0.01
 # The most scores kept per file and kind: the top ones; counts over a threshold saturate there.
 MAX_KEPT_SCORES = 256
 ACTIVITIES = tuple(name for name, _ in categories())
-FLOW_SOURCES = (
-    "environment",
-    "sensitive_file",
-    "credentials",
-    "browser_data",
-    "wallet",
-    "host_info",
-    "clipboard",
-    "keystrokes",
-    "screenshot",
-    "audio_video",
-    "network_download",
-)
-FLOW_SINKS = ("network", "webhook", "code_execution", "process", "autostart")
+FLOW_SOURCES, FLOW_SINKS = (tuple(kinds) for kinds in flow_kinds())
 # Code that runs without being called: on install, on import.
 RUNS = frozenset({"install", "import"})
 
@@ -107,15 +94,14 @@ def summarize_files(reports: Sequence[FileReport], raw: np.ndarray) -> list[File
     reports, in report order (as `judge_files` takes them)."""
     kept: list[tuple[list[float], list[float]]] = [([], []) for _ in reports]
     seen: list[tuple[set[str], set[str]]] = [(set(), set()) for _ in reports]
-    index = 0
+    scores = iter(raw.tolist())
     for owner, report in enumerate(reports):
         for obj in report.objects:
             part = 0 if obj.kind == "module" or obj.decoded_from else 1
-            score = float(raw[index]) if index < len(raw) else 0.0
+            score = next(scores, 0.0)
             if score >= SCORE_FLOOR:
                 kept[owner][part].append(score)
             seen[owner][part].update(obj.activities())
-            index += 1
     summaries = []
     for (module, other), (module_activities, other_activities) in zip(kept, seen):
         module.sort(reverse=True)
@@ -135,13 +121,9 @@ class UnitEvidence:
     __slots__ = ("files", "hooks")
 
     def __init__(self) -> None:
-        # (reach class of the file, its summary, its finding: flows, payloads, protection)
-        self.files: list[tuple[str, FileSummary, FileFinding]] = []
+        # (its summary, its finding: reachability class, flows, payloads, protection)
+        self.files: list[tuple[FileSummary, FileFinding]] = []
         self.hooks: list[dict[str, Any]] = []
-
-
-def _log_count(count: int) -> float:
-    return math.log1p(count)
 
 
 class UnitFeatures:
@@ -192,7 +174,8 @@ class UnitFeatures:
         flows = {"running": 0, "other": 0}
         payloads = {"running": 0, "other": 0}
         protected = 0
-        for file_reach, summary, finding in evidence.files:
+        for summary, finding in evidence.files:
+            file_reach = finding.reach
             running = "running" if file_reach in RUNS else "other"
             for part, module_level in ((0, True), (1, False)):
                 reach = object_reach(file_reach, module_level)
@@ -222,18 +205,15 @@ class UnitFeatures:
                 values[position[f"scores.{reach}.top{i + 1}"]] = score
             for threshold in self.thresholds:
                 above = sum(1 for s in scores if s >= threshold)
-                values[position[f"scores.{reach}.at_least_{threshold:g}"]] = _log_count(above)
-        values[position["flows.running_code"]] = _log_count(flows["running"])
-        values[position["flows.other_code"]] = _log_count(flows["other"])
-        values[position["payloads.running_code"]] = _log_count(payloads["running"])
-        values[position["payloads.other_code"]] = _log_count(payloads["other"])
-        values[position["protection.files"]] = _log_count(protected)
+                values[position[f"scores.{reach}.at_least_{threshold:g}"]] = math.log1p(above)
+        values[position["flows.running_code"]] = math.log1p(flows["running"])
+        values[position["flows.other_code"]] = math.log1p(flows["other"])
+        values[position["payloads.running_code"]] = math.log1p(payloads["running"])
+        values[position["payloads.other_code"]] = math.log1p(payloads["other"])
+        values[position["protection.files"]] = math.log1p(protected)
         hooks = evidence.hooks
-        values[position["hooks.scripts"]] = _log_count(len(hooks))
-        values[position["hooks.files_run"]] = _log_count(sum(len(h.get("runs") or ()) for h in hooks))
-        values[position["hooks.inline_code"]] = _log_count(sum(int(h.get("inline_code") or 0) for h in hooks))
-        values[position["hooks.evidence"]] = _log_count(sum(len(h.get("evidence") or ()) for h in hooks))
+        values[position["hooks.scripts"]] = math.log1p(len(hooks))
+        values[position["hooks.files_run"]] = math.log1p(sum(len(h.get("runs") or ()) for h in hooks))
+        values[position["hooks.inline_code"]] = math.log1p(sum(int(h.get("inline_code") or 0) for h in hooks))
+        values[position["hooks.evidence"]] = math.log1p(sum(len(h.get("evidence") or ()) for h in hooks))
         return values
-
-    def matrix(self, units: Iterable[UnitEvidence]) -> list[list[float]]:
-        return [self.vector(unit) for unit in units]

@@ -182,7 +182,6 @@ class UnitTally:
         "objects",
         "reached",
         "skipped",
-        "summaries",
         "unit",
         "unscanned",
     )
@@ -192,10 +191,10 @@ class UnitTally:
         self.hashes: set[str] = set()  # distinct objects
         self.files = self.compiled = self.skipped = self.failed = self.objects = 0
         self.unscanned: list[dict[str, str]] = []  # {path, reason} of code that was not scanned
-        # (finding, file for reachability, highest raw score of module-level / other objects)
-        self.reached: list[tuple[FileFinding, ReachFile, float, float]] = []
+        # (finding, file for reachability, highest raw score of module-level / other objects,
+        # what the unit features need of the file)
+        self.reached: list[tuple[FileFinding, ReachFile, float, float, FileSummary]] = []
         self.candidates: list[tuple[FileFinding, ObjectFinding]] = []  # objects listed by their file
-        self.summaries: list[FileSummary] = []  # of the files in `reached`, in that order
 
     def add(
         self,
@@ -213,8 +212,7 @@ class UnitTally:
         if finding.status == "compiled":
             self.compiled += 1
             self.hashes.update(hashes)
-            self.reached.append((finding, file, tops[0], tops[1]))
-            self.summaries.append(summary if summary is not None else FileSummary())
+            self.reached.append((finding, file, tops[0], tops[1], summary or FileSummary()))
             self.candidates += [(finding, obj) for obj in finding.objects]
             # A bound that left part of the file unanalysed: the file is not fully judged.
             for note in finding.notes:
@@ -243,11 +241,11 @@ class UnitTally:
             for hook in unit.hooks
             for script in hook.files
         }
-        for _, file, _, _ in self.reached:
+        for _, file, _, _, _ in self.reached:
             file.hook = file.hook or file.path in hook_files
-        reach = classify([file for _, file, _, _ in self.reached], unit.manifests, unit.root)
+        reach = classify([file for _, file, _, _, _ in self.reached], unit.manifests, unit.root)
         tops = dict.fromkeys(REACH_CLASSES, 0.0)
-        for finding, file, module_top, other_top in self.reached:
+        for finding, file, module_top, other_top, _ in self.reached:
             finding.reach = reach.get(file.path, "library")
             for top, module_level in ((module_top, True), (other_top, False)):
                 kind = object_reach(finding.reach, module_level)
@@ -289,13 +287,10 @@ class UnitTally:
         finding.hooks = [hook.to_dict() for hook in unit.hooks]
         evidence = finding.evidence = UnitEvidence()
         evidence.hooks = finding.hooks
-        evidence.files = [
-            (scanned.reach, summary, scanned)
-            for (scanned, _, _, _), summary in zip(self.reached, self.summaries)
-        ]
+        evidence.files = [(summary, scanned) for scanned, _, _, _, summary in self.reached]
         finding.carriers = self.carriers(score, verdict, finding.verdict)
         by_reach = dict.fromkeys(REACH_CLASSES, 0)
-        for scanned, _, _, _ in self.reached:
+        for scanned, _, _, _, _ in self.reached:
             by_reach[scanned.reach] += 1
         finding.statistics = {
             "files": self.files,

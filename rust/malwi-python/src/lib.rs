@@ -1051,6 +1051,12 @@ fn categories() -> Vec<(&'static str, &'static str)> {
     core::PatternDatabase::embedded().categories.iter().map(|c| (c.name.as_str(), c.description.as_str())).collect()
 }
 
+/// The taint engine's source and sink kinds (`Flow.source`, `Flow.sink`), in its order.
+#[pyfunction]
+fn flow_kinds() -> (Vec<&'static str>, Vec<&'static str>) {
+    (core::SourceKind::ALL.iter().map(|k| k.name()).collect(), core::SinkKind::ALL.iter().map(|k| k.name()).collect())
+}
+
 #[pymodule]
 fn _malwi(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -1088,6 +1094,7 @@ fn _malwi(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(render, m)?)?;
     m.add_function(wrap_pyfunction!(reserved_tokens, m)?)?;
     m.add_function(wrap_pyfunction!(categories, m)?)?;
+    m.add_function(wrap_pyfunction!(flow_kinds, m)?)?;
     m.add("MalwiError", py.get_type::<MalwiError>())?;
     m.add("UnsupportedLanguageError", py.get_type::<UnsupportedLanguageError>())?;
     m.add("ConfigError", py.get_type::<ConfigError>())?;
