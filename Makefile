@@ -3,7 +3,7 @@
 PYTHON ?= python3
 CARGO ?= cargo
 
-.PHONY: help install install-release wheel test test-rust test-python bench bench-check fuzz fuzz-check lint format msrv
+.PHONY: help install install-release wheel wheel-check test test-rust test-python bench bench-check fuzz fuzz-check lint format msrv
 .PHONY: evidence evidence-bandit evidence-pip-audit evidence-scan gates
 
 # What the quality gates read (`make evidence`) and write: coverage, bandit and pip-audit
@@ -30,6 +30,9 @@ install-release: ## the same with the release core (fat LTO): what benchmarks me
 wheel: ## an abi3 wheel and an sdist in dist/ (release profile)
 	$(PYTHON) -m pip install -q 'maturin>=1.7,<2'
 	$(PYTHON) -m maturin build -q --release --sdist --out dist
+
+wheel-check: ## build the abi3 wheel and sdist, check them (auditwheel, twine), test the CLI and API from the installed wheel
+	bash tools/wheel_check.sh dist-check
 
 test: install test-rust test-python bench-check fuzz-check ## Rust and Python tests, benchmark and fuzz smoke runs (CI: then `evidence gates`, `lint`)
 

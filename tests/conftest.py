@@ -43,6 +43,15 @@ def private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     return folder
 
 
+def write_tree(root: Path, files: dict[str, str]) -> Path:
+    """Writes `files` (relative path -> text) under `root`, folders included; returns `root`."""
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
 @pytest.fixture
 def examples() -> Path:
     return EXAMPLES

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,24 @@ from .conftest import EXAMPLES, ROOT, run_malwi
 def test_version() -> None:
     result = run_malwi("--version")
     assert result.returncode == 0
-    assert result.stdout.decode().strip() == f"malwi {malwi.__version__}"
+    assert result.stdout.decode().strip() == f"malwi {malwi.__version__} (malwi-scanner on PyPI)"
+
+
+def test_the_distribution_name_is_one_name_everywhere() -> None:
+    """pyproject's name is the one --version, SARIF, the README, the Action and the release
+    workflow give; `pip install malwi` is another project and is never suggested."""
+    declared = re.search(r'^name = "([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.MULTILINE)
+    assert declared is not None and declared.group(1) == malwi.DISTRIBUTION
+    for path in (
+        "README.md",
+        "docs/usage.md",
+        ".pre-commit-hooks.yaml",
+        "action.yml",
+        ".github/workflows/release.yml",
+    ):
+        text = (ROOT / path).read_text()
+        assert not re.search(r"pip install malwi(?![-\w])", text), path
+    assert "malwi-scanner" in (ROOT / "README.md").read_text()
 
 
 def test_scan_tokens_prints_a_header_and_tokens_per_object(examples: Path) -> None:

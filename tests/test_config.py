@@ -177,8 +177,8 @@ def test_relative_model_path_resolved_against_the_pyproject_directory(tmp_path: 
         ("workers = false", "[tool.malwi] workers must be a whole number"),
         ("device = 'tpu'", "[tool.malwi] device must be one of 'auto', 'cpu', 'cuda', got 'tpu'"),
         (
-            "format = 'html'",
-            "[tool.malwi] format must be one of 'text', 'json', 'yaml', 'markdown', 'sarif', 'tokens', 'code', got 'html'",
+            "format = 'xml'",
+            "[tool.malwi] format must be one of 'text', 'json', 'yaml', 'markdown', 'sarif', 'html', 'tokens', 'code', got 'xml'",
         ),
         (
             "exclude = 'build/'",

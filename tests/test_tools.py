@@ -502,3 +502,39 @@ def test_schema_validate_usage_errors(tmp_path: Path, make_args: Any, fragment: 
     result = tool("schema_validate.py", *make_args(tmp_path), "--report", report)
     assert_usage_error(result, fragment)
     assert not report.exists()
+
+
+def test_the_release_workflow_builds_every_platform_before_it_publishes() -> None:
+    import yaml
+
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "release.yml").read_text())
+    jobs = workflow["jobs"]
+    platforms = {
+        (entry["os"].split("-")[0], entry["target"])
+        for entry in jobs["wheels"]["strategy"]["matrix"]["include"]
+    }
+    assert platforms == {
+        ("ubuntu", "x86_64"),
+        ("ubuntu", "aarch64"),
+        ("macos", "x86_64"),
+        ("macos", "aarch64"),
+        ("windows", "x64"),
+    }
+    linux = [e for e in jobs["wheels"]["strategy"]["matrix"]["include"] if e["os"].startswith("ubuntu")]
+    assert {e["manylinux"] for e in linux} == {"2014"}
+    build = next(step for step in jobs["wheels"]["steps"] if "maturin-action" in step.get("uses", ""))
+    assert "--release" in build["with"]["args"]
+    smoke = next(step for step in jobs["wheels"]["steps"] if "smoke" in step.get("name", "").lower())
+    assert '/malwi" scan' in smoke["run"] and 'test "$code" = 1' in smoke["run"]
+    publish = jobs["publish"]
+    assert set(publish["needs"]) == {"wheels", "sdist"}
+    assert publish["permissions"] == {"id-token": "write"}  # trusted publishing, no stored token
+    assert any("twine check" in step.get("run", "") for step in publish["steps"])
+
+
+def test_the_wheel_check_tests_the_installation_not_the_source_tree() -> None:
+    script = (TOOLS / "wheel_check.sh").read_text()
+    assert "auditwheel show" in script and "twine check --strict" in script
+    assert "assert venv in where.parents" in script  # malwi and _malwi imported from the venv
+    assert "tests/test_api.py tests/test_cli.py" in script
+    assert "make wheel-check" in (ROOT / ".ci" / "run").read_text()

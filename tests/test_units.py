@@ -21,6 +21,7 @@ from malwi.errors import NothingScanned
 from malwi.report import MalwiReport
 
 from .conftest import EXAMPLES, run_malwi
+from .conftest import write_tree as write
 from .tiny_model import build_tiny_bundle
 
 BENIGN_PY = "def add(a, b):\n    return a + b\n\n\ndef mean(values):\n    return sum(values) / len(values)\n"
@@ -32,14 +33,6 @@ BENIGN_JS = (
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_bundle(tmp_path_factory.mktemp("model") / "tiny")
-
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
 
 
 def monorepo(root: Path) -> Path:

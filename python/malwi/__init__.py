@@ -34,9 +34,13 @@ from malwi.errors import (
     UnsupportedLanguageError,
 )
 
+# The distribution's name on PyPI (pyproject.toml): `malwi` there is another project's.
+DISTRIBUTION = "malwi-scanner"
+
 __all__ = [
     "DEFAULT_EXTENSIONS",
     "DEFAULT_MAX_FILE_SIZE",
+    "DISTRIBUTION",
     "FEATURIZER_VERSION",
     "PATTERN_DATABASE_VERSION",
     "ConfigError",

@@ -13,12 +13,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn, TypeVar
 
+from malwi import DISTRIBUTION
 from malwi._malwi import DEFAULT_MAX_FILE_SIZE, FeaturizerConfig, MalwiError, __version__
 from malwi.config import parse_size as size_in_bytes
 from malwi.report.escape import shown
 
 if TYPE_CHECKING:
-    from malwi.engine import ScanOptions, Target, Workspace
+    from malwi.engine import Scanner, ScanOptions, Target, Workspace
+    from malwi.engine.baseline import Baseline
     from malwi.report.result import BatchReport, MalwiReport
     from malwi.sources.archive import ExtractionLimits
 
@@ -30,7 +32,7 @@ EXIT_MALICIOUS = 1
 EXIT_ERROR = 2
 EXIT_INCOMPLETE = 3
 FAIL_ON = ("malicious", "suspicious", "incomplete")
-REPORT_FORMATS = ("text", "json", "yaml", "markdown", "sarif")
+REPORT_FORMATS = ("text", "json", "yaml", "markdown", "sarif", "html")
 DUMP_FORMATS = ("tokens", "code")
 FORMATS = REPORT_FORMATS + DUMP_FORMATS
 
@@ -89,13 +91,18 @@ ratio = bounded(float, 1.0, sys.float_info.max, "must be a finite ratio of 1 or 
 def add_report_options(command: argparse.ArgumentParser, formats: Sequence[str]) -> None:
     """Options of every command that ends in a verdict: scan, pypi, npm. Defaults are None so
     that `[tool.malwi]` in pyproject.toml can fill what the command line leaves out."""
-    command.add_argument(
-        "--format",
-        "-f",
-        choices=formats,
-        help="text/json/yaml/markdown/sarif: the verdict report (default: text)"
-        + ("; tokens/code: malwicode or source per object, without the model" if "tokens" in formats else ""),
-    )
+    if formats:  # `malwi baseline create` writes one format of its own
+        command.add_argument(
+            "--format",
+            "-f",
+            choices=formats,
+            help="text/json/yaml/markdown/sarif/html: the verdict report (default: text)"
+            + (
+                "; tokens/code: malwicode or source per object, without the model"
+                if "tokens" in formats
+                else ""
+            ),
+        )
     command.add_argument("--output", "-o", metavar="FILE", help="write the output to FILE instead of stdout")
     command.add_argument(
         "--workers", "-w", type=positive_int, metavar="N", help="worker threads (default: all cores)"
@@ -167,7 +174,9 @@ def add_report_options(command: argparse.ArgumentParser, formats: Sequence[str])
 
 def build_parser() -> Parser:
     parser = Parser(prog="malwi", description="AI malware scanner for Python and JavaScript packages.")
-    parser.add_argument("--version", action="version", version=f"malwi {__version__}")
+    parser.add_argument(
+        "--version", action="version", version=f"malwi {__version__} ({DISTRIBUTION} on PyPI)"
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     scan = commands.add_parser(
         "scan", help="scan files, folders, archives or dependency files; exit 1 when malicious"
@@ -194,6 +203,19 @@ def build_parser() -> Parser:
         help="scan every pinned dependency of package-lock.json or package.json",
     )
     add_report_options(scan, FORMATS)
+    scan.add_argument(
+        "--python",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="scan an installed environment, each distribution on its own: an interpreter, a virtual "
+        "environment or a site-packages folder (the interpreter is never run)",
+    )
+    scan.add_argument(
+        "--baseline",
+        metavar="FILE",
+        help="accept the findings recorded in FILE (malwi baseline create): fail only on new ones",
+    )
     scan.add_argument(
         "--no-model",
         action="store_true",
@@ -242,6 +264,31 @@ def build_parser() -> Parser:
             help=f"registry JSON API (default: ${'MALWI_PYPI_URL' if ecosystem == 'pypi' else 'MALWI_NPM_URL'} or the public registry)",
         )
         add_report_options(fetch, REPORT_FORMATS)
+
+    diff = commands.add_parser(
+        "diff", help="what NEW adds to OLD (archives, folders or releases), with a verdict on the change"
+    )
+    diff.add_argument(
+        "old",
+        metavar="OLD",
+        help="an archive or folder, or a release: pypi:NAME==VERSION, npm:NAME@VERSION; "
+        "pypi:NAME==A..B or npm:NAME@A..B gives both",
+    )
+    diff.add_argument("new", nargs="?", metavar="NEW", help="the newer archive, folder or release")
+    diff.add_argument("--index-url", metavar="URL", help="PyPI or npm registry base URL (a mirror)")
+    add_report_options(diff, ("text", "json"))
+
+    baseline = commands.add_parser(
+        "baseline", help="record today's reviewed findings, so that scans fail only on new ones"
+    )
+    baseline_actions = baseline.add_subparsers(
+        dest="action", metavar="ACTION", parser_class=Parser, required=True
+    )
+    create = baseline_actions.add_parser(
+        "create", help="scan PATH and write every finding of its flagged packages as a baseline (JSON)"
+    )
+    create.add_argument("paths", nargs="+", metavar="PATH", help="what `malwi scan --baseline` will scan")
+    add_report_options(create, ())
 
     models = commands.add_parser("models", help="the model registry: list, show, compare, activate")
     models.add_argument(
@@ -463,8 +510,14 @@ def scan_options(args: argparse.Namespace, *, score: bool) -> ScanOptions:
 
 
 def run_scan(args: argparse.Namespace, out: BinaryIO) -> int:
+    if args.python:
+        from malwi.sources.environments import site_packages
+
+        args.paths += [folder for given in args.python for folder in site_packages(given)]
     if not args.paths and not args.requirements and not args.lockfile:
-        raise UsageError("nothing to scan: give a PATH, --requirements FILE or --lockfile FILE")
+        raise UsageError(
+            "nothing to scan: give a PATH, --python PATH, --requirements FILE or --lockfile FILE"
+        )
     missing = [
         path for path in [*args.paths, *args.requirements, *args.lockfile] if not os.path.lexists(path)
     ]
@@ -480,7 +533,7 @@ def run_scan(args: argparse.Namespace, out: BinaryIO) -> int:
         raise UsageError(
             "--requirements and --lockfile end in a verdict: use a report format, not --no-model"
         )
-    if args.no_model and args.format in ("text", "yaml", "markdown", "sarif"):
+    if args.no_model and args.format in ("text", "yaml", "markdown", "sarif", "html"):
         raise UsageError(
             f"--format {args.format} is a verdict and needs the model; without it use tokens, code or json"
         )
@@ -538,19 +591,11 @@ def run_report(args: argparse.Namespace, out: BinaryIO) -> int:
     from malwi.engine import Scanner
     from malwi.report.render import render
 
+    baseline = load_baseline(args)
     with workspace_for(args) as workspace, Scanner(scan_options(args, score=True)) as scanner:
 
         def judge(target: Target) -> MalwiReport:
-            report = scanner.judge(target)
-            for warning in report.warnings:
-                warn(args.quiet, warning)
-            if args.config_notice and target.trusted:
-                report.warnings.insert(0, args.config_notice)  # said on stderr already
-            if args.config_path:
-                report.settings["config"] = args.config_path
-                report.settings["config_keys"] = sorted(args.from_config)
-            workspace.discard(target)
-            return report
+            return judge_target(args, workspace, scanner, target)
 
         if args.command in ("pypi", "npm"):
             from malwi.sources.registries import resolve_npm, resolve_pypi
@@ -560,6 +605,8 @@ def run_report(args: argparse.Namespace, out: BinaryIO) -> int:
             result: MalwiReport | BatchReport = judge(workspace.release(release))
         elif not args.requirements and not args.lockfile:
             result = judge(workspace.local(args.paths))
+            if baseline is not None:
+                baseline.apply(result)  # the report says what it accepted and what is stale
         else:
             result = scan_dependencies(args, workspace, judge)
     code = exit_code(result, args.failing, args.min_score)
@@ -572,6 +619,136 @@ def run_report(args: argparse.Namespace, out: BinaryIO) -> int:
         # The reader went away (`malwi scan x | head -1`): the verdict still sets the exit code.
         _silence_stdout()
     return code
+
+
+def judge_target(
+    args: argparse.Namespace, workspace: Workspace, scanner: Scanner, target: Target
+) -> MalwiReport:
+    """One target's report, its warnings said, with the settings that configured it; what the
+    workspace unpacked for it is removed."""
+    report = scanner.judge(target)
+    for warning in report.warnings:
+        warn(args.quiet, warning)
+    if args.config_notice and target.trusted:
+        report.warnings.insert(0, args.config_notice)  # said on stderr already
+    if args.config_path:
+        report.settings["config"] = args.config_path
+        report.settings["config_keys"] = sorted(args.from_config)
+    workspace.discard(target)
+    return report
+
+
+def load_baseline(args: argparse.Namespace) -> Baseline | None:
+    """`--baseline FILE`, read before anything is scanned. It accepts findings of the user's own
+    tree, so it goes with PATHs only: a dependency's findings are not the user's to accept."""
+    path = getattr(args, "baseline", None)
+    if not path:
+        return None
+    if args.requirements or args.lockfile:
+        raise UsageError(
+            "--baseline accepts findings of scanned PATHs; not with --requirements or --lockfile"
+        )
+    from malwi.engine.baseline import Baseline
+
+    return Baseline.load(path)
+
+
+def run_baseline(args: argparse.Namespace, out: BinaryIO) -> int:
+    """`malwi baseline create PATH`: every finding of the flagged packages, as a baseline file.
+    Incomplete units are said: a baseline accepts findings, never unscanned code."""
+    from malwi.engine import Scanner
+    from malwi.engine.baseline import Baseline
+
+    with workspace_for(args) as workspace, Scanner(scan_options(args, score=True)) as scanner:
+        report = judge_target(args, workspace, scanner, workspace.local(args.paths))
+    baseline = Baseline.of(report)
+    out.write(baseline.to_json(report).encode("utf-8", "backslashreplace"))
+    out.flush()
+    units = {entry["unit"] for entry in baseline.entries}
+    where = f" in {args.output}" if args.output else ""
+    print(
+        shown(f"malwi: baseline: {len(baseline.entries)} findings of {len(units)} packages recorded{where}"),
+        file=sys.stderr,
+    )
+    for unit in report.units:
+        if unit.verdict == "incomplete":
+            warn(
+                args.quiet,
+                f"{unit.label}: incomplete ({len(unit.unscanned)} parts not scanned); "
+                "a baseline accepts findings, never unscanned code",
+            )
+    return EXIT_OK
+
+
+def release_pair(old: str, new: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """`malwi diff`'s two sides: ("path", PATH) or (ecosystem, name, version) each."""
+
+    def one(spec: str) -> tuple[str, ...]:
+        for ecosystem, separator in (("pypi", "=="), ("npm", "@")):
+            if spec.startswith(ecosystem + ":"):
+                name, found, version = spec[len(ecosystem) + 1 :].rpartition(separator)
+                if not found or not name or not version or name.endswith(separator[0]):
+                    raise UsageError(f"{spec}: a release is {ecosystem}:NAME{separator}VERSION")
+                return (ecosystem, name, version)
+        if not os.path.lexists(spec):
+            raise UsageError(f"path not found: {spec}")
+        return ("path", spec)
+
+    if new is None:
+        first = one(old.split("..", 1)[0] if ".." in old and ":" in old else old)
+        if first[0] == "path" or ".." not in old:
+            raise UsageError(
+                "malwi diff needs OLD and NEW, or one release range: pypi:NAME==A..B, npm:NAME@A..B"
+            )
+        return first, (*first[:2], old.split("..", 1)[1])
+    return one(old), one(new)
+
+
+def run_diff(args: argparse.Namespace, out: BinaryIO) -> int:
+    """`malwi diff OLD NEW`: both sides compiled afresh (every object counts, not only those a
+    report lists), compared object by object (`malwi.engine.diff`)."""
+    from malwi.engine import Scanner
+    from malwi.engine.diff import compare, judged_side
+    from malwi.report.diff import diff_json, diff_text
+
+    sides = release_pair(args.old, args.new)
+    options = scan_options(args, score=True)
+    options.cache = False  # the cache keeps listed objects only; a diff needs them all
+    with workspace_for(args) as workspace, Scanner(options) as scanner:
+        judged = []
+        for side in sides:
+            if side[0] == "path":
+                path = side[1]
+                target = workspace.local([path], trusted=False)
+                root = os.path.abspath(path) if os.path.isdir(path) else None
+                label = path
+            else:
+                from malwi.sources.registries import resolve_npm, resolve_pypi
+
+                resolve = resolve_pypi if side[0] == "pypi" else resolve_npm
+                release = resolve(side[1], side[2], args.index_url)
+                target, root, label = workspace.release(release), None, release.label
+            judged.append(judged_side(scanner, target, label, root))
+            for warning in judged[-1].report.warnings if judged[-1].report else []:
+                warn(args.quiet, warning)
+            workspace.discard(target)
+        assert scanner.package_score is not None
+        result = compare(judged[0], judged[1], scanner.package_score, scanner.verdict)
+    out.write(
+        (diff_json(result) if args.format == "json" else diff_text(result)).encode(
+            "utf-8", "backslashreplace"
+        )
+    )
+    out.flush()
+    failing = {result.verdict} & args.failing
+    if "malicious" in failing or "suspicious" in failing:
+        return EXIT_MALICIOUS
+    if args.min_score is not None and result.maliciousness >= args.min_score:
+        return EXIT_MALICIOUS
+    new_report = result.new.report
+    if "incomplete" in args.failing and new_report is not None and new_report.verdict == "incomplete":
+        return EXIT_INCOMPLETE
+    return EXIT_OK
 
 
 def _silence_stdout() -> None:
@@ -743,7 +920,7 @@ def _main(argv: Sequence[str] | None) -> int:
         if args.command == "research":
             return run_research(args)
         apply_settings(args)
-        run = run_scan if args.command == "scan" else run_report
+        run = {"scan": run_scan, "baseline": run_baseline, "diff": run_diff}.get(args.command, run_report)
         if args.output:
             refuse_overwriting_an_input(args)
             try:

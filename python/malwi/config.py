@@ -29,7 +29,7 @@ __all__ = [
     "parse_size",
 ]
 
-FORMATS = ("text", "json", "yaml", "markdown", "sarif", "tokens", "code")
+FORMATS = ("text", "json", "yaml", "markdown", "sarif", "html", "tokens", "code")
 DEVICES = ("auto", "cpu", "cuda")
 SIZE_UNITS = {
     "": 1,

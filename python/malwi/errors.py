@@ -18,6 +18,7 @@ from malwi._malwi import (
 
 __all__ = [
     "ArchiveError",
+    "BaselineError",
     "ConfigError",
     "DependencyFileError",
     "InternalError",
@@ -69,3 +70,7 @@ class DependencyFileError(MalwiError):
 
 class ResearchError(MalwiError):
     """A research step that cannot run: a missing input or training dependency (`malwi research`)."""
+
+
+class BaselineError(MalwiError):
+    """A baseline file that cannot be read, parsed or written (`malwi baseline`, `--baseline`)."""

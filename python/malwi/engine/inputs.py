@@ -48,14 +48,23 @@ FETCH_WORKERS = 4
 
 class Origin:
     """Where a file comes from: the package (`unit`) it belongs to and, for a file unpacked from
-    an archive, that archive as the report shows it and the member's path inside it."""
+    an archive, that archive as the report shows it and the member's path inside it; `nesting`
+    is the whole way in, outermost archive first: `(archive as shown, member path in it)` for
+    each archive the file lies in (a wheel inside an sdist gives two)."""
 
-    __slots__ = ("archive", "member", "unit")
+    __slots__ = ("archive", "member", "nesting", "unit")
 
-    def __init__(self, unit: str, archive: str | None = None, member: str | None = None) -> None:
+    def __init__(
+        self,
+        unit: str,
+        archive: str | None = None,
+        member: str | None = None,
+        nesting: tuple[tuple[str, str], ...] = (),
+    ) -> None:
         self.unit = unit
         self.archive = archive
         self.member = member
+        self.nesting = nesting
 
     def __repr__(self) -> str:
         inside = f", {self.archive!r}: {self.member!r}" if self.archive else ""
@@ -144,10 +153,28 @@ class Target:
         return path
 
     def origin(self, path: str, unit: str) -> Origin:
-        for real, _, archive in self._names:
-            if archive is not None and path.startswith(real + os.sep):
-                return Origin(unit, archive, path[len(real) + 1 :].replace(os.sep, "/"))
-        return Origin(unit)
+        nesting: list[tuple[str, str]] = []
+        inside: str | None = path
+        while inside is not None:
+            folder = next(
+                (
+                    (real, archive)
+                    for real, _, archive in self._names
+                    if archive is not None and inside.startswith(real + os.sep)
+                ),
+                None,
+            )
+            if folder is None:
+                break
+            real, archive = folder
+            nesting.append((archive, inside[len(real) + 1 :].replace(os.sep, "/")))
+            # An archive found inside another lies in that one's folder; an input archive is the end.
+            inside = self.found_in.get(real)
+        if not nesting:
+            return Origin(unit)
+        nesting.reverse()
+        archive, member = nesting[-1]
+        return Origin(unit, archive, member, tuple(nesting))
 
     def unit_of(self, path: str) -> str:
         """The key of the unit a path lies in (the tree's own unit outside every package)."""
@@ -294,6 +321,8 @@ class Workspace:
                 "origin": dependency.origin,
                 "verified": verified,
             }
+            if dependency.chain:
+                target.source["chain"] = list(dependency.chain)
             if not verified:
                 target.warnings.append(
                     f"{dependency.label}: the lockfile gives no integrity; fetched from its resolved URL "

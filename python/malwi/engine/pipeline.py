@@ -17,7 +17,7 @@ import hashlib
 import math
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from malwi import _malwi
@@ -531,9 +531,10 @@ class Scanner:
 
     # -----------------------------------------------------------------------------------------
 
-    def judge(self, target: Target) -> MalwiReport:
+    def judge(self, target: Target, observe: Callable[[FileResult], None] | None = None) -> MalwiReport:
         """The verdict on a target: each package unit's from its files (`engine.verdict`), the
-        target's from its worst unit."""
+        target's from its worst unit. `observe` sees each file's result as it goes (`malwi diff`
+        reads the compiled objects of files it compiled)."""
         if self.bundle is None:
             raise ValueError("judging needs a model: ScanOptions(score=True)")
         scan = self.scan(target)
@@ -552,9 +553,12 @@ class Scanner:
         hashes: set[str] = set()
         manifest: list[tuple[str, str, int]] = []
         for result in scan:
+            if observe is not None:
+                observe(result)
             finding = result.finding
             assert finding is not None
             finding.unit = result.source.origin.unit
+            finding.nesting = result.source.origin.nesting
             report.files.append(finding)
             report.warnings += result.warnings
             source = result.source

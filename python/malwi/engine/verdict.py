@@ -258,8 +258,9 @@ class UnitTally:
         self, score: PackageScore, verdict: Verdict, judged: str
     ) -> list[tuple[FileFinding, ObjectFinding]]:
         """The objects that carry a flagged unit's verdict: each one that alone, in a unit of
-        this many objects, would reach the verdict's threshold; at most MAX_CARRIERS, the
-        highest first. None for a good or incomplete unit."""
+        this many objects, would reach the verdict's threshold, the highest first (a report
+        lists MAX_CARRIERS of them; a baseline needs them all). None for a good or incomplete
+        unit."""
         bar = {"malicious": verdict.threshold, "suspicious": verdict.suspicious}.get(judged)
         if bar is None:
             return []
@@ -272,7 +273,7 @@ class UnitTally:
         carrying.sort(
             key=lambda pair: (-score.weigh(pair[1].raw, pair[1].reach), pair[0].path, pair[1].lines)
         )
-        return carrying[:MAX_CARRIERS]
+        return carrying
 
     def judge(self, score: PackageScore, verdict: Verdict) -> UnitFinding:
         from malwi.report.result import UnitFinding
@@ -288,7 +289,8 @@ class UnitTally:
         evidence = finding.evidence = UnitEvidence()
         evidence.hooks = finding.hooks
         evidence.files = [(summary, scanned) for scanned, _, _, _, summary in self.reached]
-        finding.carriers = self.carriers(score, verdict, finding.verdict)
+        finding.carrying = self.carriers(score, verdict, finding.verdict)
+        finding.carriers = finding.carrying[:MAX_CARRIERS]
         by_reach = dict.fromkeys(REACH_CLASSES, 0)
         for scanned, _, _, _, _ in self.reached:
             by_reach[scanned.reach] += 1

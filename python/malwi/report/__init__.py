@@ -3,7 +3,7 @@
 - `result`: the data (`MalwiReport`, `BatchReport`, `FileFinding`, `ObjectFinding`, `FileInfo`);
   `MalwiReport.create(...)` is the API's one call, a façade over `malwi.engine`.
 - renderers, one per format: `text`, `document` (JSON and YAML, the schema's contract),
-  `markdown`, `sarif`; `render` maps a format name to its renderer.
+  `markdown`, `sarif`, `html`; `render` maps a format name to its renderer.
 - `dump`: the model-free renderings of compiled objects (`--format tokens|code`, `--no-model`).
 """
 

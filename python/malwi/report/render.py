@@ -11,7 +11,17 @@ from malwi.report.text import text
 
 Result = MalwiReport | BatchReport
 
-__all__ = ["FORMATS", "RENDERERS", "render", "text", "to_json", "to_markdown", "to_sarif", "to_yaml"]
+__all__ = [
+    "FORMATS",
+    "RENDERERS",
+    "render",
+    "text",
+    "to_html",
+    "to_json",
+    "to_markdown",
+    "to_sarif",
+    "to_yaml",
+]
 
 
 def to_sarif(report: Result) -> str:
@@ -20,12 +30,19 @@ def to_sarif(report: Result) -> str:
     return render_sarif(report)
 
 
+def to_html(report: Result) -> str:
+    from malwi.report.html import to_html as render_html  # only a browser report needs its page
+
+    return render_html(report)
+
+
 RENDERERS: dict[str, Callable[[Result], str]] = {
     "text": text,
     "json": to_json,
     "yaml": to_yaml,
     "markdown": to_markdown,
     "sarif": to_sarif,
+    "html": to_html,
 }
 FORMATS = tuple(RENDERERS)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -123,12 +123,15 @@ class ObjectFinding:
 
 class FileFinding:
     """One file's score, its flagged objects, and what the static engines found in it whatever
-    the model says: data flows, decoded payloads, protectors and decoding notes."""
+    the model says: data flows, decoded payloads, protectors and decoding notes. `path` is the
+    file as the report shows it; for a file unpacked from an archive, `nesting` is the way in,
+    outermost archive first: `(archive as shown, member path inside it)` per archive."""
 
     __slots__ = (
         "cached",
         "flows",
         "language",
+        "nesting",
         "notes",
         "object_count",
         "objects",
@@ -144,6 +147,7 @@ class FileFinding:
 
     def __init__(self, path: str, language: str, status: str = "compiled", reason: str | None = None) -> None:
         self.path = path
+        self.nesting: tuple[tuple[str, str], ...] = ()
         self.unit = ""  # the key of the package unit it belongs to
         # Where its code runs: install, import, library or non-shipped (`malwi.engine.reach`).
         self.reach = "library"
@@ -204,10 +208,16 @@ class FileFinding:
 class UnitFinding:
     """One package unit's verdict (see `malwi.engine.units`): `key` is its folder as the report
     shows it, `name` what the package calls itself; `unscanned` lists its code that could not
-    be scanned (which makes it `incomplete` unless it is malicious); `hooks` its install scripts."""
+    be scanned (which makes it `incomplete` unless it is malicious); `hooks` its install scripts;
+    `baselined` what a baseline accepted when it held all the unit's findings: how many, and
+    the verdict they gave (the unit is then good, or incomplete when some of its code was not
+    scanned; `malwi.engine.baseline`)."""
 
     __slots__ = (
+        "accepted",
+        "baselined",
         "carriers",
+        "carrying",
         "evidence",
         "hooks",
         "key",
@@ -231,8 +241,13 @@ class UnitFinding:
         self.statistics: dict[str, Any] = {}  # counts; files_by_reach a count per class
         self.unscanned: list[dict[str, str]] = []
         self.hooks: list[dict[str, Any]] = []
-        # The few objects that carry a flagged unit's verdict, with their files, the highest first.
+        # Every object that carries a flagged unit's verdict, with its file, the highest first,
+        # and the few of them a report lists.
+        self.carrying: list[tuple[FileFinding, ObjectFinding]] = []
         self.carriers: list[tuple[FileFinding, ObjectFinding]] = []
+        # Those a baseline accepted (reported as suppressed in SARIF).
+        self.accepted: list[tuple[FileFinding, ObjectFinding]] = []
+        self.baselined: dict[str, Any] | None = None
         # The highest raw object score per reachability class: what the package score weighs.
         self.tops: dict[str, float] = {}
         # What the package-unit features are made of (`malwi.engine.unit_features`); not reported.
@@ -266,6 +281,8 @@ class UnitFinding:
             result["unscanned"] = self.unscanned
         if self.hooks:
             result["install_hooks"] = self.hooks
+        if self.baselined:
+            result["baselined"] = self.baselined
         return result
 
 
@@ -356,6 +373,8 @@ class MalwiReport:
         self.file_info = FileInfo("", "directory")
         self.source: dict[str, Any] = {}
         self.partial = False  # some input could not be read or parsed
+        # What `--baseline` accepted (`malwi.engine.baseline`): the file, counts, stale entries.
+        self.baseline: dict[str, Any] | None = None
         # What configured the scan: the [tool.malwi] file and the keys it set, the .malwiignore
         # files honoured and the exclude patterns (a package never configures its own scan).
         self.settings: dict[str, Any] = {"config": None, "config_keys": [], "ignore_files": [], "exclude": []}
@@ -454,6 +473,17 @@ class MalwiReport:
         from malwi.report.document import result_document
 
         return result_document(self)
+
+
+def occurrence_numbers(files: Iterable[FileFinding]) -> dict[int, int]:
+    """Numbers identical objects of one file apart (1, 2, ... in line order), keyed by id():
+    with an object's token hash, what SARIF fingerprints and baselines match, never lines."""
+    numbers: dict[int, int] = {}
+    for finding in files:
+        seen: dict[str, int] = {}
+        for obj in sorted(finding.objects, key=lambda o: (tuple(o.lines), o.name, o.kind)):
+            seen[obj.hash] = numbers[id(obj)] = seen.get(obj.hash, 0) + 1
+    return numbers
 
 
 class BatchReport:

@@ -14,15 +14,32 @@ How a report maps to SARIF:
   its package in `properties.package`, where its code runs in `properties.reach` (install,
   import, library, non-shipped). Level `error` when the package is malicious, `warning` when it
   is suspicious; `rank` is the object's score in percent;
-- the location is the object's file and lines. URIs are relative to the scan input (one folder:
-  that folder; one file: its folder; several: their common folder), posix separators,
-  percent-encoded, with `uriBaseId` `%SRCROOT%`, which `originalUriBaseIds` resolves to that
-  folder; a file outside it gets an absolute `file:` URI (a relative display path, such as an
-  archive member's, stays relative without a base). `to_sarif(report, root=...)`
-  chooses another root (GitHub wants paths relative to the repository root);
+- the location is the object's file and lines. URIs are relative to the root of the git work
+  tree the scan input lies in, since GitHub code scanning reads every path as relative to the
+  repository root (scanning `src/` gives `src/pkg/mod.py`, not `pkg/mod.py`); outside any work
+  tree, to the scan input (one folder: that folder; one file: its folder; several: their common
+  folder). The root is found by looking for `.git` (a folder, or the `.git` file of a worktree
+  or submodule) in the input's folder and each folder above it, never by running git. Posix
+  separators, percent-encoded (RFC 3986), with `uriBaseId` `%SRCROOT%`, which
+  `originalUriBaseIds` resolves to the root (a `file:///.../` URI); a file outside the root gets
+  an absolute `file:` URI (a relative display path, such as a downloaded release's, stays
+  relative without a base). `to_sarif(report, root=...)` chooses another root;
+- a file unpacked from an archive (a wheel, sdist or tarball scanned directly, or an archive
+  found inside what was scanned, to any depth) is a nested artifact, as SARIF 2.1.0 models
+  members of archives (§3.24.2-3, §3.4.3): the archive is a top-level entry of `run.artifacts`
+  with its location relative to the root, each member (an archive inside it, then the file) an
+  entry with `parentIndex` pointing at its container and, as `location.uri`, its path inside that
+  container (no base). The result points at the file's entry by `index`; its `uri`, which GitHub
+  needs and shows, is the member's full address: the archive's URI, then `/` and each member
+  path in turn (`dist/pkg-1.0.tar.gz/pkg/mod.py`; the text report writes `!/` after an archive
+  found inside, SARIF `/` at every level). That address can never be a real file of the
+  repository, since the archive is a file;
 - `partialFingerprints["malwiObjectHash/v1"]` is the object's token hash plus its occurrence
   number among identical objects of the same file (`<sha256>:<n>`), so an alert survives edits
   elsewhere in the file and reruns;
+- findings a baseline accepted (`malwi scan --baseline`) are results with an external, accepted
+  `suppressions` entry, level by the verdict they gave; the baseline's counts and stale entries
+  are in `run.properties.baseline`;
 - the verdict (verdict, malicious, maliciousness, thresholds), the model and the statistics are
   in `run.properties`; the scan's warnings are `invocations[0].toolExecutionNotifications`.
 
@@ -41,17 +58,26 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from malwi import DISTRIBUTION
 from malwi._malwi import PATTERN_DATABASE_VERSION, __version__, categories
 from malwi.report.escape import json_safe
-from malwi.report.result import BatchReport, FileFinding, MalwiReport, ObjectFinding, UnitFinding
+from malwi.report.result import (
+    BatchReport,
+    FileFinding,
+    MalwiReport,
+    ObjectFinding,
+    UnitFinding,
+    occurrence_numbers,
+)
 from malwi.report.words import DEFAULT_SEVERITY, SECURITY_SEVERITY, reason
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://pypi.org/project/malwi/"
+INFORMATION_URI = f"https://pypi.org/project/{DISTRIBUTION}/"
 SRCROOT = "%SRCROOT%"
 FINGERPRINT = "malwiObjectHash/v1"
 MALICIOUS_OBJECT = "MALICIOUS_OBJECT"
 SUSPICIOUS_OBJECT = "SUSPICIOUS_OBJECT"
+ARCHIVE_TEXT = "An archive: the artifacts whose parentIndex names it are its members."
 # GitHub rejects a run with more results than this; the highest-scoring objects are kept.
 MAX_RESULTS = 25_000
 
@@ -137,9 +163,37 @@ def _is_within(path: str, root: str) -> bool:
         return False
 
 
-def source_root(report: MalwiReport) -> str:
-    """The absolute folder result URIs are relative to: the one folder scanned, the folder of the
-    one file scanned, or the common folder of several inputs (the working directory without any)."""
+def _is_gitdir_file(path: str) -> bool:
+    """A `.git` file of a worktree or submodule: it names the real git folder (`gitdir: ...`)."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(8) == b"gitdir: "
+    except OSError:  # not a file, unreadable
+        return False
+
+
+def repository_root(path: str | os.PathLike[str]) -> str | None:
+    """The root of the git work tree `path` lies in: the nearest folder, from `path` (from its
+    folder for a file) up to the file-system root, holding a `.git` folder or a `.git` file;
+    None outside any work tree. Only looks at names: git is never run on scanned content.
+
+    The path is made absolute but symbolic links are not resolved, as the report's own paths are
+    not: a tree reached through a link keeps the paths it is shown under, inside its root."""
+    absolute = os.path.abspath(path)
+    folder = absolute if os.path.isdir(absolute) else os.path.dirname(absolute)
+    while True:
+        marker = os.path.join(folder, ".git")
+        if os.path.isdir(marker) or _is_gitdir_file(marker):
+            return folder
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
+
+
+def scan_folder(report: MalwiReport) -> str:
+    """The absolute folder of the scan input: the one folder scanned, the folder of the one file
+    scanned, or the common folder of several inputs (the working directory without any)."""
     folders = []
     for given in report.inputs:
         absolute = os.path.abspath(given)
@@ -150,6 +204,16 @@ def source_root(report: MalwiReport) -> str:
         return os.path.commonpath(folders)
     except ValueError:  # inputs on different drives
         return os.getcwd()
+
+
+def source_root(report: MalwiReport) -> str:
+    """The absolute folder result URIs are relative to: the root of the git work tree the scan
+    input lies in, else the scan input's folder (`scan_folder`). Inputs that are not on disk (a
+    release fetched from a registry) are never placed in the working directory's work tree."""
+    folder = scan_folder(report)
+    if report.inputs and all(os.path.exists(given) for given in report.inputs):
+        return repository_root(folder) or folder
+    return folder
 
 
 def _directory_uri(folder: str) -> str:
@@ -164,8 +228,8 @@ def _encode(relative: str) -> str:
 
 def artifact_location(path: str, root: str) -> dict[str, Any]:
     """`path` as an artifactLocation: relative to `root` under %SRCROOT% when inside it; outside
-    it, an absolute file URI, or for a relative path (an archive member's display name) the path
-    itself without a base."""
+    it, an absolute file URI, or for a relative path that names no file here (a downloaded
+    release's name) the path itself without a base."""
     absolute = os.path.abspath(path)
     if absolute != root and _is_within(absolute, root):
         return {"uri": _encode(os.path.relpath(absolute, root)), "uriBaseId": SRCROOT}
@@ -180,12 +244,22 @@ def _region(obj: ObjectFinding) -> dict[str, int]:
     return {"startLine": start, "endLine": max(start, int(last))}
 
 
+def _judged(unit: UnitFinding) -> str:
+    """The verdict an object carries: a unit a baseline accepted is good, its objects not."""
+    return str(unit.baselined["verdict"]) if unit.baselined else unit.verdict
+
+
 def _message(unit: UnitFinding, finding: FileFinding, obj: ObjectFinding) -> str:
     first, last = obj.lines
     return (
-        f"{obj.name} ({obj.kind}, lines {first}-{last}) carries the {unit.verdict} verdict on {unit.label} "
+        f"{obj.name} ({obj.kind}, lines {first}-{last}) carries the {_judged(unit)} verdict on {unit.label} "
         f"(package score {unit.maliciousness:.2f}, object {obj.score:.2f}): {reason(finding, obj)}."
     )
+
+
+def _suppression(report: MalwiReport) -> dict[str, str]:
+    file = (report.baseline or {}).get("file", "")
+    return {"kind": "external", "status": "accepted", "justification": f"accepted by the baseline {file}"}
 
 
 def sarif_log(report: MalwiReport, root: str | os.PathLike[str] | None = None) -> dict[str, Any]:
@@ -194,6 +268,11 @@ def sarif_log(report: MalwiReport, root: str | os.PathLike[str] | None = None) -
     rules = [_category_rule(name, description) for name, description in categories()]
     rules += [_rule(rule_id, *spec) for rule_id, spec in OBJECT_RULES.items()]
     flagged = report.findings
+    # Findings a baseline accepted stay in the log as suppressed results: code scanning shows
+    # them as dismissed instead of opening them again.
+    accepted = [(unit, file, obj) for unit in report.units for file, obj in unit.accepted]
+    suppressed = {id(obj) for _, _, obj in accepted}
+    flagged = flagged + accepted
     truncated = len(flagged) > MAX_RESULTS
     if truncated:
         flagged = sorted(flagged, key=lambda found: -found[2].score)[:MAX_RESULTS]
@@ -203,26 +282,44 @@ def sarif_log(report: MalwiReport, root: str | os.PathLike[str] | None = None) -
     rule_index = {rule["id"]: i for i, rule in enumerate(rules)}
 
     artifacts: list[dict[str, Any]] = []
-    artifact_index: dict[str, int] = {}
-    # Occurrence numbers tell identical objects of one file apart, counted in line order.
-    occurrence: dict[int, int] = {}
-    for finding in report.files:
-        seen: dict[str, int] = {}
-        for obj in sorted(finding.objects, key=lambda o: (tuple(o.lines), o.name, o.kind)):
-            seen[obj.hash] = occurrence[id(obj)] = seen.get(obj.hash, 0) + 1
+    # A file by its path; an archive, a member of one, by the way in: (archive, member, ...).
+    artifact_index: dict[str | tuple[str, ...], int] = {}
+    occurrence = occurrence_numbers(report.files)
+
+    def artifact(key: str | tuple[str, ...], entry: dict[str, Any]) -> int:
+        if key not in artifact_index:
+            artifact_index[key] = len(artifacts)
+            artifacts.append(entry)
+        return artifact_index[key]
+
+    def scanned(finding: FileFinding, location: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "location": location,
+            "sourceLanguage": finding.language,
+            "roles": ["analysisTarget"],
+            "properties": {"score": round(finding.score, 4)},
+        }
 
     def located(finding: FileFinding) -> dict[str, Any]:
-        if finding.path not in artifact_index:
-            artifact_index[finding.path] = len(artifacts)
-            artifacts.append(
-                {
-                    "location": artifact_location(finding.path, base),
-                    "sourceLanguage": finding.language,
-                    "roles": ["analysisTarget"],
-                    "properties": {"score": round(finding.score, 4)},
-                }
-            )
-        return dict(artifact_location(finding.path, base), index=artifact_index[finding.path])
+        if not finding.nesting:
+            location = artifact_location(finding.path, base)
+            return dict(location, index=artifact(finding.path, scanned(finding, location)))
+        # A member: its archive at the top, each member below it (see the module docstring).
+        archive = finding.nesting[0][0]
+        address = artifact_location(archive, base)
+        key: tuple[str, ...] = (archive,)
+        index = artifact(key, {"location": address, "description": {"text": ARCHIVE_TEXT}})
+        uri = address["uri"]
+        for depth, (_, member) in enumerate(finding.nesting):
+            key += (member,)
+            location = {"uri": _encode(member)}
+            uri += "/" + location["uri"]
+            if depth + 1 < len(finding.nesting):  # an archive inside the archive
+                entry: dict[str, Any] = {"location": location, "description": {"text": ARCHIVE_TEXT}}
+            else:
+                entry = scanned(finding, location)
+            index = artifact(key, dict(entry, parentIndex=index))
+        return {**address, "uri": uri, "index": index}
 
     results: list[dict[str, Any]] = []
     for unit, finding, obj in flagged:
@@ -232,7 +329,7 @@ def sarif_log(report: MalwiReport, root: str | os.PathLike[str] | None = None) -
             {
                 "ruleId": rule_id,
                 "ruleIndex": rule_index[rule_id],
-                "level": "error" if unit.verdict == "malicious" else "warning",
+                "level": "error" if _judged(unit) == "malicious" else "warning",
                 "rank": round(100.0 * min(max(obj.score, 0.0), 1.0), 2),
                 "message": {"text": _message(unit, finding, obj)},
                 "locations": [
@@ -247,6 +344,7 @@ def sarif_log(report: MalwiReport, root: str | os.PathLike[str] | None = None) -
                         ],
                     }
                 ],
+                **({"suppressions": [_suppression(report)]} if id(obj) in suppressed else {}),
                 "partialFingerprints": {FINGERPRINT: f"{obj.hash}:{occurrence[id(obj)]}"},
                 "properties": {
                     "score": round(obj.score, 4),
@@ -258,7 +356,7 @@ def sarif_log(report: MalwiReport, root: str | os.PathLike[str] | None = None) -
                     "reach": obj.reach,
                     "fileScore": round(finding.score, 4),
                     "package": unit.label,
-                    "packageVerdict": unit.verdict,
+                    "packageVerdict": _judged(unit),
                     "packageScore": round(unit.maliciousness, 4),
                     **({"flows": obj.flows} if obj.flows else {}),
                     **({"decodedFrom": obj.decoded_from} if obj.decoded_from else {}),
@@ -288,7 +386,10 @@ def sarif_log(report: MalwiReport, root: str | os.PathLike[str] | None = None) -
         "originalUriBaseIds": {
             SRCROOT: {
                 "uri": _directory_uri(base),
-                "description": {"text": "The folder that result paths are relative to."},
+                "description": {
+                    "text": "The root of the git work tree scanned (else the folder scanned): "
+                    "result paths are relative to it."
+                },
             }
         },
         "artifacts": artifacts,
@@ -303,6 +404,7 @@ def sarif_log(report: MalwiReport, root: str | os.PathLike[str] | None = None) -
             "statistics": dict(report.statistics),
             "inputs": list(report.inputs),
             "resultsTruncated": truncated,
+            **({"baseline": report.baseline} if report.baseline is not None else {}),
         },
     }
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}

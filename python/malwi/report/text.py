@@ -3,6 +3,8 @@ that carry its verdict and why, then the verdict line."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from malwi._malwi import __version__
 from malwi.report.escape import shown
 from malwi.report.result import BatchReport, FileFinding, MalwiReport, UnitFinding
@@ -85,6 +87,23 @@ def settings_lines(report: MalwiReport) -> list[str]:
         lines.append(f"ignored as {', '.join(settings['ignore_files'])} says: {skipped} entries")
     if settings.get("exclude"):
         lines.append(f"excluded by pattern: {', '.join(settings['exclude'])}")
+    if report.baseline is not None:
+        lines += baseline_lines(report.baseline)
+    return lines
+
+
+def baseline_lines(baseline: dict[str, Any]) -> list[str]:
+    """What `--baseline` accepted, and how much of the file this scan no longer finds."""
+    accepted, units = baseline["accepted_findings"], baseline["accepted_units"]
+    lines = [
+        f"baseline {baseline['file']}: {accepted} known {'finding' if accepted == 1 else 'findings'} accepted"
+        f" ({units} {'package' if units == 1 else 'packages'} judged without them)"
+    ]
+    stale = baseline["stale"]
+    if stale:
+        listed = ", ".join(f"{e['path']} {e['object']}".strip() for e in stale[:3])
+        more = f", … ({len(stale) - 3} more)" if len(stale) > 3 else ""
+        lines.append(f"baseline {baseline['file']}: {len(stale)} stale (not found): {listed}{more}")
     return lines
 
 
@@ -173,7 +192,12 @@ def tree(report: MalwiReport) -> list[str]:
                     lines += [f"  {file.path}", *("  " + line for line in extra)]
     # The static engines report whatever the model says: one line each, in packages judged good.
     flagged = {unit.key for unit in report.flagged_units}
-    verdicts = {unit.key: unit.verdict for unit in report.units}
+    verdicts = {
+        unit.key: f"{unit.verdict} with its {unit.baselined['verdict']} findings accepted by the baseline"
+        if unit.baselined
+        else unit.verdict
+        for unit in report.units
+    }
     for file in report.analysed_files:
         if file.unit not in flagged:
             lines.append(

@@ -2,5 +2,6 @@
 
 - `archive`: safe extraction, the one place where anything scanned is unpacked;
 - `registries`: PyPI and npm releases, resolved and fetched with their digests checked;
-- `dependencies`: requirements files and npm lockfiles, read into pinned dependencies.
+- `dependencies`: requirements files and npm lockfiles, read into pinned dependencies;
+- `environments`: an installed Python environment's site-packages folders, found without running it.
 """

@@ -19,12 +19,21 @@ from malwi.errors import DependencyFileError
 
 
 class Dependency:
-    """A pinned release to fetch. `resolved`/`integrity` come from a lockfile when it has them."""
+    """A pinned release to fetch. `resolved`/`integrity` come from a lockfile when it has them;
+    `chain` is what brought it in, from the dependency file's own line down to the requirement
+    it satisfies (`flask==3.0.0`, `werkzeug>=3.0`); empty for a release the file names itself."""
 
-    __slots__ = ("ecosystem", "name", "version", "origin", "resolved", "integrity")
+    __slots__ = ("chain", "ecosystem", "integrity", "name", "origin", "resolved", "version")
 
     def __init__(
-        self, ecosystem: str, name: str, version: str, origin: str, resolved: str = "", integrity: str = ""
+        self,
+        ecosystem: str,
+        name: str,
+        version: str,
+        origin: str,
+        resolved: str = "",
+        integrity: str = "",
+        chain: tuple[str, ...] = (),
     ) -> None:
         self.ecosystem = ecosystem
         self.name = name
@@ -32,6 +41,7 @@ class Dependency:
         self.origin = origin  # file:line, or file + lockfile key
         self.resolved = resolved
         self.integrity = integrity
+        self.chain = chain
 
     @property
     def key(self) -> tuple[str, str, str, str]:
