@@ -43,8 +43,10 @@ test-python: ## pytest (API, CLI, properties, adversarial inputs, stubs, samples
 	@mkdir -p $(EVIDENCE)
 	$(PYTHON) -m pytest -q tests --cov=malwi --cov=malwi_research --cov-config=tools/coveragerc --cov-report=json:$(EVIDENCE)/coverage.json
 
-bench-check: ## run every benchmark once, as a test (a broken benchmark fails)
-	$(PYTHON) -m pytest -q benches --benchmark-disable
+bench-check: ## every benchmark in a short mode (a broken one fails): evidence/benchmarks.json, judged by `make gates`
+	@mkdir -p $(EVIDENCE)
+	$(PYTHON) -m pytest -q benches --benchmark-only --benchmark-min-rounds=3 --benchmark-max-time=0.5 \
+		--benchmark-warmup=off --benchmark-json=$(EVIDENCE)/benchmarks.json
 	$(CARGO) bench -q -p malwi-core --bench extract -- --test
 
 bench: install-release ## benchmark numbers: pytest-benchmark, criterion, and the CLI against parse-only
@@ -96,9 +98,10 @@ evidence-scan: ## `malwi scan --format json examples`: evidence/scan_result.json
 	$(PYTHON) -m malwi scan examples --format json --quiet > $(EVIDENCE)/scan_result.json; test $$? -le 1
 
 # Every gate runs, so one report shows all that fails; the target fails if any did.
-gates: ## judge evidence/: coverage floor, bandit, pip-audit, JSON Schemas of the pattern DBs and the scan result
+gates: ## judge evidence/: coverage floor, benchmark ratios, bandit, pip-audit, JSON Schemas of the pattern DBs and the scan result
 	@status=0; \
 	$(PYTHON) tools/coverage_gate.py || status=1; \
+	$(PYTHON) tools/bench_gate.py || status=1; \
 	$(PYTHON) tools/bandit_gate.py || status=1; \
 	$(PYTHON) tools/pip_audit_gate.py $(PIP_AUDIT_GATE_FLAGS) || status=1; \
 	$(PYTHON) tools/schema_validate.py $(addprefix --pattern-db ,$(wildcard data/patterns/*.json)) \

@@ -1,6 +1,8 @@
 """What the result cache buys: the first scan of a tree (empty cache, filled as it goes) against
 a second scan of the unchanged tree, and a scan with `--no-cache`, end to end as a user runs
-them (`malwi scan DIR --format json`), paired by round, medians reported.
+them (`malwi scan DIR --format json`), paired by round, medians reported. Then the same tree as
+a `.tar.gz`: its cached rescan (answered whole from the cache, not unpacked) against the cached
+rescan of the folder, in the same rounds.
 
 Each round starts from an empty cache folder. Python may write bytecode, as it does for an
 installed package (a development shell often sets PYTHONDONTWRITEBYTECODE, which would charge
@@ -16,6 +18,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -59,6 +62,24 @@ def main() -> None:
         )
         ratios = [a / b for a, b in zip(uncached, second)]
         print(f"no-cache / second          {statistics.median(ratios):7.1f}x")
+
+        archive = Path(scratch) / f"{corpus.name}.tar.gz"
+        with tarfile.open(archive, "w:gz") as tar:
+            tar.add(corpus, arcname=corpus.name)
+        archived = [*command[:4], str(archive), *command[5:]]
+        folder_cached, archive_cached = [], []
+        for round_ in range(args.rounds):
+            env["MALWI_CACHE_DIR"] = str(Path(scratch) / f"archive-cache{round_}")
+            timed(command, env)
+            timed(archived, env)
+            folder_cached.append(timed(command, env))
+            archive_cached.append(timed(archived, env))
+        print(
+            f"archive ({archive.stat().st_size:,} bytes) cached rescan {statistics.median(archive_cached):7.3f} s"
+        )
+        print(f"folder cached rescan       {statistics.median(folder_cached):7.3f} s")
+        ratios = [a / b for a, b in zip(archive_cached, folder_cached)]
+        print(f"archive / folder (cached)  {statistics.median(ratios):7.2f}x")
 
 
 if __name__ == "__main__":

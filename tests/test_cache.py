@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -18,7 +19,7 @@ import pytest
 import malwi
 from malwi.engine.cache import ResultCache
 
-from .conftest import EXAMPLES, run_malwi
+from .conftest import EXAMPLES, FakeRegistry, run_malwi
 from .tiny_model import build_tiny_bundle
 
 
@@ -335,3 +336,149 @@ def test_an_explicit_config_and_the_ignores_applied_are_stated_in_the_report(
     (tmp_path / "empty.toml").write_text('[project]\nname = "x"\n')
     empty = run_malwi("scan", str(tree), "--config", str(tmp_path / "empty.toml"))
     assert empty.returncode == 2 and b"no [tool.malwi] table" in empty.stderr
+
+
+def test_malwi_cache_shows_and_empties_the_one_cache_root(tree: Path, private_cache: Path) -> None:
+    assert run_malwi("cache", "path").stdout.decode().strip() == str(private_cache)
+    empty = json.loads(run_malwi("cache", "stats").stdout)
+    assert empty["rows"] == 0 and empty["scorers"] == {}
+    scan_json(str(tree))
+    held = cache_rows(private_cache)
+    stats = json.loads(run_malwi("cache", "stats").stdout)
+    assert stats["path"] == str(private_cache / "results.sqlite3")
+    assert stats["scorers"] == {scorer: len(keys) for scorer, keys in held.items()}
+    assert stats["rows"] == len(source_keys(tree)) and stats["bytes"] > 0
+    assert stats["newest_use"] and stats["newest_use"].startswith(time.strftime("%Y-", time.gmtime()))
+    cleared = run_malwi("cache", "clear")
+    assert cleared.returncode == 0 and f"cleared {stats['rows']} cached results" in cleared.stdout.decode()
+    assert cache_rows(private_cache) == {}
+    scan_json(str(tree))  # refilled by the next scan
+    assert cache_rows(private_cache) == held
+
+
+def test_the_registry_and_the_runtime_live_under_the_cache_root(
+    private_cache: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from malwi.engine.cache import cache_dir
+    from malwi.registry import default_path
+
+    monkeypatch.delenv("MALWI_REGISTRY", raising=False)
+    assert default_path() == private_cache / "model_registry.sqlite3"
+    listed = run_malwi("models", "list", env={"MALWI_REGISTRY": ""})
+    assert listed.returncode == 0 and (private_cache / "model_registry.sqlite3").is_file()
+    # Without MALWI_CACHE_DIR: the platform's user cache folder (XDG on Linux).
+    monkeypatch.delenv("MALWI_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    import platformdirs
+
+    expected = tmp_path / "xdg" / "malwi" if sys.platform.startswith("linux") else None
+    platform = Path(platformdirs.user_cache_dir("malwi", appauthor=False))
+    assert cache_dir() == (expected or platform) == platform
+    assert default_path() == platform / "model_registry.sqlite3"
+
+
+def _archive(tmp_path: Path, name: str = "examples-1.0.tar.gz") -> Path:
+    import tarfile
+
+    archive = tmp_path / name
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(EXAMPLES, arcname="examples-1.0")
+    return archive
+
+
+def _without_run_details(document: dict) -> dict:
+    """A report without what differs between any two scans: its id, time and timing."""
+    kept = {k: v for k, v in document.items() if k not in ("analysis_id", "timestamp")}
+    skip = ("seconds", "device", "cached", "reports_cached")
+    kept["statistics"] = {k: v for k, v in document["statistics"].items() if k not in skip}
+    kept["model"] = {k: v for k, v in document["model"].items() if k != "device"}
+    kept["results"] = json.loads(
+        json.dumps(document["results"]).replace('"device": "cache"', '"device": "cpu"')
+    )
+    return kept
+
+
+def test_an_unchanged_archive_is_answered_without_being_unpacked(tmp_path: Path, private_cache: Path) -> None:
+    archive = _archive(tmp_path)
+    first = scan_json(str(archive))
+    assert "reports_cached" not in first["statistics"] and first["verdict"] == "malicious"
+    held = cache_rows(private_cache)
+    reports = {(d, lang) for keys in held.values() for d, lang in keys if lang.startswith("#report:")}
+    assert [d for d, _ in reports] == [hashlib.sha256(archive.read_bytes()).hexdigest()]
+    second = scan_json(str(archive))
+    assert second["statistics"]["reports_cached"] == 1  # answered whole: nothing was unpacked
+    assert _without_run_details(second) == _without_run_details(first)
+    # Every renderer reads the restored report as it reads a fresh one.
+    timing = re.compile(r"\d+\.\d+ s, (cpu|cache)|on (cpu|cache); |in \d+\.\d+ s")
+    for fmt in ("text", "markdown"):
+        fresh = run_malwi("scan", str(archive), "--no-cache", "--format", fmt)
+        cached = run_malwi("scan", str(archive), "--format", fmt)
+        assert cached.returncode == fresh.returncode == 1
+        assert timing.sub("", cached.stdout.decode()) == timing.sub("", fresh.stdout.decode()), fmt
+    logs = []
+    for flag in ("--no-cache", "--cache-is-default"):
+        log = json.loads(
+            run_malwi("scan", str(archive), "--format", "sarif", *[flag][: flag == "--no-cache"]).stdout
+        )
+        properties = log["runs"][0]["properties"]
+        properties.pop("statistics")
+        properties["model"].pop("device")
+        logs.append(log)
+    assert logs[0] == logs[1]
+
+
+def test_a_cached_archive_report_follows_the_name_it_is_given_now(
+    tmp_path: Path, private_cache: Path
+) -> None:
+    archive = _archive(tmp_path)
+    scan_json(str(archive))
+    moved = tmp_path / "elsewhere" / "renamed.tgz"
+    moved.parent.mkdir()
+    shutil.copy(archive, moved)
+    document = scan_json(str(moved))
+    assert document["statistics"]["reports_cached"] == 1
+    paths = [f["path"] for f in document["files"]]
+    assert paths and all(p.startswith(f"{moved}/examples-1.0/") for p in paths)
+    assert all(u["key"].startswith(str(moved)) for u in document["units"]) and document["input"] == [
+        str(moved)
+    ]
+
+
+def test_a_changed_archive_or_other_settings_are_scanned_again(tmp_path: Path, private_cache: Path) -> None:
+    archive = _archive(tmp_path)
+    scan_json(str(archive))
+    assert "reports_cached" not in scan_json(str(archive), "--threshold", "0.99")["statistics"]
+    assert "reports_cached" not in scan_json(str(archive), "--max-archive-files", "999")["statistics"]
+    with open(archive, "ab") as handle:
+        handle.write(b"\0" * 512)  # other bytes, same members
+    assert "reports_cached" not in scan_json(str(archive))["statistics"]
+
+
+def test_a_report_row_that_does_not_verify_or_parse_is_rescanned(tmp_path: Path, private_cache: Path) -> None:
+    archive = _archive(tmp_path)
+    first = scan_json(str(archive))
+    with contextlib.closing(sqlite3.connect(private_cache / "results.sqlite3")) as connection:
+        connection.execute(
+            "UPDATE file_results SET result = replace(result, '\"malicious\"', '\"good\"') WHERE language LIKE '#report:%'"
+        )
+        connection.commit()
+    forged = scan_json(str(archive))
+    assert (
+        "reports_cached" not in forged["statistics"] and forged["verdict"] == first["verdict"] == "malicious"
+    )
+    assert scan_json(str(archive))["statistics"]["reports_cached"] == 1  # the row was replaced
+
+
+def test_a_release_judged_before_is_not_downloaded_again(registry_server: str, private_cache: Path) -> None:
+    from .test_sources import sdist, serve_pypi
+
+    serve_pypi("demo", "1.0", sdist(body=(EXAMPLES / "malicious-python" / "stealer.py").read_bytes()))
+    first = run_malwi("pypi", "demo", "1.0", "--format", "json")
+    second = run_malwi("pypi", "demo", "1.0", "--format", "json")
+    assert first.returncode == second.returncode == 1
+    assert FakeRegistry.requests.count("/files/demo-1.0.tar.gz") == 1  # the second came from the cache
+    fresh, cached = json.loads(first.stdout), json.loads(second.stdout)
+    assert cached["statistics"]["reports_cached"] == 1 and cached["source"] == fresh["source"]
+    assert _without_run_details(cached) == _without_run_details(fresh)
+    assert run_malwi("pypi", "demo", "1.0", "--no-cache", "-q").returncode == 1
+    assert FakeRegistry.requests.count("/files/demo-1.0.tar.gz") == 2

@@ -538,3 +538,64 @@ def test_the_wheel_check_tests_the_installation_not_the_source_tree() -> None:
     assert "assert venv in where.parents" in script  # malwi and _malwi imported from the venv
     assert "tests/test_api.py tests/test_cli.py" in script
     assert "make wheel-check" in (ROOT / ".ci" / "run").read_text()
+
+
+# benchmark gate ---------------------------------------------------------------------------------
+
+
+def bench_report(tmp_path: Path, ratios: dict[str, float]) -> Path:
+    entries = [
+        {"name": name, "stats": {"median": 1.0}, "extra_info": {"ratio": r, "ratios": [r]}}
+        for name, r in ratios.items()
+    ]
+    entries.append(
+        {"name": "test_stage1", "stats": {"median": 0.07}, "extra_info": {}}
+    )  # no ratio: not judged
+    return write(tmp_path / "benchmarks.json", {"machine_info": {}, "benchmarks": entries})
+
+
+MEASURED = {
+    "test_ratio_extraction": 0.64,
+    "test_ratio_compile_workers": 1.92,
+    "test_ratio_scan_workers": 1.74,
+    "test_ratio_cached_rescan": 67.0,
+}
+
+
+def test_bench_gate_passes_the_suite_as_measured(tmp_path: Path) -> None:
+    result = tool("bench_gate.py", bench_report(tmp_path, MEASURED), "--output", tmp_path / "gate.json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    judged = {r["benchmark"]: r for r in json.loads((tmp_path / "gate.json").read_text())["ratios"]}
+    assert (
+        judged["test_ratio_extraction"]["ratio"] == 0.64
+        and judged["test_ratio_extraction"]["verdict"] == "pass"
+    )
+    assert judged["test_ratio_stage2_fp32_int8"]["verdict"] == "not measured"  # optional: no fp32 model ships
+    assert {r["verdict"] for r in judged.values()} == {"pass", "not measured"}
+
+
+def test_bench_gate_fails_a_deliberate_slowdown(tmp_path: Path) -> None:
+    """Compilation made 20 % slower while tree-sitter's parse stays: the extraction ratio falls
+    from 0.64 to 0.53, under its floor, and CI fails."""
+    slowed = dict(MEASURED, test_ratio_extraction=round(0.64 / 1.2, 4))
+    result = tool("bench_gate.py", bench_report(tmp_path, slowed), "--output", tmp_path / "gate.json")
+    assert result.returncode == 1
+    failing = [line for line in result.stdout.splitlines() if line.endswith("FAIL")]
+    assert len(failing) == 1 and "extraction vs tree-sitter parse-only" in failing[0]
+    # A required benchmark that is missing fails too; an optional one is only said.
+    del slowed["test_ratio_cached_rescan"]
+    slowed["test_ratio_extraction"] = 0.64
+    result = tool("bench_gate.py", bench_report(tmp_path, slowed), "--output", tmp_path / "gate.json")
+    assert result.returncode == 1 and "test_ratio_cached_rescan not in the report: FAIL" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        ("{", "not valid JSON"),
+        ({"benchmarks": [{"name": "x", "extra_info": {"ratio": -1}}]}, "ratio -1"),
+        ({"benchmarks": [{"extra_info": {}}]}, "has no name"),
+    ],
+)
+def test_bench_gate_rejects_malformed_evidence(tmp_path: Path, content: Any, fragment: str) -> None:
+    assert_usage_error(tool("bench_gate.py", write(tmp_path / "b.json", content)), fragment)

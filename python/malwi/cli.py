@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from malwi.engine.baseline import Baseline
     from malwi.report.result import BatchReport, MalwiReport
     from malwi.sources.archive import ExtractionLimits
+    from malwi.sources.dependencies import Dependencies
 
 N = TypeVar("N", int, float)
 # Exit codes: 0 good; 1 a unit fails (malicious, or what --fail-on/--min-score add); 2 an error
@@ -200,9 +201,16 @@ def build_parser() -> Parser:
         action="append",
         default=[],
         metavar="FILE",
-        help="scan every pinned dependency of package-lock.json or package.json",
+        help="scan every pinned dependency of a lock file, by name: package-lock.json, npm-shrinkwrap.json, "
+        "yarn.lock, pnpm-lock.yaml, package.json, uv.lock, poetry.lock, Pipfile.lock or pdm.lock",
     )
     add_report_options(scan, FORMATS)
+    scan.add_argument(
+        "--resolve",
+        action="store_true",
+        help="with -r/--lockfile package.json: resolve ranges and every transitive dependency from "
+        "registry metadata (pip's rules; npm's), each scanned with the chain that brought it in",
+    )
     scan.add_argument(
         "--python",
         action="append",
@@ -265,6 +273,12 @@ def build_parser() -> Parser:
         )
         add_report_options(fetch, REPORT_FORMATS)
 
+    cache = commands.add_parser("cache", help="the result cache: where it is, what it holds, empty it")
+    cache_actions = cache.add_subparsers(dest="action", metavar="ACTION", parser_class=Parser, required=True)
+    cache_actions.add_parser("path", help="print malwi's cache folder")
+    cache_actions.add_parser("stats", help="rows, size and models of the result cache (JSON)")
+    cache_actions.add_parser("clear", help="drop every cached result (the model registry is kept)")
+
     diff = commands.add_parser(
         "diff", help="what NEW adds to OLD (archives, folders or releases), with a verdict on the change"
     )
@@ -292,7 +306,9 @@ def build_parser() -> Parser:
 
     models = commands.add_parser("models", help="the model registry: list, show, compare, activate")
     models.add_argument(
-        "--registry", metavar="PATH", help="registry database (default: $MALWI_REGISTRY or ~/.cache/malwi)"
+        "--registry",
+        metavar="PATH",
+        help="registry database (default: $MALWI_REGISTRY, else model_registry.sqlite3 in malwi's cache folder)",
     )
     actions = models.add_subparsers(dest="action", metavar="ACTION", parser_class=Parser, required=True)
     actions.add_parser("list", help="registered models")
@@ -518,6 +534,10 @@ def run_scan(args: argparse.Namespace, out: BinaryIO) -> int:
         raise UsageError(
             "nothing to scan: give a PATH, --python PATH, --requirements FILE or --lockfile FILE"
         )
+    if args.resolve and not args.requirements and not args.lockfile:
+        raise UsageError(
+            "--resolve resolves dependency files: give --requirements FILE or --lockfile package.json"
+        )
     missing = [
         path for path in [*args.paths, *args.requirements, *args.lockfile] if not os.path.lexists(path)
     ]
@@ -602,9 +622,11 @@ def run_report(args: argparse.Namespace, out: BinaryIO) -> int:
 
             resolve = resolve_pypi if args.command == "pypi" else resolve_npm
             release = resolve(args.name, args.version, args.index_url)
-            result: MalwiReport | BatchReport = judge(workspace.release(release))
+            result: MalwiReport | BatchReport = finish_report(
+                args, scanner.judge_release(workspace, release), False
+            )
         elif not args.requirements and not args.lockfile:
-            result = judge(workspace.local(args.paths))
+            result = judge_target(args, workspace, scanner, list(args.paths))
             if baseline is not None:
                 baseline.apply(result)  # the report says what it accepted and what is stale
         else:
@@ -622,19 +644,28 @@ def run_report(args: argparse.Namespace, out: BinaryIO) -> int:
 
 
 def judge_target(
-    args: argparse.Namespace, workspace: Workspace, scanner: Scanner, target: Target
+    args: argparse.Namespace, workspace: Workspace, scanner: Scanner, target: Target | list[str]
 ) -> MalwiReport:
     """One target's report, its warnings said, with the settings that configured it; what the
-    workspace unpacked for it is removed."""
-    report = scanner.judge(target)
+    workspace unpacked for it is removed. Local paths go through `Scanner.judge_local`, where
+    one unchanged archive is answered from the cache without being unpacked."""
+    if isinstance(target, list):
+        report, trusted = scanner.judge_local(workspace, target), True
+    else:
+        report, trusted = scanner.judge(target), target.trusted
+        workspace.discard(target)
+    return finish_report(args, report, trusted)
+
+
+def finish_report(args: argparse.Namespace, report: MalwiReport, trusted: bool) -> MalwiReport:
+    """A judged report's warnings said, and the settings that configured its scan."""
     for warning in report.warnings:
         warn(args.quiet, warning)
-    if args.config_notice and target.trusted:
+    if args.config_notice and trusted:
         report.warnings.insert(0, args.config_notice)  # said on stderr already
     if args.config_path:
         report.settings["config"] = args.config_path
         report.settings["config_keys"] = sorted(args.from_config)
-    workspace.discard(target)
     return report
 
 
@@ -660,7 +691,7 @@ def run_baseline(args: argparse.Namespace, out: BinaryIO) -> int:
     from malwi.engine.baseline import Baseline
 
     with workspace_for(args) as workspace, Scanner(scan_options(args, score=True)) as scanner:
-        report = judge_target(args, workspace, scanner, workspace.local(args.paths))
+        report = judge_target(args, workspace, scanner, list(args.paths))
     baseline = Baseline.of(report)
     out.write(baseline.to_json(report).encode("utf-8", "backslashreplace"))
     out.flush()
@@ -801,11 +832,12 @@ def scan_dependencies(
     from malwi.sources.dependencies import Dependencies, parse_dependency_file
 
     files = [*args.requirements, *args.lockfile]
-    dependencies = Dependencies()
-    for path in args.requirements:
-        parse_dependency_file(path, dependencies, kind="requirements")
-    for path in args.lockfile:
-        parse_dependency_file(path, dependencies, kind="lockfile")
+    dependencies = resolved_dependencies(args) if args.resolve else Dependencies()
+    if not args.resolve:
+        for path in args.requirements:
+            parse_dependency_file(path, dependencies, kind="requirements")
+        for path in args.lockfile:
+            parse_dependency_file(path, dependencies, kind="lockfile")
     batch = BatchReport(", ".join([*args.paths, *files]))
     if len(files) == 1:
         batch.file_info = FileInfo.of_file(files[0]).to_dict()
@@ -834,6 +866,26 @@ def scan_dependencies(
             )
             warn(args.quiet, f"{dependency.label} not scanned: {error}")
     return batch
+
+
+def resolved_dependencies(args: argparse.Namespace) -> Dependencies:
+    """`--resolve`: requirements files resolved as pip would (`malwi.sources.resolve`), a plain
+    package.json as npm would; lock files are already resolved and read as they are."""
+    from malwi.sources.dependencies import Dependencies, parse_dependency_file, parse_requirements
+    from malwi.sources.resolve import package_json_specs, requirement_lines, resolve_npm, resolve_pypi
+
+    dependencies = Dependencies()
+    requirements = [pair for path in args.requirements for pair in requirement_lines(path)]
+    for path in args.requirements:
+        dependencies.notes += parse_requirements(path).notes  # index URLs malwi does not use
+    if requirements:
+        resolve_pypi(requirements, index_url=None).merge_into(dependencies)
+    for path in args.lockfile:
+        if os.path.basename(path) == "package.json":
+            resolve_npm(package_json_specs(path), registry_url=None).merge_into(dependencies)
+        else:
+            parse_dependency_file(path, dependencies, kind="lockfile")
+    return dependencies
 
 
 def refuse_overwriting_an_input(args: argparse.Namespace) -> None:
@@ -880,6 +932,30 @@ def run_models(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def run_cache(args: argparse.Namespace) -> int:
+    """`malwi cache path|stats|clear`: the one cache root and the result cache in it."""
+    import sqlite3
+
+    from malwi.engine.cache import FILE_NAME, ResultCache, cache_dir
+
+    folder = cache_dir()
+    if args.action == "path":
+        print(folder)
+        return EXIT_OK
+    if args.action == "stats" and not (folder / FILE_NAME).exists():
+        print(json.dumps({"path": str(folder / FILE_NAME), "rows": 0, "bytes": 0, "scorers": {}}, indent=2))
+        return EXIT_OK
+    try:
+        with ResultCache() as results:
+            if args.action == "stats":
+                print(json.dumps(results.stats(), indent=2))
+            else:
+                print(f"cleared {results.clear()} cached results from {results.path}")
+    except (OSError, sqlite3.Error) as error:
+        raise UsageError(f"cache {folder / FILE_NAME}: {error}") from None
+    return EXIT_OK
+
+
 def run_research(args: argparse.Namespace) -> int:
     try:
         from malwi_research import run_step
@@ -917,6 +993,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return EXIT_ERROR
         if args.command == "models":
             return run_models(args)
+        if args.command == "cache":
+            return run_cache(args)
         if args.command == "research":
             return run_research(args)
         apply_settings(args)

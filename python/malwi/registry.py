@@ -27,7 +27,12 @@ TABLES = [table["name"] for table in CONFIG["tables"]]
 
 
 def default_path() -> Path:
-    return Path(os.environ.get("MALWI_REGISTRY") or os.path.expanduser(CONFIG["registry"]["default_path"]))
+    """`$MALWI_REGISTRY`, else the registry file under malwi's cache root (`cache_dir()`)."""
+    if os.environ.get("MALWI_REGISTRY"):
+        return Path(os.environ["MALWI_REGISTRY"])
+    from malwi.engine.cache import cache_dir
+
+    return cache_dir() / str(CONFIG["registry"]["file_name"])
 
 
 def active_model_path(path: Path | None = None) -> Path | None:

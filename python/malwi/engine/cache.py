@@ -7,12 +7,13 @@ what changed; a new model or featurizer simply misses.
 
 SQLite in WAL mode with a busy timeout: several malwi processes may scan at once; a cache that
 cannot be opened or written is a warning, never a failed scan (the scan runs uncached).
-Location: `$MALWI_CACHE_DIR`, else `$XDG_CACHE_HOME/malwi`, else `~/.cache/malwi`.
+Location: `cache_dir()`, malwi's one cache root (`$MALWI_CACHE_DIR`, else the platform's user
+cache folder); `malwi cache path|stats|clear` shows and empties it.
 
 Authenticated: whoever can write the cache could otherwise turn any verdict to good (a cache
 folder restored in CI from an untrusted branch, say). Each row carries an HMAC-SHA256 of its
 key and result under a per-user secret kept outside the cache folder (`$MALWI_CACHE_KEY`, else
-`cache.key` in `$MALWI_CONFIG_DIR`, `$XDG_CONFIG_HOME/malwi` or `~/.config/malwi`, created
+`cache.key` in `config_dir()`, created
 0600 on first use). A row that does not verify, or does not parse, is ignored and rescanned.
 """
 
@@ -26,6 +27,7 @@ import secrets
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -54,17 +56,25 @@ CREATE INDEX IF NOT EXISTS file_results_used ON file_results (used);
 
 
 def cache_dir() -> Path:
+    """malwi's one cache root: the result cache, the model registry (unless `$MALWI_REGISTRY`)
+    and ONNX Runtime's files. `$MALWI_CACHE_DIR`, else the platform's user cache folder
+    (`$XDG_CACHE_HOME/malwi` or `~/.cache/malwi` on Linux, `~/Library/Caches/malwi` on macOS,
+    `%LOCALAPPDATA%\\malwi\\Cache` on Windows)."""
     if os.environ.get("MALWI_CACHE_DIR"):
         return Path(os.environ["MALWI_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "malwi"
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("malwi", appauthor=False))
 
 
 def config_dir() -> Path:
+    """Where the cache key lives, outside the cache: `$MALWI_CONFIG_DIR`, else the platform's
+    user configuration folder (`$XDG_CONFIG_HOME/malwi` or `~/.config/malwi` on Linux)."""
     if os.environ.get("MALWI_CONFIG_DIR"):
         return Path(os.environ["MALWI_CONFIG_DIR"])
-    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    return Path(base) / "malwi"
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("malwi", appauthor=False))
 
 
 def cache_key() -> bytes:
@@ -87,6 +97,12 @@ def cache_key() -> bytes:
     with os.fdopen(handle, "w") as out:
         out.write(key.hex() + "\n")
     return key
+
+
+def _when(seconds: Any) -> str | None:
+    if not isinstance(seconds, int | float):
+        return None
+    return datetime.fromtimestamp(seconds, timezone.utc).isoformat(timespec="seconds")
 
 
 class ResultCache:
@@ -191,6 +207,36 @@ class ResultCache:
             self.connection.execute("ROLLBACK")
             raise
         self.connection.execute("COMMIT")
+
+    def stats(self) -> dict[str, Any]:
+        """What the cache holds: rows, rows per scorer (compiler, featurizer and model), its
+        size on disk and when rows were last used."""
+        (rows,) = self.connection.execute("SELECT COUNT(*) FROM file_results").fetchone()
+        scorers = self.connection.execute(
+            "SELECT scorer, COUNT(*) FROM file_results GROUP BY scorer ORDER BY COUNT(*) DESC"
+        ).fetchall()
+        oldest, newest = self.connection.execute("SELECT MIN(used), MAX(used) FROM file_results").fetchone()
+        size = sum(
+            os.path.getsize(f"{self.path}{suffix}")
+            for suffix in ("", "-wal", "-shm")
+            if os.path.exists(f"{self.path}{suffix}")
+        )
+        return {
+            "path": str(self.path),
+            "rows": int(rows),
+            "bytes": size,
+            "scorers": {str(scorer): int(count) for scorer, count in scorers},
+            "oldest_use": _when(oldest),
+            "newest_use": _when(newest),
+        }
+
+    def clear(self) -> int:
+        """Drops every row (other malwi processes may have the file open: rows go, the file
+        stays) and gives the space back; returns how many rows there were."""
+        (rows,) = self.connection.execute("SELECT COUNT(*) FROM file_results").fetchone()
+        self._write("DELETE FROM file_results", [()])
+        self.connection.execute("VACUUM")
+        return int(rows)
 
     def close(self) -> None:
         self.connection.close()

@@ -144,13 +144,16 @@ class ReleaseDiff:
     def to_dict(self) -> dict[str, Any]:
         report = self.new.report
         assert report is not None and self.old.report is not None
+        new: dict[str, Any] = {
+            "label": self.new.label,
+            "verdict": report.verdict,
+            "maliciousness": round(report.maliciousness, 4),
+        }
+        if report.signals:
+            new["signals"] = list(report.signals)  # NEW's registry metadata signals: never the verdict
         return {
             "old": {"label": self.old.label, "verdict": self.old.report.verdict},
-            "new": {
-                "label": self.new.label,
-                "verdict": report.verdict,
-                "maliciousness": round(report.maliciousness, 4),
-            },
+            "new": new,
             "change": {
                 "verdict": self.verdict,
                 "maliciousness": round(self.maliciousness, 4),

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from malwi.sources.dependencies import Dependency
     from malwi.sources.registries import Release
 
-__all__ = ["Origin", "SourceFile", "Target", "Workspace", "release_for"]
+__all__ = ["Origin", "SourceFile", "Target", "Workspace", "release_for", "release_signals"]
 
 # Releases downloaded ahead of the one being scanned, and at once (downloads are network-bound).
 FETCH_AHEAD = 6
@@ -107,6 +107,7 @@ class Target:
         "inputs",
         "label",
         "partial",
+        "signals",
         "skipped_by_extension",
         "skipped_ignored",
         "skipped_links",
@@ -123,6 +124,8 @@ class Target:
         self.trusted = trusted
         self.files: list[SourceFile] = []
         self.source: dict[str, Any] = {}
+        # Registry metadata signals (`malwi.sources.signals`): reported, never part of the verdict.
+        self.signals: list[dict[str, Any]] = []
         self.archive: Path | None = None
         self.archive_name = ""
         self.warnings: list[str] = []
@@ -246,6 +249,26 @@ class Workspace:
     # -----------------------------------------------------------------------------------------
     # Targets
 
+    def single_archive(self, paths: Sequence[str]) -> tuple[Path, str] | None:
+        """The archive and its shown name when `paths` is one archive (followed when a link,
+        as `local` does), else None: what a cached report of the whole archive can answer."""
+        if len(paths) != 1:
+            return None
+        path = os.path.realpath(paths[0]) if os.path.islink(paths[0]) else paths[0]
+        if not os.path.isfile(path) or not is_archive(path):
+            return None
+        return Path(path), paths[0]
+
+    def settings_key(self) -> dict[str, Any]:
+        """What the workspace decides about a target's files besides their bytes."""
+        limits = self.limits
+        return {
+            "limits": [limits.max_total_bytes, limits.max_files, limits.max_ratio, limits.ratio_grace],
+            "extensions": sorted(self.extensions) if self.extensions is not None else None,
+            "extensions_from_project": self.extensions_from_project,
+            "exclude": self.exclude,
+        }
+
     def local(self, paths: Sequence[str], *, label: str | None = None, trusted: bool = True) -> Target:
         """Paths from the command line or the API, as one target; archives among them are
         unpacked (and then not trusted to say what to skip), the rest scanned where they are."""
@@ -297,15 +320,17 @@ class Workspace:
             "url": release.url,
             "digest": release.digest,
         }
+        _add_signals(target, release, more_requests=True)
         return target
 
     def dependencies(self, pinned: list[Dependency]) -> Iterator[tuple[Dependency, Target | MalwiError]]:
         """One target per pinned dependency, in order, fetched a few ahead in parallel; a
         dependency that cannot be fetched or unpacked comes with its error instead."""
-        for dependency, fetched in self._fetch_all(pinned):
-            if isinstance(fetched, MalwiError):
-                yield dependency, fetched
+        for dependency, outcome in self._fetch_all(pinned):
+            if isinstance(outcome, MalwiError):
+                yield dependency, outcome
                 continue
+            fetched, release = outcome
             try:
                 target = self.archive(fetched, dependency.label, label=dependency.label)
             except ArchiveError as error:
@@ -328,6 +353,8 @@ class Workspace:
                     f"{dependency.label}: the lockfile gives no integrity; fetched from its resolved URL "
                     f"{dependency.resolved} without a digest check"
                 )
+            # From the metadata the fetch read (none for a lockfile's URL: the name alone), no more requests.
+            _add_signals(target, release, more_requests=False)
             yield dependency, target
 
     def discard(self, target: Target) -> None:
@@ -360,19 +387,22 @@ class Workspace:
                 ) from None
         return downloaded
 
-    def _fetch_all(self, pinned: list[Dependency]) -> Iterator[tuple[Dependency, Path | MalwiError]]:
+    def _fetch_all(
+        self, pinned: list[Dependency]
+    ) -> Iterator[tuple[Dependency, tuple[Path, Release] | MalwiError]]:
         from concurrent.futures import Future, ThreadPoolExecutor
 
-        def one(dependency: Dependency) -> Path | MalwiError:
+        def one(dependency: Dependency) -> tuple[Path, Release] | MalwiError:
             try:
-                return self.fetch(release_for(dependency))
+                release = release_for(dependency)
+                return self.fetch(release), release
             except MalwiError as error:
                 return error
 
         progress, self.progress = self.progress, False  # parallel bars would garble stderr
         try:
             with ThreadPoolExecutor(max_workers=FETCH_WORKERS) as pool:
-                pending: deque[tuple[Dependency, Future[Path | MalwiError]]] = deque()
+                pending: deque[tuple[Dependency, Future[tuple[Path, Release] | MalwiError]]] = deque()
                 for dependency in pinned:
                     pending.append((dependency, pool.submit(one, dependency)))
                     if len(pending) >= FETCH_AHEAD:
@@ -526,6 +556,34 @@ class Workspace:
                 shown = f"{shown_manifest}#scripts.{hook.name}{suffix}"
                 target.show_as(str(path), shown)
                 target.files.append(SourceFile(str(path), "javascript", shown, Origin(unit.key)))
+
+
+def release_signals(
+    release: Release, *, more_requests: bool = True
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """A release's registry metadata signals (as the report lists them) and warnings: from the
+    metadata its resolution read (`release.metadata`). `more_requests`: PyPI's project page and
+    the previous version's page may be read (two requests at most). Whatever goes wrong is a
+    warning: signals never fail a scan. Computed afresh each time (a release's age changes):
+    a report answered from the result cache needs them too."""
+    try:
+        from malwi.sources.signals import pypi_fetcher, registry_signals
+
+        fetch = None
+        if more_requests and release.ecosystem == "pypi" and release.index_url and release.metadata:
+            fetch = pypi_fetcher(release.index_url, release.name)
+        notes: list[str] = []
+        signals = registry_signals(
+            release.ecosystem, release.metadata, release.version, name=release.name, fetch=fetch, notes=notes
+        )
+        return [signal.to_dict() for signal in signals], [f"{release.label}: {note}" for note in notes]
+    except Exception as error:  # noqa: BLE001 - signals are advisory: whatever breaks, the scan goes on
+        return [], [f"{release.label}: registry signals not computed: {type(error).__name__}: {error}"]
+
+
+def _add_signals(target: Target, release: Release, *, more_requests: bool) -> None:
+    target.signals, notes = release_signals(release, more_requests=more_requests)
+    target.warnings += notes
 
 
 def _not_unpacked(target: Target, path: str, reason: str, disguised: bool) -> None:

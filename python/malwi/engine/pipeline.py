@@ -14,10 +14,11 @@ only compiles, and each result carries the compiled objects for the dump rendere
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from malwi import _malwi
@@ -36,15 +37,17 @@ from malwi.engine.reach import ReachFile
 from malwi.engine.unit_features import FileSummary, summarize_files
 from malwi.engine.verdict import UnitTally, Verdict, judge_files, worst
 from malwi.errors import NothingScanned
+from malwi.report.record import restore, to_record
 from malwi.report.result import FileFinding, FileInfo, MalwiReport, ObjectFinding
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from malwi.engine.cache import ResultCache
-    from malwi.engine.inputs import SourceFile, Target
+    from malwi.engine.inputs import SourceFile, Target, Workspace
     from malwi.model.bundle import ModelBundle
     from malwi.model.scoring import Scorer, ScoringStatistics
+    from malwi.sources.registries import Release
 
 __all__ = ["FileResult", "ScanOptions", "ScanStatistics", "Scanner"]
 
@@ -531,6 +534,99 @@ class Scanner:
 
     # -----------------------------------------------------------------------------------------
 
+    def judge_local(
+        self, workspace: Workspace, paths: Sequence[str], *, label: str | None = None, trusted: bool = True
+    ) -> MalwiReport:
+        """Local paths judged as one target (`Workspace.local`), what it unpacked removed after.
+        One archive judged before with the same model, settings and bytes is answered from the
+        result cache without being unpacked: its whole report is kept, keyed by the archive's
+        SHA-256 (the record: `malwi.report.record`)."""
+        archive = workspace.single_archive(paths) if self.cache is not None else None
+        key: tuple[str, str] | None = None
+        if archive is not None:
+            from malwi.model.bundle import sha256_file  # the model package imports the engine
+
+            key = (sha256_file(archive[0]), self._report_key(workspace))
+            report = self._cached_report(key, archive[1])
+            if report is not None:
+                report.label = label or report.label
+                return report
+        target = workspace.local(paths, label=label, trusted=trusted)
+        try:
+            report = self.judge(target)
+        finally:
+            workspace.discard(target)
+        if archive is not None:
+            self._keep_report(key, report, archive[1])
+        return report
+
+    def judge_release(self, workspace: Workspace, release: Release) -> MalwiReport:
+        """A registry release fetched, verified and judged. One judged before (the same digest
+        the registry publishes, which the download is checked against) is answered from the
+        cache without being downloaded or unpacked."""
+        key: tuple[str, str] | None = None
+        if self.cache is not None and release.digest:
+            kind, _, value = release.digest.partition(":")
+            digest = value if kind == "sha256" else hashlib.sha256(release.digest.encode()).hexdigest()
+            key = (digest, self._report_key(workspace))
+            report = self._cached_report(key, release.filename)
+            if report is not None:
+                from malwi.engine.inputs import release_signals
+
+                # Signals are of the registry now (a release ages), never kept in the record.
+                report.signals, notes = release_signals(release)
+                report.warnings += notes
+                return report
+        target = workspace.release(release)
+        try:
+            report = self.judge(target)
+        finally:
+            workspace.discard(target)
+        self._keep_report(key, report, target.archive_name or release.filename)
+        return report
+
+    def _keep_report(self, key: tuple[str, str] | None, report: MalwiReport, shown: str) -> None:
+        # A report with unreadable inputs may be a passing fault: judged again next time.
+        if key is None or self.cache is None or report.partial:
+            return
+        try:
+            self.cache.store([(key[0], key[1], to_record(report, shown))], self.scorer_key)
+            self._wrote_cache = True
+        except Exception as error:  # noqa: BLE001 - a cache that cannot be written costs speed only
+            self.warnings.append(f"result cache not updated: {error}")
+
+    def _report_key(self, workspace: Workspace) -> str:
+        """The cache's `language` column for a whole archive's report: everything besides the
+        bytes and the scorer that decides it (extraction limits, file choice, threshold)."""
+        settings = {
+            **workspace.settings_key(),
+            "max_file_size": self.options.max_file_size,
+            "threshold": self.verdict.threshold,
+        }
+        return "#report:" + hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:32]
+
+    def _cached_report(self, key: tuple[str, str], shown: str) -> MalwiReport | None:
+        assert self.cache is not None
+        started = time.perf_counter()
+        try:
+            record = self.cache.lookup([key], self.scorer_key).get(key)
+        except Exception as error:  # noqa: BLE001 - as for file rows: an unusable cache is a miss
+            self.warnings.append(f"result cache not read: {error}")
+            return None
+        if record is None:
+            return None
+        try:
+            report = restore(record, shown)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+            return None  # authentic but not what this malwi writes: rescanned and replaced
+        # reports_cached: the whole report came from the cache, the archive was not unpacked.
+        report.statistics.update(cached=report.statistics.get("scanned", 0), device="cache", reports_cached=1)
+        report.statistics["seconds"] = round(time.perf_counter() - started, 3)
+        report.model["device"] = "cache"
+        report.warnings += self.warnings
+        self.warnings = []
+        return report
+
     def judge(self, target: Target, observe: Callable[[FileResult], None] | None = None) -> MalwiReport:
         """The verdict on a target: each package unit's from its files (`engine.verdict`), the
         target's from its worst unit. `observe` sees each file's result as it goes (`malwi diff`
@@ -542,6 +638,7 @@ class Scanner:
         report.inputs = list(target.inputs)
         report.label = target.label
         report.source = dict(target.source)
+        report.signals = list(target.signals)  # reported only: signals never enter the verdict
         report.threshold = self.verdict.threshold
         report.suspicious_threshold = self.verdict.suspicious
         report.model = {"name": self.bundle.name, "version": self.bundle.version, "device": "cache"}

@@ -48,6 +48,8 @@ def diff_text(diff: ReleaseDiff) -> str:
         f"malwi {__version__} · model {new.model.get('name')} {new.model.get('version')}",
         f"{diff.old.label} → {diff.new.label}",
     ]
+    # What the registry says about NEW (a new maintainer, a release hours old): beside the verdict.
+    lines += [f"signal {signal.get('kind', '?')}: {signal.get('summary', '')}" for signal in new.signals]
     ordered = sorted(diff.objects, key=lambda o: (o.score is None, -(o.score or 0.0), o.path, o.lines))
     for obj in ordered:
         lines += _object_lines(obj, diff.suspicious_threshold)

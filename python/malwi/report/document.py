@@ -166,6 +166,8 @@ def result_document(report: MalwiReport) -> dict[str, Any]:
     }
     if report.source:
         document["source"] = report.source
+    if report.signals:
+        document["signals"] = report.signals
     if report.baseline is not None:
         document["baseline"] = report.baseline
     return document

@@ -262,6 +262,10 @@ def _summary_section(report: MalwiReport, level: int) -> list[str]:
     if report.source:
         origin = report.source.get("filename") or report.source.get("origin", "")
         facts.append(("From", _text(f"{report.source.get('ecosystem', '')} ({origin})")))
+    if report.signals:
+        # Registry metadata signals: shown beside the verdict, never part of it.
+        items = (_text(f"{sig.get('kind', '?')}: {sig.get('summary', '')}") for sig in report.signals)
+        facts.append(("Registry signals", _list(items, "signals")))
     facts += [
         ("Verdict", _verdict(report.verdict)),
         (

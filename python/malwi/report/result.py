@@ -372,6 +372,9 @@ class MalwiReport:
         self.warnings: list[str] = []
         self.file_info = FileInfo("", "directory")
         self.source: dict[str, Any] = {}
+        # Registry metadata signals of a fetched release (`malwi.sources.signals`): kind, summary,
+        # evidence. Reported for a reader; they never change the verdict or the exit code.
+        self.signals: list[dict[str, Any]] = []
         self.partial = False  # some input could not be read or parsed
         # What `--baseline` accepted (`malwi.engine.baseline`): the file, counts, stale entries.
         self.baseline: dict[str, Any] | None = None
@@ -427,8 +430,8 @@ class MalwiReport:
             ) as workspace,
             Scanner(options) as scanner,
         ):
-            report = scanner.judge(
-                workspace.local([os.fspath(p) for p in paths], label=label, trusted=ignore_files)
+            report = scanner.judge_local(
+                workspace, [os.fspath(p) for p in paths], label=label, trusted=ignore_files
             )
         if not silent:
             import sys

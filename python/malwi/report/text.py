@@ -69,10 +69,19 @@ def text(report: Result, quiet: bool = False) -> str:
         lines.append(
             f"{report.label} from {report.source['ecosystem']} ({report.source.get('filename') or report.source.get('origin', '')})"
         )
+    lines += signal_lines(report)
     lines += tree(report)
     lines += settings_lines(report)
     lines.append(summary(report))
     return _lines(lines)
+
+
+def signal_lines(report: MalwiReport, indent: str = "") -> list[str]:
+    """One line per registry metadata signal (`signal typosquat: name is one edit from ...`):
+    what the registry says about the release, beside the verdict and never part of it."""
+    return [
+        f"{indent}signal {signal.get('kind', '?')}: {signal.get('summary', '')}" for signal in report.signals
+    ]
 
 
 def settings_lines(report: MalwiReport) -> list[str]:
@@ -218,6 +227,11 @@ def batch_text(batch: BatchReport, quiet: bool) -> str:
         if not quiet and report.verdict != "good":
             lines += tree(report)
         lines.append(f"{report.label}: {summary(report)[3:]}")
+        if not quiet:
+            lines += signal_lines(report, "  ")
+        chain = report.source.get("chain") or []
+        if len(chain) > 1:  # a transitive dependency: what brought it in
+            lines.append(f"  via {' → '.join(chain)}")
     for item in batch.unresolved:
         lines.append(f"{item['requirement']}: not scanned, {item['reason']} ({item['origin']})")
     for item in batch.failed:

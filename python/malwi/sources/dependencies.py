@@ -1,9 +1,11 @@
 """Dependency files: which exact releases a project pulls in.
 
 `requirements.txt` (pip), `package-lock.json` (npm, lockfile versions 1 to 3) and a plain
-`package.json`. Only pinned dependencies can be scanned; every other line becomes an
-`Unresolved` entry with the reason, so the report says what was not looked at instead of
-guessing a version.
+`package.json` here; the lock files of uv, Poetry, Pipenv, PDM, yarn and pnpm (`uv.lock`,
+`poetry.lock`, `Pipfile.lock`, `pdm.lock`, `yarn.lock`, `pnpm-lock.yaml`) in
+`malwi.sources.lockfiles`. `parse_dependency_file` picks the reader by file name. Only pinned
+dependencies can be scanned; every other line becomes an `Unresolved` entry with the reason, so
+the report says what was not looked at instead of guessing a version.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 import os
 import re
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +23,9 @@ from malwi.errors import DependencyFileError
 
 class Dependency:
     """A pinned release to fetch. `resolved`/`integrity` come from a lockfile when it has them;
-    `chain` is what brought it in, from the dependency file's own line down to the requirement
-    it satisfies (`flask==3.0.0`, `werkzeug>=3.0`); empty for a release the file names itself."""
+    `chain` is what brought a resolved release in (`--resolve`): the dependency file's own line
+    first, then each requirement down to the one it satisfies (`requirements.txt:3 flask==3.0.0`,
+    `werkzeug>=3.0`); empty when the file pins it and nothing was resolved."""
 
     __slots__ = ("chain", "ecosystem", "integrity", "name", "origin", "resolved", "version")
 
@@ -165,30 +169,44 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
     return lines
 
 
-def parse_requirements(
-    path: str | os.PathLike[str], into: Dependencies | None = None, _seen: set[Path] | None = None
-) -> Dependencies:
-    """Pins (`name==1.2`, `name===1.2`, with extras, markers and `--hash` options) are scanned;
-    ranges, bare names, URLs, local paths and editables are reported as unresolved. `-r`
-    includes are followed (relative to the including file); `-c` constraints only constrain."""
+def requirement_file_lines(
+    path: str | os.PathLike[str], _seen: set[Path] | None = None
+) -> Iterator[tuple[str, list[str], str]]:
+    """`(origin "file:line", words, line)` of each logical line of a pip requirements file,
+    `-r` includes followed in place (relative to the including file, each file once)."""
     path = Path(path)
-    result = into if into is not None else Dependencies()
     seen = _seen if _seen is not None else set()
     resolved = path.resolve()
     if resolved in seen:
-        return result
+        return
     seen.add(resolved)
     for number, line in _logical_lines(_read(path)):
         origin = f"{path}:{number}"
         words = line.split()
         include = _option_value(words, ("-r", "--requirement"))
-        if include is not None:
-            if not include:
-                raise DependencyFileError(f"{origin}: -r needs a file name")
-            parse_requirements(path.parent / include, result, seen)
+        if include is None:
+            yield origin, words, line
             continue
-        editable = _option_value(words, ("-e", "--editable"))
-        if editable is not None:
+        if not include:
+            raise DependencyFileError(f"{origin}: -r needs a file name")
+        yield from requirement_file_lines(path.parent / include, seen)
+
+
+def is_editable(words: list[str]) -> bool:
+    return _option_value(words, ("-e", "--editable")) is not None
+
+
+def without_hashes(line: str) -> str:
+    return re.split(r"\s+--hash[= ]", line)[0].strip()
+
+
+def parse_requirements(path: str | os.PathLike[str], into: Dependencies | None = None) -> Dependencies:
+    """Pins (`name==1.2`, `name===1.2`, with extras, markers and `--hash` options) are scanned;
+    ranges, bare names, URLs, local paths and editables are reported as unresolved. `-r`
+    includes are followed (relative to the including file); `-c` constraints only constrain."""
+    result = into if into is not None else Dependencies()
+    for origin, words, line in requirement_file_lines(path):
+        if is_editable(words):
             result.skip("pypi", line, origin, "editable install: not a release on PyPI")
             continue
         if words[0].startswith(("-i", "--index-url", "--extra-index-url", "-f", "--find-links")):
@@ -199,7 +217,7 @@ def parse_requirements(
             continue
         if words[0].startswith("-"):
             continue  # -c constraints, --pre ...: they say nothing about where packages come from
-        requirement = re.split(r"\s+--hash[= ]", line)[0].strip()
+        requirement = without_hashes(line)
         if (
             "://" in requirement
             or requirement.startswith((".", "/", "~"))
@@ -231,8 +249,13 @@ _NPM_SECTIONS = ("dependencies", "devDependencies", "optionalDependencies")
 def _load_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(_read(path))
+    except json.JSONDecodeError as error:
+        where = f"{path}:{error.lineno}"
+        raise DependencyFileError(f"{where}: not valid JSON: {error.msg} (column {error.colno})") from None
     except ValueError as error:
         raise DependencyFileError(f"{path}: not valid JSON: {error}") from None
+    except RecursionError:
+        raise DependencyFileError(f"{path}: not valid JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise DependencyFileError(f"{path}: expected a JSON object at the top level")
     return data
@@ -325,20 +348,35 @@ def _add_lock_entry(result: Dependencies, path: Path, key: str, name: str, entry
     )
 
 
-LOCK_FILES = ("package-lock.json", "npm-shrinkwrap.json", "package.json")
+# What `--lockfile` reads, by file name: the npm files here, the rest in `malwi.sources.lockfiles`.
+LOCK_FILES = (
+    "package-lock.json",
+    "npm-shrinkwrap.json",
+    "yarn.lock",
+    "pnpm-lock.yaml",
+    "package.json",
+    "uv.lock",
+    "poetry.lock",
+    "Pipfile.lock",
+    "pdm.lock",
+)
 
 
 def parse_dependency_file(
     path: str | os.PathLike[str], into: Dependencies | None = None, *, kind: str = "any"
 ) -> Dependencies:
-    """By file name: `package-lock.json`/`npm-shrinkwrap.json`, `package.json`, else pip
-    requirements. `kind` is what the user said the file is: `lockfile` (one of LOCK_FILES, by
-    name; anything else is refused rather than read as requirements), `requirements`, or `any`."""
+    """By file name: one of LOCK_FILES, else pip requirements. `kind` is what the user said the
+    file is: `lockfile` (one of LOCK_FILES, by name; anything else is refused rather than read as
+    requirements), `requirements`, or `any`."""
+    from malwi.sources.lockfiles import PARSERS  # it reads with this module's helpers
+
     name = os.path.basename(os.fspath(path))
     if name in ("package-lock.json", "npm-shrinkwrap.json"):
         return parse_package_lock(path, into)
     if name == "package.json":
         return parse_package_json(path, into)
+    if name in PARSERS:
+        return PARSERS[name](path, into)
     if kind == "lockfile":
         raise DependencyFileError(
             f"{os.fspath(path)}: not a lock file malwi reads (by name: {', '.join(LOCK_FILES)}); "

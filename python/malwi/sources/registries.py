@@ -76,6 +76,11 @@ def fetch_json(url: str) -> dict[str, Any]:
             body = response.read()
     except (OSError, http.client.HTTPException) as error:
         raise RegistryError(f"{url}: network error while reading: {type(error).__name__}: {error}") from None
+    return json_object(url, body)
+
+
+def json_object(url: str, body: bytes) -> dict[str, Any]:
+    """A registry answer's body as the JSON object it must be, or RegistryError naming `url`."""
     try:
         document = json.loads(body)
     except ValueError:
@@ -90,12 +95,25 @@ def _metadata_error(what: str, error: Exception) -> RegistryError:
 
 
 class Release:
-    """One downloadable file of a package release, with the digest the registry published."""
+    """One downloadable file of a package release, with the digest the registry published.
+    `metadata` is the registry document it was resolved from (PyPI's project or version page,
+    npm's packument; None for a lockfile's URL) and `index_url` the registry it came from: what
+    `malwi.sources.signals` reads, without another request."""
 
-    __slots__ = ("ecosystem", "name", "version", "filename", "url", "digest", "size")
+    __slots__ = ("ecosystem", "name", "version", "filename", "url", "digest", "size", "metadata", "index_url")
 
     def __init__(
-        self, ecosystem: str, name: str, version: str, filename: str, url: str, digest: str, size: int = 0
+        self,
+        ecosystem: str,
+        name: str,
+        version: str,
+        filename: str,
+        url: str,
+        digest: str,
+        size: int = 0,
+        *,
+        metadata: dict[str, Any] | None = None,
+        index_url: str = "",
     ) -> None:
         self.ecosystem = ecosystem
         self.name = name
@@ -104,13 +122,15 @@ class Release:
         self.url = url
         self.digest = digest  # `sha256:<hex>` or an npm SRI string (`sha512-<base64>`)
         self.size = size
+        self.metadata = metadata
+        self.index_url = index_url
 
     @property
     def label(self) -> str:
         return f"{self.name}=={self.version}" if self.ecosystem == "pypi" else f"{self.name}@{self.version}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__slots__}
+        return {name: getattr(self, name) for name in self.__slots__ if name not in ("metadata", "index_url")}
 
 
 def pick_pypi_file(
@@ -157,6 +177,7 @@ def _resolve_pypi(
     quoted = urllib.parse.quote(name, safe="")
     url = f"{base}/{quoted}/json"
     what = f"{name} {version}" if version else name
+    document: dict[str, Any] | None = None  # the project page, when a version's page was missing
     try:
         if version:
             url = f"{base}/{quoted}/{urllib.parse.quote(version, safe='')}/json"
@@ -172,6 +193,7 @@ def _resolve_pypi(
                 if files is None:
                     raise RegistryError(f"{what} is not on PyPI ({url} lists no such version)") from None
                 metadata = {"info": dict(project.get("info") or {}, version=version), "urls": files}
+                document = project
         else:
             metadata = fetch_json(url)
     except RegistryError as error:
@@ -190,6 +212,8 @@ def _resolve_pypi(
         urllib.parse.urljoin(url, str(chosen["url"])),
         "sha256:" + str(chosen["digests"]["sha256"]),
         int(chosen.get("size") or 0),
+        metadata=document if document is not None else metadata,
+        index_url=base,
     )
 
 
@@ -234,7 +258,17 @@ def _resolve_npm(name: str, version: str | None, base: str | None) -> Release:
         raise RegistryError(f"{name}@{wanted}: the registry gives no tarball with an integrity digest")
     tarball = urllib.parse.urljoin(url, str(dist["tarball"]))
     filename = Path(urllib.parse.urlparse(tarball).path).name or f"{name}-{wanted}.tgz"
-    return Release("npm", name, str(wanted), filename, tarball, integrity, int(dist.get("unpackedSize") or 0))
+    return Release(
+        "npm",
+        name,
+        str(wanted),
+        filename,
+        tarball,
+        integrity,
+        int(dist.get("unpackedSize") or 0),
+        metadata=metadata,
+        index_url=base,
+    )
 
 
 class _Digest:
