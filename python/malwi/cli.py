@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn, TypeVar
@@ -206,6 +207,14 @@ def build_parser() -> Parser:
     )
     add_report_options(scan, FORMATS)
     scan.add_argument(
+        "--since",
+        action="append",
+        default=[],
+        metavar="OLD_FILE",
+        help="with -r/--lockfile: the previous dependency file(s); only dependencies that are new or "
+        "changed since them are scanned (the rest are listed as unchanged)",
+    )
+    scan.add_argument(
         "--resolve",
         action="store_true",
         help="with -r/--lockfile package.json: resolve ranges and every transitive dependency from "
@@ -272,6 +281,54 @@ def build_parser() -> Parser:
             help=f"registry JSON API (default: ${'MALWI_PYPI_URL' if ecosystem == 'pypi' else 'MALWI_NPM_URL'} or the public registry)",
         )
         add_report_options(fetch, REPORT_FORMATS)
+
+    batch = commands.add_parser(
+        "batch",
+        help="judge a list of packages on Ray (a local cluster or --address), rows to JSONL or Parquet",
+    )
+    batch.add_argument(
+        "list",
+        metavar="LIST",
+        help="one package a line: NAME, NAME==VERSION, pypi:..., npm:NAME@VERSION, or an archive path",
+    )
+    batch.add_argument(
+        "--output", "-o", required=True, metavar="OUT", help="rows as JSONL, or Parquet for .parquet; resumed"
+    )
+    batch.add_argument(
+        "--ecosystem", choices=("pypi", "npm"), default="pypi", help="of bare names (default: pypi)"
+    )
+    batch.add_argument(
+        "--address",
+        metavar="ADDR",
+        help="an existing Ray cluster (ray://host:10001, auto); default: a local one",
+    )
+    batch.add_argument(
+        "--ray-cpus", type=positive_int, metavar="N", help="CPUs of the local cluster (default: all)"
+    )
+    batch.add_argument(
+        "--actors",
+        type=positive_int,
+        metavar="N",
+        help="judging actors, one model each (default: one per CPU)",
+    )
+    batch.add_argument(
+        "--gpus-per-actor", type=bounded(float, 0.0, 8.0, "must be between 0 and 8"), default=0.0, metavar="G"
+    )
+    batch.add_argument(
+        "--retry-errors", action="store_true", help="judge again the packages whose rows are errors"
+    )
+    batch.add_argument("--index-url", metavar="URL", help="PyPI or npm registry base URL (a mirror)")
+    batch.add_argument("--model", metavar="DIR", help="model bundle (default: the active or bundled model)")
+    batch.add_argument(
+        "--threshold", type=probability, metavar="P", help="verdict threshold (default: the model's)"
+    )
+    batch.add_argument(
+        "--device", choices=("auto", "cpu", "cuda"), default="auto", help="where each actor's model runs"
+    )
+    batch.add_argument(
+        "--no-cache", dest="cache", action="store_false", help="neither read nor write the result cache"
+    )
+    batch.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
 
     cache = commands.add_parser("cache", help="the result cache: where it is, what it holds, empty it")
     cache_actions = cache.add_subparsers(dest="action", metavar="ACTION", parser_class=Parser, required=True)
@@ -538,8 +595,12 @@ def run_scan(args: argparse.Namespace, out: BinaryIO) -> int:
         raise UsageError(
             "--resolve resolves dependency files: give --requirements FILE or --lockfile package.json"
         )
+    if args.since and not args.requirements and not args.lockfile:
+        raise UsageError("--since compares dependency files: give --requirements FILE or --lockfile FILE")
     missing = [
-        path for path in [*args.paths, *args.requirements, *args.lockfile] if not os.path.lexists(path)
+        path
+        for path in [*args.paths, *args.requirements, *args.lockfile, *args.since]
+        if not os.path.lexists(path)
     ]
     if missing:
         raise UsageError(f"path not found: {missing[0]}")
@@ -829,15 +890,19 @@ def scan_dependencies(
     from malwi.errors import ArchiveError, NothingScanned, RegistryError
     from malwi.report import FileInfo
     from malwi.report.result import BatchReport
-    from malwi.sources.dependencies import Dependencies, parse_dependency_file
 
     files = [*args.requirements, *args.lockfile]
-    dependencies = resolved_dependencies(args) if args.resolve else Dependencies()
-    if not args.resolve:
-        for path in args.requirements:
-            parse_dependency_file(path, dependencies, kind="requirements")
-        for path in args.lockfile:
-            parse_dependency_file(path, dependencies, kind="lockfile")
+    dependencies = read_dependencies(args, args.requirements, args.lockfile)
+    unchanged: list[str] = []
+    if args.since:
+        # The previous files, read the same way (each by its name): what they pinned already
+        # went through review, so only new or changed pins are fetched.
+        before = read_dependencies(
+            args, [p for p in args.since if not is_lock_file(p)], [p for p in args.since if is_lock_file(p)]
+        )
+        known = {d.identity for d in before.pinned}
+        unchanged = sorted(d.label for d in dependencies.pinned if d.identity in known)
+        dependencies.pinned = [d for d in dependencies.pinned if d.identity not in known]
     batch = BatchReport(", ".join([*args.paths, *files]))
     if len(files) == 1:
         batch.file_info = FileInfo.of_file(files[0]).to_dict()
@@ -845,6 +910,8 @@ def scan_dependencies(
         listed = [(path, FileInfo.of_file(path).sha256, os.path.getsize(path)) for path in files]
         batch.file_info = FileInfo.of_manifest(batch.label, listed).to_dict()
     batch.unresolved = [u.to_dict() for u in dependencies.unresolved]
+    batch.unchanged = unchanged
+    batch.since = list(args.since)
     for item in dependencies.unresolved:
         warn(args.quiet, f"not scanned: {item.requirement} ({item.origin}): {item.reason}")
     for note in dependencies.notes:
@@ -868,19 +935,35 @@ def scan_dependencies(
     return batch
 
 
-def resolved_dependencies(args: argparse.Namespace) -> Dependencies:
-    """`--resolve`: requirements files resolved as pip would (`malwi.sources.resolve`), a plain
-    package.json as npm would; lock files are already resolved and read as they are."""
+def is_lock_file(path: str) -> bool:
+    from malwi.sources.dependencies import LOCK_FILES
+
+    return os.path.basename(path) in LOCK_FILES
+
+
+def read_dependencies(
+    args: argparse.Namespace, requirements: list[str], lockfiles: list[str]
+) -> Dependencies:
+    """Dependency files as pinned releases: as they pin them, or with `--resolve` resolved
+    (requirements files as pip would, `malwi.sources.resolve`; a plain package.json as npm
+    would; lock files are resolved already and read as they are)."""
     from malwi.sources.dependencies import Dependencies, parse_dependency_file, parse_requirements
-    from malwi.sources.resolve import package_json_specs, requirement_lines, resolve_npm, resolve_pypi
 
     dependencies = Dependencies()
-    requirements = [pair for path in args.requirements for pair in requirement_lines(path)]
-    for path in args.requirements:
+    if not args.resolve:
+        for path in requirements:
+            parse_dependency_file(path, dependencies, kind="requirements")
+        for path in lockfiles:
+            parse_dependency_file(path, dependencies, kind="lockfile")
+        return dependencies
+    from malwi.sources.resolve import package_json_specs, requirement_lines, resolve_npm, resolve_pypi
+
+    lines = [pair for path in requirements for pair in requirement_lines(path)]
+    for path in requirements:
         dependencies.notes += parse_requirements(path).notes  # index URLs malwi does not use
-    if requirements:
-        resolve_pypi(requirements, index_url=None).merge_into(dependencies)
-    for path in args.lockfile:
+    if lines:
+        resolve_pypi(lines, index_url=None).merge_into(dependencies)
+    for path in lockfiles:
         if os.path.basename(path) == "package.json":
             resolve_npm(package_json_specs(path), registry_url=None).merge_into(dependencies)
         else:
@@ -930,6 +1013,48 @@ def run_models(args: argparse.Namespace) -> int:
             registry.activate(args.model_id)
             print(f"activated {args.model_id}")
     return EXIT_OK
+
+
+def run_batch(args: argparse.Namespace) -> int:
+    """`malwi batch LIST -o OUT`: the packages of LIST judged on Ray (`malwi.batch`); exit 1 when
+    one is malicious, else 3 when one could not be judged (its row says why), else 0."""
+    from malwi.batch import parse_list
+    from malwi.batch import run_batch as run_on_ray
+
+    items = parse_list(args.list, args.ecosystem)
+    out = Path(args.output)
+    if out.exists() and not out.is_file():
+        raise UsageError(f"--output {out}: not a file")
+    options = {
+        "model": args.model,
+        "device": args.device,
+        "workers": 1,
+        "threshold": args.threshold,
+        "cache": args.cache,
+    }
+    started = time.monotonic()
+    counts = run_on_ray(
+        items,
+        out,
+        options=options,
+        address=args.address,
+        cpus=args.ray_cpus,
+        actors=args.actors,
+        gpus_per_actor=args.gpus_per_actor,
+        index_url=args.index_url,
+        retry_errors=args.retry_errors,
+        progress=not args.quiet and sys.stderr.isatty(),
+    )
+    seconds = time.monotonic() - started
+    if not args.quiet:
+        print(
+            f"malwi batch: {counts['written']} packages judged in {seconds:.1f} s "
+            f"({counts['malicious']} malicious, {counts['errors']} errors in all), {counts['skipped']} done before; {out}",
+            file=sys.stderr,
+        )
+    if counts["malicious"]:
+        return EXIT_MALICIOUS
+    return EXIT_INCOMPLETE if counts["errors"] else EXIT_OK
 
 
 def run_cache(args: argparse.Namespace) -> int:
@@ -995,6 +1120,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return run_models(args)
         if args.command == "cache":
             return run_cache(args)
+        if args.command == "batch":
+            return run_batch(args)
         if args.command == "research":
             return run_research(args)
         apply_settings(args)

@@ -192,6 +192,7 @@ def batch_document(batch: BatchReport) -> dict[str, Any]:
             "packages": [r.to_dict() for r in batch.reports],
             "unresolved": batch.unresolved,
             "failed": batch.failed,
+            **({"since": batch.since, "unchanged": batch.unchanged} if batch.since else {}),
         },
     }
 

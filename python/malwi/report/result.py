@@ -499,6 +499,9 @@ class BatchReport:
         self.reports: list[MalwiReport] = []
         self.unresolved: list[dict[str, str]] = []
         self.failed: list[dict[str, str]] = []
+        # `--since OLD`: the previous dependency files, and the pins they already had (not scanned).
+        self.since: list[str] = []
+        self.unchanged: list[str] = []
         self.file_info: dict[str, Any] = {}
 
     @property

@@ -236,6 +236,14 @@ def batch_text(batch: BatchReport, quiet: bool) -> str:
         lines.append(f"{item['requirement']}: not scanned, {item['reason']} ({item['origin']})")
     for item in batch.failed:
         lines.append(f"{item['package']}: not scanned, {item['error']}")
+    if batch.since:
+        listed = ", ".join(batch.unchanged[:5]) + (
+            f", … ({len(batch.unchanged) - 5} more)" if len(batch.unchanged) > 5 else ""
+        )
+        lines.append(
+            f"{len(batch.unchanged)} unchanged since {', '.join(batch.since)}, not scanned again"
+            + (f": {listed}" if listed else "")
+        )
     flagged = [r.label for r in batch.reports if r.malicious]
     total = len(batch.reports)
     detail = f"{len(flagged)} of {total} packages malicious" + (f" ({', '.join(flagged)})" if flagged else "")

@@ -58,6 +58,13 @@ class Dependency:
     def label(self) -> str:
         return f"{self.name}=={self.version}" if self.ecosystem == "pypi" else f"{self.name}@{self.version}"
 
+    @property
+    def identity(self) -> tuple[str, str, str, str, str]:
+        """What makes two pins the same code (`--since`): the release and where its bytes come
+        from, with their digest; a lock file that keeps the version and moves the URL or the
+        integrity pins something else."""
+        return (*self.key, self.integrity)
+
 
 class Unresolved:
     """A dependency that is not scanned, and why (unpinned, a URL, a local path, ...)."""
