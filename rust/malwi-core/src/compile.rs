@@ -410,11 +410,8 @@ pub fn parse_files(files: &[(PathBuf, Language)], workers: usize) -> Result<u64,
 mod tests {
     use super::*;
 
-    fn temp_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("malwi-compile-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
+    fn temp_dir(name: &str) -> crate::scratch::Scratch {
+        crate::scratch::Scratch::new(&format!("compile-{name}"))
     }
 
     fn sample_files(dir: &Path) -> Vec<(PathBuf, Language)> {

@@ -422,11 +422,8 @@ fn read_head(path: &Path, limit: usize) -> std::io::Result<Vec<u8>> {
 mod tests {
     use super::*;
 
-    fn temp_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("malwi-batch-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
+    fn temp_dir(name: &str) -> crate::scratch::Scratch {
+        crate::scratch::Scratch::new(&format!("batch-{name}"))
     }
 
     #[test]
@@ -440,24 +437,24 @@ mod tests {
         std::fs::write(dir.join("pkg/tool"), "#!/usr/bin/env python\nprint(1)\n").unwrap();
         #[cfg(unix)]
         std::os::unix::fs::symlink("/etc/passwd", dir.join("pkg/link.py")).unwrap();
-        let found = discover(std::slice::from_ref(&dir), None).unwrap();
+        let found = discover(&[dir.to_path_buf()], None).unwrap();
         let names: Vec<_> =
             found.files.iter().map(|(p, _)| p.file_name().unwrap().to_str().unwrap().to_string()).collect();
         assert_eq!(names, ["a.js", "b.py", "tool"]);
         assert_eq!(found.skipped_by_extension, 1);
         #[cfg(unix)]
         assert_eq!(found.skipped_links, 1);
-        let only_js = discover(std::slice::from_ref(&dir), Some(&["js".to_string()])).unwrap();
+        let only_js = discover(&[dir.to_path_buf()], Some(&["js".to_string()])).unwrap();
         assert_eq!(only_js.files.len(), 1);
         assert_eq!(only_js.files, [(dir.join("pkg").join("a.js"), Language::JavaScript)]);
         assert!(discover(&[dir.join("missing")], None).is_err());
-        assert!(discover(std::slice::from_ref(&dir), Some(&["rb".to_string()])).is_err());
+        assert!(discover(&[dir.to_path_buf()], Some(&["rb".to_string()])).is_err());
         // The one of another type is data.json and the one link link.py: without them, none is
         // skipped (pkg/.git is pruned unread).
         std::fs::remove_file(dir.join("pkg/data.json")).unwrap();
         #[cfg(unix)]
         std::fs::remove_file(dir.join("pkg/link.py")).unwrap();
-        let rest = discover(std::slice::from_ref(&dir), None).unwrap();
+        let rest = discover(&[dir.to_path_buf()], None).unwrap();
         assert_eq!((rest.skipped_by_extension, rest.skipped_links), (0, 0));
     }
 
@@ -504,7 +501,7 @@ mod tests {
         assert_eq!(found.ignored_ignore_files, [dir.join("sub/.malwiignore")]);
         assert!(found.errors.is_empty(), "{:?}", found.errors);
         // The shorthand reads `.malwiignore` too; switched off, everything is found.
-        let shorthand = discover(std::slice::from_ref(&dir), None).unwrap();
+        let shorthand = discover(&[dir.to_path_buf()], None).unwrap();
         assert_eq!(shorthand.files.len(), 3);
         assert_eq!(found_names(&shorthand, &dir), ["a.py", "local.py", "sub/local.py"]);
         let all = discover_in(&dir, &DiscoverOptions { ignore_files: false, ..Default::default() });
@@ -603,7 +600,7 @@ mod tests {
         assert_eq!(found_names(&sub, &dir), ["pkg/setup.py", "pkg/tests/t.py"]);
         // Rooted elsewhere, the patterns anchored there do not reach this tree.
         let other = temp_dir("ignore-exclude-other");
-        let elsewhere = DiscoverOptions { exclude, exclude_base: Some(other), ..Default::default() };
+        let elsewhere = DiscoverOptions { exclude, exclude_base: Some(other.to_path_buf()), ..Default::default() };
         let unexcluded = discover_in(&dir, &elsewhere);
         assert_eq!(unexcluded.files.len(), 6);
         assert_eq!(
@@ -618,7 +615,7 @@ mod tests {
         write_tree(&dir, &[(".malwiignore", "*.js\nbuild/\n"), ("a.js", "x = 1"), ("build/b.py", "x = 1")]);
         let options = DiscoverOptions {
             exclude: vec!["*.js".into(), "build/".into()],
-            exclude_base: Some(dir.clone()),
+            exclude_base: Some(dir.to_path_buf()),
             ..Default::default()
         };
         let found = discover_with(&[dir.join("a.js"), dir.join("build")], &options).unwrap();
@@ -638,7 +635,9 @@ mod tests {
         assert!(message.starts_with("line 2: ") && message.contains("src/{a,b"), "{message}");
         // A bad exclude pattern is the caller's mistake: an error, not a silent skip.
         let options = DiscoverOptions { exclude: vec!["src/{a,b".into()], ..Default::default() };
-        assert!(matches!(discover_with(&[dir], &options), Err(Error::Config(m)) if m.contains("src/{a,b")));
+        assert!(
+            matches!(discover_with(&[dir.to_path_buf()], &options), Err(Error::Config(m)) if m.contains("src/{a,b"))
+        );
     }
 
     #[test]

@@ -37,6 +37,8 @@ mod parse;
 mod patterns;
 mod payloads;
 mod protectors;
+#[cfg(test)]
+mod scratch;
 mod source;
 mod strings;
 mod taint;
