@@ -674,3 +674,29 @@ def test_a_fifo_inside_a_tree_is_not_read(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "pipe.py")
     done = run_malwi("scan", str(tmp_path), "--no-cache", timeout=60)
     assert done.returncode == 1, done.stderr  # the payload beside it is still found
+
+
+def test_macos_appledouble_files_do_not_leave_a_package_incomplete(tmp_path: Path) -> None:
+    """Archives made on macOS carry `._name.js` beside each `name.js`: AppleDouble metadata,
+    binary, unloadable as code. They are data, so the package is judged, not incomplete; a
+    binary that is not AppleDouble, or an AppleDouble header under a plain name, still is."""
+    apple = b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        " + bytes(60)
+    members = {
+        "package/package.json": b'{"name": "pad", "version": "1.0.0", "main": "index.js"}',
+        "package/index.js": b"module.exports = (s, n) => String(s).padStart(n);\n",
+        "package/._index.js": apple,
+        "package/._package.json": apple,
+    }
+    archive = tmp_path / "pad-1.0.0.tgz"
+    archive.write_bytes(_tar(members))
+    result = run_malwi("scan", str(archive), "--format", "json", "--no-cache")
+    document = json.loads(result.stdout)
+    assert result.returncode == 0 and document["verdict"] == "good", result.stdout
+    assert all("unscanned" not in unit for unit in document["units"])
+    for name, data in (("package/lib.js", b"\x7fELF" + bytes(60)), ("package/index2.js", apple)):
+        archive.write_bytes(_tar({**members, name: data}))
+        result = run_malwi("scan", str(archive), "--format", "json", "--no-cache")
+        document = json.loads(result.stdout)
+        assert result.returncode == 3 and document["verdict"] == "incomplete", name
+        [unit] = document["units"]
+        assert [item["path"].rsplit("/", 1)[1] for item in unit["unscanned"]] == [name.rsplit("/", 1)[1]]

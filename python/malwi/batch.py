@@ -37,9 +37,6 @@ from malwi.errors import ConfigError, MalwiError
 
 __all__ = ["BatchItem", "done_inputs", "parse_list", "row_of", "run_batch"]
 
-# A line ending so names a local archive, never a package (package names have no such ending).
-ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar", ".zip", ".whl", ".egg")
-
 
 class BatchItem:
     """One line of LIST: a registry release (`ecosystem`, `name`, `version` or None for the
@@ -77,7 +74,7 @@ def _release_item(line: str, spec: str, ecosystem: str) -> BatchItem:
 
 def parse_list(path: str | os.PathLike[str], default_ecosystem: str = "pypi") -> list[BatchItem]:
     """The packages a LIST file names, in order, each once."""
-    from malwi.sources.archive import is_archive
+    from malwi.sources.archive import ARCHIVE_SUFFIXES, is_archive
 
     listing = Path(path)
     try:
@@ -97,6 +94,7 @@ def parse_list(path: str | os.PathLike[str], default_ecosystem: str = "pypi") ->
                 items.append(_release_item(line, spec, ecosystem))
                 continue
             local = (listing.parent / line) if not os.path.isabs(line) else Path(line)
+            # A line named like an archive is a local one, never a package (names end otherwise).
             if os.sep in line or "/" in line or local.exists() or line.lower().endswith(ARCHIVE_SUFFIXES):
                 if not local.is_file() or not is_archive(local):
                     raise ConfigError(f"{line!r}: not an archive malwi unpacks (or not found)")

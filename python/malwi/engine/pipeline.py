@@ -476,6 +476,7 @@ class Scanner:
             report = result.compiled
             assert report is not None
             finding = FileFinding(result.source.shown, report.language, report.status, report.reason)
+            finding.not_code = report.failure is not None and report.failure.kind == "not_code"
             finding.object_count = len(report.objects)
             if report.status == "compiled":
                 _analyse(finding, report)

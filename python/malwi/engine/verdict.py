@@ -221,6 +221,8 @@ class UnitTally:
             return
         if finding.status == "skipped":
             self.skipped += 1
+            if finding.not_code:
+                return  # data named like code (macOS metadata beside each file): nothing unscanned
         else:
             self.failed += 1
         self.unscanned.append({"path": finding.path, "reason": finding.reason or finding.status})

@@ -132,6 +132,7 @@ class FileFinding:
         "flows",
         "language",
         "nesting",
+        "not_code",
         "notes",
         "object_count",
         "objects",
@@ -154,6 +155,9 @@ class FileFinding:
         self.language = language
         self.status = status  # compiled, skipped or failed
         self.reason = reason  # why it was skipped or failed
+        # Skipped as data named like code (macOS AppleDouble metadata): its package is not
+        # left incomplete for it.
+        self.not_code = False
         self.score = 0.0
         self.objects: list[ObjectFinding] = []
         self.object_count = 0

@@ -33,13 +33,13 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from malwi.errors import DependencyFileError
+from malwi.sources.archive import ARCHIVE_SUFFIXES
 from malwi.sources.dependencies import _EXACT_NPM, _NAME, Dependencies, Dependency, _load_json, _read
 
 _PYPI_NAME = re.compile(rf"^{_NAME}$")
 _PYPI_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+!_-]*$")
 _NPM_NAME = re.compile(r"^(?:@[\w.~-]+/)?[\w~-][\w.~-]*$")
 _VCS = ("git", "hg", "svn", "bzr")
-_ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar", ".zip", ".whl", ".egg")
 # pypi.org and its file host: the only package index that fetching by name and version reaches.
 _PYPI_HOSTS = ("pypi.org", "www.pypi.org", "pypi.python.org", "files.pythonhosted.org")
 
@@ -103,7 +103,7 @@ def _skip_local(
 
 
 def _local_kind(target: str) -> str:
-    return "local archive" if target.lower().endswith(_ARCHIVE_SUFFIXES) else "local folder"
+    return "local archive" if target.lower().endswith(ARCHIVE_SUFFIXES) else "local folder"
 
 
 # --- PyPI lock files -----------------------------------------------------------------------------

@@ -70,6 +70,10 @@ pub enum Failure {
     TooLarge { size: u64, limit: u64 },
     /// Not text: a known binary format or mostly control bytes.
     Binary,
+    /// Not code at all, though named like it: macOS's AppleDouble metadata (`._name.js` beside
+    /// `name.js`, written by macOS archivers). Its header's NUL bytes make it unloadable as
+    /// JavaScript or Python, so it is data, and does not leave its package unscanned.
+    NotCode(&'static str),
     /// The file could not be opened or read.
     Unreadable(String),
     /// tree-sitter produced no tree.
@@ -81,14 +85,15 @@ pub enum Failure {
 impl Failure {
     /// Files passed over on purpose (too large, binary) rather than broken.
     pub fn is_skip(&self) -> bool {
-        matches!(self, Failure::TooLarge { .. } | Failure::Binary)
+        matches!(self, Failure::TooLarge { .. } | Failure::Binary | Failure::NotCode(_))
     }
 
-    /// A stable name: `too_large`, `binary`, `unreadable`, `parse`, `internal`.
+    /// A stable name: `too_large`, `binary`, `not_code`, `unreadable`, `parse`, `internal`.
     pub fn kind(&self) -> &'static str {
         match self {
             Failure::TooLarge { .. } => "too_large",
             Failure::Binary => "binary",
+            Failure::NotCode(_) => "not_code",
             Failure::Unreadable(_) => "unreadable",
             Failure::Parse(_) => "parse",
             Failure::Internal(_) => "internal",
@@ -115,6 +120,7 @@ impl fmt::Display for Failure {
                 write!(f, "larger than the hard size limit ({} > {})", megabytes(*size), megabytes(*limit))
             }
             Failure::Binary => f.write_str("binary file"),
+            Failure::NotCode(what) => write!(f, "not code: {what}"),
             Failure::Unreadable(message) | Failure::Parse(message) | Failure::Internal(message) => f.write_str(message),
         }
     }
@@ -238,6 +244,12 @@ fn read_file(path: &Path, language: Language, limit: u64, hash: bool) -> ReadFil
     file
 }
 
+/// macOS's AppleDouble file: named `._*` and starting with its magic number (AppleSingle's too).
+fn is_apple_double(path: &Path, head: &[u8]) -> bool {
+    let named = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("._"));
+    named && (head.starts_with(b"\x00\x05\x16\x07") || head.starts_with(b"\x00\x05\x16\x00"))
+}
+
 /// Compiles one file that was read; never panics, never fails: problems end up in the report.
 fn compile_one(file: ReadFile, options: &CompileOptions) -> FileReport {
     let mut report = FileReport::new(&file.path, file.language);
@@ -249,6 +261,10 @@ fn compile_one(file: ReadFile, options: &CompileOptions) -> FileReport {
             return report;
         }
     };
+    if is_apple_double(&file.path, &bytes) {
+        report.outcome = Err(Failure::NotCode("macOS AppleDouble metadata"));
+        return report;
+    }
     if looks_binary(&bytes) {
         report.outcome = Err(Failure::Binary);
         return report;
@@ -450,6 +466,25 @@ mod tests {
             reports[1].outcome.as_ref().unwrap_err().to_string(),
             "larger than the hard size limit (0.0 MB > 0.0 MB)"
         );
+    }
+
+    #[test]
+    fn macos_appledouble_files_are_not_code_but_other_binaries_are_still_unscanned() {
+        let dir = temp_dir("appledouble");
+        let mut apple = b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        ".to_vec();
+        apple.extend_from_slice(&[0; 40]);
+        std::fs::write(dir.join("._index.js"), &apple).unwrap();
+        std::fs::write(dir.join("index.js"), &apple).unwrap(); // the same bytes, named as code
+        std::fs::write(dir.join("._notes.js"), "module.exports = 1;\n").unwrap(); // text: compiled
+        let files: Vec<_> =
+            ["._index.js", "index.js", "._notes.js"].iter().map(|n| (dir.join(n), Language::JavaScript)).collect();
+        let reports = compile_files(&files, &CompileOptions::default()).unwrap();
+        let kinds: Vec<_> =
+            reports.iter().map(|r| r.outcome.as_ref().err().map_or("compiled", Failure::kind)).collect();
+        assert_eq!(kinds, ["not_code", "binary", "compiled"]);
+        let not_code = reports[0].outcome.as_ref().unwrap_err();
+        assert!(not_code.is_skip());
+        assert_eq!(not_code.to_string(), "not code: macOS AppleDouble metadata");
     }
 
     #[test]
