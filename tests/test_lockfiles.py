@@ -1456,3 +1456,49 @@ def test_pipfile_entries_without_an_index_come_from_the_first_source(tmp_path: P
 def test_a_yarn_tarball_dependency_without_resolved_is_fetched_from_its_url(tmp_path: Path) -> None:
     _, found = parse(tmp_path, "yarn.lock", '"x@https://example.org/x-1.0.0.tgz":\n  version "1.0.0"\n')
     assert pins(found) == [("npm", "x", "1.0.0", "https://example.org/x-1.0.0.tgz", "")]
+
+
+@pytest.mark.parametrize("lockfile", ["poetry.lock", "Pipfile.lock"])
+def test_a_locks_hashes_pin_the_registry_file(registry_server: str, tmp_path: Path, lockfile: str) -> None:
+    """Without a URL, the release is fetched by name from the registry; the lock's hashes then
+    say which bytes are allowed, and a registry file that is none of them is not scanned."""
+    release = sdist()
+    serve_pypi("demo", "1.0", release)
+    good = hashlib.sha256(release).hexdigest()
+
+    def write(digests: list[str]) -> Path:
+        if lockfile == "poetry.lock":
+            files = ", ".join(
+                f'{{file = "demo-1.0-{i}.tar.gz", hash = "sha256:{d}"}}' for i, d in enumerate(digests)
+            )
+            text = f'[[package]]\nname = "demo"\nversion = "1.0"\nfiles = [{files}]\n\n[metadata]\nlock-version = "2.0"\n'
+        else:
+            entry = {"version": "==1.0", "hashes": [f"sha256:{d}" for d in digests]}
+            text = json.dumps(
+                {
+                    "_meta": {"sources": [{"url": "https://pypi.org/simple"}]},
+                    "default": {"demo": entry},
+                    "develop": {},
+                }
+            )
+        (tmp_path / lockfile).write_text(text)
+        return tmp_path / lockfile
+
+    found = parse_dependency_file(write([sha256("a wheel"), good]), kind="lockfile")
+    assert [d.hashes for d in found.pinned] == [
+        tuple(sorted([f"sha256:{sha256('a wheel')}", f"sha256:{good}"]))
+    ]
+    result = run_malwi(
+        "scan", "--lockfile", str(write([sha256("a wheel"), good])), "--no-cache", "--format", "json"
+    )
+    assert result.returncode == 0, result.stderr
+    assert [p["label"] for p in json.loads(result.stdout)["results"]["packages"]] == ["demo==1.0"]
+    result = run_malwi(
+        "scan", "--lockfile", str(write([sha256("another file")])), "--no-cache", "--format", "json"
+    )
+    assert result.returncode == 2
+    [failed] = json.loads(result.stdout)["results"]["failed"]
+    assert failed["package"] == "demo==1.0" and "is not among the 1 hashes" in failed["error"]
+    assert FakeRegistry.requests.count("/files/demo-1.0.tar.gz") == 1, (
+        "a file the lock does not allow is not fetched"
+    )

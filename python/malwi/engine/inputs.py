@@ -623,5 +623,13 @@ def release_for(dependency: Dependency) -> Release:
             dependency.integrity,
         )
     if dependency.ecosystem == "pypi":
-        return resolve_pypi(dependency.name, dependency.version)
+        release = resolve_pypi(dependency.name, dependency.version)
+        # A lock file's hashes pin the bytes: the registry's file must be one of them (the
+        # download is then checked against that digest as it streams).
+        if dependency.hashes and release.digest.lower() not in dependency.hashes:
+            raise RegistryError(
+                f"{dependency.label}: the registry's {release.filename} ({release.digest}) is not among the "
+                f"{len(dependency.hashes)} hashes {dependency.origin} allows"
+            )
+        return release
     return resolve_npm(dependency.name, dependency.version)

@@ -27,7 +27,7 @@ class Dependency:
     first, then each requirement down to the one it satisfies (`requirements.txt:3 flask==3.0.0`,
     `werkzeug>=3.0`); empty when the file pins it and nothing was resolved."""
 
-    __slots__ = ("chain", "ecosystem", "integrity", "name", "origin", "resolved", "version")
+    __slots__ = ("chain", "ecosystem", "hashes", "integrity", "name", "origin", "resolved", "version")
 
     def __init__(
         self,
@@ -38,6 +38,7 @@ class Dependency:
         resolved: str = "",
         integrity: str = "",
         chain: tuple[str, ...] = (),
+        hashes: tuple[str, ...] = (),
     ) -> None:
         self.ecosystem = ecosystem
         self.name = name
@@ -46,6 +47,9 @@ class Dependency:
         self.resolved = resolved
         self.integrity = integrity
         self.chain = chain
+        # A lock file's sha256 digests of the release's files (`sha256:<hex>`) when it names no
+        # URL: the file the registry gives must be one of them (`inputs.release_for`).
+        self.hashes = hashes
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -59,11 +63,11 @@ class Dependency:
         return f"{self.name}=={self.version}" if self.ecosystem == "pypi" else f"{self.name}@{self.version}"
 
     @property
-    def identity(self) -> tuple[str, str, str, str, str]:
+    def identity(self) -> tuple[str, str, str, str, str, str]:
         """What makes two pins the same code (`--since`): the release and where its bytes come
         from, with their digest; a lock file that keeps the version and moves the URL or the
         integrity pins something else."""
-        return (*self.key, self.integrity)
+        return (*self.key, self.integrity, ",".join(sorted(self.hashes)))
 
 
 class Unresolved:

@@ -240,10 +240,20 @@ def _pick_file(table: _Table, files: list[dict[str, Any]], url_key: str = "url")
     return url, digest
 
 
+def _sha256s(table: _Table, values: list[str]) -> tuple[str, ...]:
+    """The sha256 digests among a lock's file hashes (others cannot be compared with PyPI's)."""
+    digests = (_python_digest(table, value) for value in values if value)
+    return tuple(sorted({digest for digest in digests if digest.startswith("sha256:")}))
+
+
+def _file_hashes(table: _Table, files: list[dict[str, Any]] | None) -> tuple[str, ...]:
+    return _sha256s(table, [table.field(file, "hash", "a file's") for file in files or []])
+
+
 def _pin_pypi(result: Dependencies, table: _Table, version: str, files: list[dict[str, Any]] | None) -> None:
     chosen = _pick_file(table, files) if files else None
     if chosen is None:
-        result.add(Dependency("pypi", table.name, version, table.origin))
+        result.add(Dependency("pypi", table.name, version, table.origin, hashes=_file_hashes(table, files)))
     else:
         result.add(Dependency("pypi", table.name, version, table.origin, *chosen))
 
@@ -329,11 +339,11 @@ def parse_poetry_lock(path: str | os.PathLike[str], into: Dependencies | None = 
     for table in _package_tables(path, document, text):
         name = table.pypi_name()
         version = table.pypi_version(required=True)
-        table.tables("files")
+        hashes = _file_hashes(table, table.tables("files"))
         source = table.table("source")
         requirement = _requirement(name, version)
         if source is None:
-            result.add(Dependency("pypi", name, version, table.origin))
+            result.add(Dependency("pypi", name, version, table.origin, hashes=hashes))
             continue
         kind = table.field(source, "type", "the source's")
         url = table.field(source, "url", "the source's")
@@ -358,7 +368,7 @@ def parse_poetry_lock(path: str | os.PathLike[str], into: Dependencies | None = 
                 url,
             )
         elif kind == "legacy" and _is_pypi(url):
-            result.add(Dependency("pypi", name, version, table.origin))
+            result.add(Dependency("pypi", name, version, table.origin, hashes=hashes))
         elif kind == "legacy":
             index = f"'{reference}' ({url})" if reference else url
             result.skip(
@@ -403,6 +413,19 @@ def parse_pdm_lock(path: str | os.PathLike[str], into: Dependencies | None = Non
         else:
             _pin_pypi(result, table, version, files)
     return result
+
+
+def _pipfile_hashes(where: str, values: list[str]) -> tuple[str, ...]:
+    """An entry's `hashes` (`sha256:<hex>` each) as the digests PyPI's file must be among."""
+    found = set()
+    for value in values:
+        algorithm, _, digest = value.partition(":")
+        if algorithm.lower() != "sha256":
+            continue  # other algorithms cannot be compared with PyPI's sha256
+        if not re.fullmatch(r"[0-9a-fA-F]{64}", digest):
+            raise DependencyFileError(f"{where}: {_show(value)} is not a sha256 hash")
+        found.add("sha256:" + digest.lower())
+    return tuple(sorted(found))
 
 
 def parse_pipfile_lock(path: str | os.PathLike[str], into: Dependencies | None = None) -> Dependencies:
@@ -467,7 +490,13 @@ def parse_pipfile_lock(path: str | os.PathLike[str], into: Dependencies | None =
                     f"from the package index {shown_index}: malwi fetches by name from PyPI only",
                 )
             else:
-                result.add(Dependency("pypi", name, version.lstrip("="), origin))
+                hashes = entry.get("hashes") or []
+                if not isinstance(hashes, list) or not all(isinstance(h, str) for h in hashes):
+                    raise DependencyFileError(f"{where}: 'hashes' must be a list of strings")
+                pin = Dependency(
+                    "pypi", name, version.lstrip("="), origin, hashes=_pipfile_hashes(where, hashes)
+                )
+                result.add(pin)
     return result
 
 
