@@ -588,6 +588,14 @@ def test_malwi_pypi_reports_signals_and_they_change_no_verdict(registry_server: 
         == 'signal typosquat: name is one edit from popular package "requests" ("ue" swapped to "eu")'
     )
     assert lines[source + 2].startswith("signal new_release: released 1.0 days ago")
+    # SARIF keeps them as run properties, never as results: the same results with and without.
+    logs = [
+        json.loads(run_malwi("pypi", name, "--format", "sarif").stdout)["runs"][0]
+        for name in ("reqeusts", "zqxv-tool")
+    ]
+    assert [s["kind"] for s in logs[0]["properties"]["signals"]] == [s["kind"] for s in flagged["signals"]]
+    assert "signals" not in logs[1]["properties"]
+    assert [r["ruleId"] for r in logs[0]["results"]] == [r["ruleId"] for r in logs[1]["results"]]
 
 
 def serve_npm_packument(name: str, data: bytes, packument: dict[str, Any]) -> None:

@@ -37,6 +37,8 @@ How a report maps to SARIF:
 - `partialFingerprints["malwiObjectHash/v1"]` is the object's token hash plus its occurrence
   number among identical objects of the same file (`<sha256>:<n>`), so an alert survives edits
   elsewhere in the file and reruns;
+- a fetched release's registry metadata signals (typosquatting, a new release, ...) are in
+  `run.properties.signals`, never results: they do not enter the verdict;
 - findings a baseline accepted (`malwi scan --baseline`) are results with an external, accepted
   `suppressions` entry, level by the verdict they gave; the baseline's counts and stale entries
   are in `run.properties.baseline`;
@@ -405,6 +407,8 @@ def sarif_log(report: MalwiReport, root: str | os.PathLike[str] | None = None) -
             "inputs": list(report.inputs),
             "resultsTruncated": truncated,
             **({"baseline": report.baseline} if report.baseline is not None else {}),
+            # Registry metadata signals of a fetched release: evidence beside the verdict, no results.
+            **({"signals": list(report.signals)} if report.signals else {}),
         },
     }
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
