@@ -268,7 +268,7 @@ class RowWriter:
 def _fetch(item: BatchItem, index_url: str | None) -> tuple[dict[str, Any], bytes, str]:
     """A registry release resolved, downloaded and checked against its digest (a Ray task):
     its description, its bytes and its file name."""
-    from malwi.sources.registries import download, resolve_npm, resolve_pypi
+    from malwi.sources.registries import download, file_name, resolve_npm, resolve_pypi
 
     resolve = resolve_pypi if item.ecosystem == "pypi" else resolve_npm
     release = resolve(item.name, item.version, index_url)
@@ -283,7 +283,7 @@ def _fetch(item: BatchItem, index_url: str | None) -> tuple[dict[str, Any], byte
         "url": release.url,
         "digest": release.digest,
     }
-    return described, data, release.filename
+    return described, data, file_name(release)
 
 
 class Judge:
@@ -311,7 +311,7 @@ class Judge:
                     target = workspace.archive(Path(item.path), item.line, label=item.line)
                 else:
                     source, data, filename = fetched
-                    archive = workspace.folder() / (Path(filename.replace("\\", "/")).name or "package")
+                    archive = workspace.folder() / filename  # `file_name`: one path component
                     archive.write_bytes(data)
                     target = workspace.archive(archive, filename, label=_label(source))
                     target.source = source

@@ -46,12 +46,10 @@ def fingerprint(obj: ObjectFinding, numbers: dict[int, int]) -> str:
 def relative_path(path: str, root: str) -> str:
     """A report path relative to the scan root, posix separators; a path that is not under it
     (an archive member's display name) as it is shown."""
+    from malwi.report.sarif import is_within
+
     absolute = os.path.abspath(path)
-    try:
-        inside = os.path.commonpath([absolute, root]) == root
-    except ValueError:  # another drive
-        inside = False
-    shown = os.path.relpath(absolute, root) if inside else os.path.normpath(path)
+    shown = os.path.relpath(absolute, root) if is_within(absolute, root) else os.path.normpath(path)
     return shown.replace(os.sep, "/")
 
 

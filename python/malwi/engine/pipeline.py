@@ -543,52 +543,60 @@ class Scanner:
         result cache without being unpacked: its whole report is kept, keyed by the archive's
         SHA-256 (the record: `malwi.report.record`)."""
         archive = workspace.single_archive(paths) if self.cache is not None else None
-        key: tuple[str, str] | None = None
-        if archive is not None:
-            from malwi.model.bundle import sha256_file  # the model package imports the engine
+        if archive is None:
+            return self._judge_or_recall(
+                workspace, None, "", lambda: workspace.local(paths, label=label, trusted=trusted)
+            )
+        from malwi.model.bundle import sha256_file  # the model package imports the engine
 
-            key = (sha256_file(archive[0]), self._report_key(workspace))
-            report = self._cached_report(key, archive[1])
-            if report is not None:
-                report.label = label or report.label
-                return report
-        target = workspace.local(paths, label=label, trusted=trusted)
-        try:
-            report = self.judge(target)
-        finally:
-            workspace.discard(target)
-        if archive is not None:
-            self._keep_report(key, report, archive[1])
+        path, shown = archive
+        key = (sha256_file(path), self._report_key(workspace))
+        report = self._judge_or_recall(
+            workspace, key, shown, lambda: workspace.local(paths, label=label, trusted=trusted)
+        )
+        report.label = label or report.label
         return report
 
     def judge_release(self, workspace: Workspace, release: Release) -> MalwiReport:
         """A registry release fetched, verified and judged. One judged before (the same digest
         the registry publishes, which the download is checked against) is answered from the
         cache without being downloaded or unpacked."""
+        from malwi.engine.inputs import release_signals
+        from malwi.sources.registries import file_name
+
         key: tuple[str, str] | None = None
         if self.cache is not None and release.digest:
             kind, _, value = release.digest.partition(":")
             digest = value if kind == "sha256" else hashlib.sha256(release.digest.encode()).hexdigest()
             key = (digest, self._report_key(workspace))
-            report = self._cached_report(key, release.filename)
-            if report is not None:
-                from malwi.engine.inputs import release_signals
-
-                # Signals are of the registry now (a release ages), never kept in the record.
-                report.signals, notes = release_signals(release)
-                report.warnings += notes
-                return report
-        target = workspace.release(release)
-        try:
-            report = self.judge(target)
-        finally:
-            workspace.discard(target)
-        self._keep_report(key, report, target.archive_name or release.filename)
+        report = self._judge_or_recall(workspace, key, file_name(release), lambda: workspace.release(release))
+        if report.statistics.get("reports_cached"):
+            # Signals are of the registry now (a release ages), never kept in the record.
+            report.signals, notes = release_signals(release)
+            report.warnings += notes
         return report
 
-    def _keep_report(self, key: tuple[str, str] | None, report: MalwiReport, shown: str) -> None:
+    def _judge_or_recall(
+        self, workspace: Workspace, key: tuple[str, str] | None, shown: str, target: Callable[[], Target]
+    ) -> MalwiReport:
+        """The report kept under `key` (an archive shown as `shown`), else the target made,
+        judged, removed from the workspace and its report kept under `key`."""
+        if key is not None:
+            report = self._cached_report(key, shown)
+            if report is not None:
+                return report
+        made = target()
+        try:
+            report = self.judge(made)
+        finally:
+            workspace.discard(made)
+        if key is not None:
+            self._keep_report(key, report, shown)
+        return report
+
+    def _keep_report(self, key: tuple[str, str], report: MalwiReport, shown: str) -> None:
         # A report with unreadable inputs may be a passing fault: judged again next time.
-        if key is None or self.cache is None or report.partial:
+        if self.cache is None or report.partial:
             return
         try:
             self.cache.store([(key[0], key[1], to_record(report, shown))], self.scorer_key)

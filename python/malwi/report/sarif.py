@@ -158,7 +158,8 @@ def _primary(obj: ObjectFinding, unit: UnitFinding) -> str:
     return max(obj.activities, key=lambda a: SECURITY_SEVERITY.get(a, DEFAULT_SEVERITY))
 
 
-def _is_within(path: str, root: str) -> bool:
+def is_within(path: str, root: str) -> bool:
+    """Whether `path` lies in the folder `root` (both absolute); never across drives."""
     try:
         return os.path.commonpath([path, root]) == root
     except ValueError:  # different drives
@@ -233,7 +234,7 @@ def artifact_location(path: str, root: str) -> dict[str, Any]:
     it, an absolute file URI, or for a relative path that names no file here (a downloaded
     release's name) the path itself without a base."""
     absolute = os.path.abspath(path)
-    if absolute != root and _is_within(absolute, root):
+    if absolute != root and is_within(absolute, root):
         return {"uri": _encode(os.path.relpath(absolute, root)), "uriBaseId": SRCROOT}
     if os.path.isabs(path):
         return {"uri": Path(absolute).as_uri()}

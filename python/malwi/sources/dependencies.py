@@ -118,7 +118,9 @@ def canonical_pypi_name(name: str) -> str:
 MAX_DEPENDENCY_FILE_BYTES = 64 << 20
 
 
-def _read(path: Path) -> str:
+def read_bounded(path: Path) -> str:
+    """A dependency file's text: a regular file of at most MAX_DEPENDENCY_FILE_BYTES, else a
+    DependencyFileError naming it."""
     try:
         # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just below.
         handle = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
@@ -140,8 +142,8 @@ def _read(path: Path) -> str:
 
 # --- requirements.txt -------------------------------------------------------------------------
 
-_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
-_REQUIREMENT = re.compile(rf"^(?P<name>{_NAME})\s*(?:\[[^\]]*\])?\s*(?P<spec>[^;]*?)\s*(?:;.*)?$")
+PACKAGE_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
+_REQUIREMENT = re.compile(rf"^(?P<name>{PACKAGE_NAME})\s*(?:\[[^\]]*\])?\s*(?P<spec>[^;]*?)\s*(?:;.*)?$")
 _PIN = re.compile(r"^===?\s*(?P<version>[A-Za-z0-9][A-Za-z0-9.+!_-]*)$")
 
 
@@ -191,7 +193,7 @@ def requirement_file_lines(
     if resolved in seen:
         return
     seen.add(resolved)
-    for number, line in _logical_lines(_read(path)):
+    for number, line in _logical_lines(read_bounded(path)):
         origin = f"{path}:{number}"
         words = line.split()
         include = _option_value(words, ("-r", "--requirement"))
@@ -253,13 +255,13 @@ def parse_requirements(path: str | os.PathLike[str], into: Dependencies | None =
 
 # --- npm --------------------------------------------------------------------------------------
 
-_EXACT_NPM = re.compile(r"^[=v]?(?P<version>\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?)$")
-_NPM_SECTIONS = ("dependencies", "devDependencies", "optionalDependencies")
+EXACT_NPM_VERSION = re.compile(r"^[=v]?(?P<version>\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?)$")
+NPM_SECTIONS = ("dependencies", "devDependencies", "optionalDependencies")
 
 
-def _load_json(path: Path) -> dict[str, Any]:
+def load_json_file(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(_read(path))
+        data = json.loads(read_bounded(path))
     except json.JSONDecodeError as error:
         where = f"{path}:{error.lineno}"
         raise DependencyFileError(f"{where}: not valid JSON: {error.msg} (column {error.colno})") from None
@@ -286,15 +288,15 @@ def parse_package_json(path: str | os.PathLike[str], into: Dependencies | None =
     reported as unresolved: without a lockfile npm would pick whatever is newest."""
     path = Path(path)
     result = into if into is not None else Dependencies()
-    data = _load_json(path)
-    for section in _NPM_SECTIONS:
+    data = load_json_file(path)
+    for section in NPM_SECTIONS:
         entries = data.get(section) or {}
         if not isinstance(entries, dict):
             raise DependencyFileError(f"{path}: {section} must be an object")
         for alias, raw in entries.items():
             name, spec = _npm_alias(alias, str(raw).strip())
             origin = f"{path} {section}.{alias}"
-            exact = _EXACT_NPM.match(spec)
+            exact = EXACT_NPM_VERSION.match(spec)
             if exact:
                 result.add(Dependency("npm", name, exact.group("version"), origin))
             else:
@@ -307,7 +309,7 @@ def parse_package_lock(path: str | os.PathLike[str], into: Dependencies | None =
     nested `dependencies` (v1). The lockfile's `resolved` URL and `integrity` are used as given."""
     path = Path(path)
     result = into if into is not None else Dependencies()
-    data = _load_json(path)
+    data = load_json_file(path)
     packages = data.get("packages")
     if isinstance(packages, dict):
         for key, entry in packages.items():
@@ -344,7 +346,7 @@ def _add_lock_entry(result: Dependencies, path: Path, key: str, name: str, entry
         )
         return
     name, version = _npm_alias(name, version)
-    exact = _EXACT_NPM.match(version)
+    exact = EXACT_NPM_VERSION.match(version)
     resolved = str(entry.get("resolved") or "")
     if not exact:
         result.skip("npm", f"{name}@{version or '?'}", origin, "not a registry version (git, URL or missing)")

@@ -34,9 +34,16 @@ from typing import Any, NoReturn
 
 from malwi.errors import DependencyFileError
 from malwi.sources.archive import ARCHIVE_SUFFIXES
-from malwi.sources.dependencies import _EXACT_NPM, _NAME, Dependencies, Dependency, _load_json, _read
+from malwi.sources.dependencies import (
+    EXACT_NPM_VERSION,
+    PACKAGE_NAME,
+    Dependencies,
+    Dependency,
+    load_json_file,
+    read_bounded,
+)
 
-_PYPI_NAME = re.compile(rf"^{_NAME}$")
+_PYPI_NAME = re.compile(rf"^{PACKAGE_NAME}$")
 _PYPI_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+!_-]*$")
 _NPM_NAME = re.compile(r"^(?:@[\w.~-]+/)?[\w~-][\w.~-]*$")
 _VCS = ("git", "hg", "svn", "bzr")
@@ -110,7 +117,7 @@ def _local_kind(target: str) -> str:
 
 
 def _load_toml(path: Path) -> tuple[dict[str, Any], str]:
-    text = _read(path)
+    text = read_bounded(path)
     if sys.version_info >= (3, 11):
         import tomllib
     else:
@@ -434,7 +441,7 @@ def parse_pipfile_lock(path: str | os.PathLike[str], into: Dependencies | None =
     unresolved. Environment markers are not evaluated: every entry is scanned."""
     path = Path(path)
     result = into if into is not None else Dependencies()
-    data = _load_json(path)
+    data = load_json_file(path)
     if "default" not in data and "develop" not in data:
         raise DependencyFileError(f"{path}: neither 'default' nor 'develop': not a Pipfile.lock")
     meta = data.get("_meta", {})
@@ -558,7 +565,7 @@ def _npm_pin(
     resolved: str,
     integrity: str,
 ) -> None:
-    exact = _EXACT_NPM.match(version)
+    exact = EXACT_NPM_VERSION.match(version)
     if not _NPM_NAME.match(name):
         raise DependencyFileError(f"{origin}: {_show(name)} is not an npm package name")
     if not exact:
@@ -574,7 +581,7 @@ def parse_yarn_lock(path: str | os.PathLike[str], into: Dependencies | None = No
     """`yarn.lock`: classic (v1) or berry (v2+, it starts with `__metadata`)."""
     path = Path(path)
     result = into if into is not None else Dependencies()
-    text = _read(path)
+    text = read_bounded(path)
     first = next((line for line in _lines(text) if line.strip() and not line.lstrip().startswith("#")), "")
     if first.rstrip() == "__metadata:":
         _yarn_berry(path, text, result)
@@ -803,7 +810,7 @@ def parse_pnpm_lock(path: str | os.PathLike[str], into: Dependencies | None = No
     packages, and `link:` dependencies of the importers, are unresolved."""
     path = Path(path)
     result = into if into is not None else Dependencies()
-    for document in _Yaml(path, _read(path)).documents():
+    for document in _Yaml(path, read_bounded(path)).documents():
         version = document.get("lockfileVersion")
         where = f"{path}:{document.lines.get('lockfileVersion', 1)}"
         if not isinstance(version, str):

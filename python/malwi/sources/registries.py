@@ -308,14 +308,19 @@ def verify_file(path: Path, expected: str) -> bool:
     return digest.matches()
 
 
+def file_name(release: Release) -> str:
+    """The name a release's file is saved (and shown) under: its last path component only."""
+    name = Path(release.filename.replace("\\", "/")).name
+    return name if name not in ("", ".", "..") else "package"
+
+
 def download(release: Release, directory: str | os.PathLike[str], *, progress: bool = False) -> Path:
     """Fetches the release file into `directory`, checking size and digest while it streams.
     Returns the file's path; a file that does not match its digest is deleted and raises. A
     release without a digest (a lockfile entry that names a URL but no integrity) is fetched
     unverified: the caller says so in the report."""
     digest = _Digest(release.digest) if release.digest else None
-    name = Path(release.filename.replace("\\", "/")).name
-    target = Path(directory) / (name if name not in ("", ".", "..") else "package")
+    target = Path(directory) / file_name(release)
     partial = target.with_name(target.name + ".part")
     with _open(release.url, "application/octet-stream") as response:
         length = str(response.headers.get("Content-Length") or "0")

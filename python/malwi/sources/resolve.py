@@ -179,12 +179,12 @@ def package_json_specs(path: str | os.PathLike[str]) -> list[tuple[str, str, str
     `dependencies`, `devDependencies` and `optionalDependencies` (a project's own dev
     dependencies are installed by `npm install`; those of its dependencies never are). The
     origin is the one `parse_package_json` gives (`package.json dependencies.name`)."""
-    from malwi.sources.dependencies import _NPM_SECTIONS, _load_json
+    from malwi.sources.dependencies import NPM_SECTIONS, load_json_file
 
     path = Path(path)
-    data = _load_json(path)
+    data = load_json_file(path)
     specs: list[tuple[str, str, str]] = []
-    for section in _NPM_SECTIONS:
+    for section in NPM_SECTIONS:
         entries = data.get(section) or {}
         if not isinstance(entries, dict):
             raise DependencyFileError(f"{path}: {section} must be an object")
