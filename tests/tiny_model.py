@@ -31,6 +31,9 @@ MALICIOUS_WEIGHTS = {
     "STRING_INSECURE_URL": 1.0,
 }
 STAGE1_BITS = 8
+UNIT_MODEL_FILE = "unit_model.onnx"
+# The training configuration's unit features (what the shipped unit model is trained on).
+UNIT_FEATURE_SETTINGS = {"object_scores": {"top_k": 3, "thresholds": [0.2, 0.5, 0.8]}}
 
 
 def build_onnx(vocabulary: list[str], path: Path) -> None:
@@ -66,9 +69,10 @@ def build_onnx(vocabulary: list[str], path: Path) -> None:
 
 
 def write_manifest(directory: Path, manifest: dict[str, Any]) -> None:
-    manifest["files"] = {
-        name: sha256_file(directory / name) for name in ("model.onnx", "tokenizer.json", "stage1.bin")
-    }
+    files = ["model.onnx", "tokenizer.json", "stage1.bin"]
+    if (directory / UNIT_MODEL_FILE).exists():
+        files.append(UNIT_MODEL_FILE)
+    manifest["files"] = {name: sha256_file(directory / name) for name in files}
     (directory / "manifest.json").write_text(json.dumps(manifest, indent=1))
 
 
@@ -117,5 +121,52 @@ def build_tiny_bundle(directory: Path, **overrides: Any) -> Path:
         "suspicious_threshold": 0.3,
     }
     manifest.update(overrides)
+    write_manifest(directory, manifest)
+    return directory
+
+
+def add_unit_model(
+    directory: Path, weights: dict[str, float], bias: float, threshold: float = 0.7, suspicious: float = 0.3
+) -> Path:
+    """Gives the bundle a package-unit model: probability = sigmoid(bias + sum of weight x feature)
+    over the named unit features, as `malwi research unit-model` would ship one."""
+    from malwi.engine.unit_features import UnitFeatures
+
+    names = UnitFeatures(UNIT_FEATURE_SETTINGS).names
+    matrix = np.zeros((len(names), 1), dtype=np.float32)
+    for name, weight in weights.items():
+        matrix[names.index(name), 0] = weight
+    graph = helper.make_graph(
+        [
+            helper.make_node("MatMul", ["features", "w"], ["product"]),
+            helper.make_node("Add", ["product", "b"], ["logit"]),
+            helper.make_node("Sigmoid", ["logit"], ["probability"]),
+            helper.make_node("Reshape", ["probability", "shape"], ["malicious_probability"]),
+        ],
+        "tiny-unit-model",
+        [helper.make_tensor_value_info("features", TensorProto.FLOAT, [None, len(names)])],
+        [helper.make_tensor_value_info("malicious_probability", TensorProto.FLOAT, [None])],
+        initializer=[
+            numpy_helper.from_array(matrix, "w"),
+            numpy_helper.from_array(np.array([bias], dtype=np.float32), "b"),
+            numpy_helper.from_array(np.array([-1], dtype=np.int64), "shape"),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, str(directory / UNIT_MODEL_FILE))
+    manifest = json.loads((directory / "manifest.json").read_text())
+    manifest["unit_model"] = {
+        "file": UNIT_MODEL_FILE,
+        "name": "tiny-logistic",
+        "kind": "classifier",
+        "input": "features",
+        "output": "malicious_probability",
+        "feature_names": names,
+        "feature_extractors": UNIT_FEATURE_SETTINGS,
+        "threshold": threshold,
+        "suspicious_threshold": suspicious,
+    }
     write_manifest(directory, manifest)
     return directory

@@ -381,7 +381,7 @@ def build_parser() -> Parser:
 
     research = commands.add_parser(
         "research",
-        help="train the model: download, preprocess, train-tokenizer, train, export, evaluate, unit-model",
+        help="train the model: download, preprocess, train-tokenizer, train, export, evaluate, unit-features, unit-model",
     )
     research.add_argument(
         "--config",
@@ -408,9 +408,30 @@ def build_parser() -> Parser:
         "--into", metavar="DIR", help="also copy the bundle here (e.g. python/malwi/models/default)"
     )
     steps.add_parser("evaluate", help="object/file/package metrics and curves on the test packages")
-    steps.add_parser(
+    unit_features = steps.add_parser(
+        "unit-features",
+        help="scan listed labelled packages into W/unit_features.parquet, what unit-model trains on",
+    )
+    unit_features.add_argument(
+        "packages", metavar="LIST", help="TSV: label split ecosystem name path (tools/unit_sets.py)"
+    )
+    unit_features.add_argument(
+        "--model", metavar="DIR", help="the object model to scan with (default: active)"
+    )
+    unit_features.add_argument(
+        "--processes", type=int, default=2, help="scanning processes, one thread each (default 2)"
+    )
+    unit_model = steps.add_parser(
         "unit-model",
         help="tune, combine and export the package-unit models on W/unit_features.parquet; report the table",
+    )
+    unit_model.add_argument(
+        "--into", metavar="DIR", help="write the object-model bundle with the chosen unit model here"
+    )
+    unit_model.add_argument(
+        "--model",
+        metavar="DIR",
+        help="the object-model bundle the features were scanned with (default: active)",
     )
     reach = steps.add_parser(
         "reach-weights", help="fit how much each reachability class counts, on listed validation packages"
@@ -825,7 +846,7 @@ def run_diff(args: argparse.Namespace, out: BinaryIO) -> int:
                 warn(args.quiet, warning)
             workspace.discard(target)
         assert scanner.package_score is not None
-        result = compare(judged[0], judged[1], scanner.package_score, scanner.verdict)
+        result = compare(judged[0], judged[1], scanner.package_score, scanner.listing)
     out.write(
         (diff_json(result) if args.format == "json" else diff_text(result)).encode(
             "utf-8", "backslashreplace"

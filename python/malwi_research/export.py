@@ -179,6 +179,7 @@ def write_manifest(bundle: Path, manifest: dict[str, Any]) -> None:
         if "benign_object_scores" in manifest["calibration"]
         else []
     )
+    files += [manifest["unit_model"]["file"]] if "unit_model" in manifest else []
     manifest["files"] = {name: sha256_file(bundle / name) for name in files}
     (bundle / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
 

@@ -55,6 +55,8 @@ NAMES_FILE = "unit_features.json"
 FOLDER = "unit_model"
 INPUT_NAME = "features"
 OUTPUT_NAME = "malicious_probability"
+# The chosen model's file name inside a bundle (`ship`).
+SHIPPED_FILE = "unit_model.onnx"
 # Recent enough for every converter used here, and loadable by every ONNX Runtime the scanner
 # accepts (onnxruntime >= 1.17 runs opset 20), not only by the 1.32 this was trained with.
 OPSET = {"": 20, "ai.onnx.ml": 3}
@@ -842,3 +844,53 @@ def run(work: WorkFolder, args: argparse.Namespace) -> None:
     _write_json(folder / "report.json", report)
     _write_json(folder / "chosen.json", chosen_document)
     log(f"unit model: chose {chosen['name']}; {note}; wrote {folder / 'report.json'}")
+    if getattr(args, "into", None):
+        ship(work, folder / "chosen.json", Path(args.into), getattr(args, "model", None))
+        log(f"unit model: {chosen['name']} written into the bundle {args.into}")
+
+
+def ship(work: WorkFolder, chosen_path: Path, into: Path, model: str | None = None) -> None:
+    """Writes a copy of the object-model bundle the features were scanned with (`model`, else the
+    one `unit-features` recorded) into `into`, carrying the chosen unit model: its ONNX file (digest-covered),
+    feature names and extractor settings, and its thresholds: malicious at the selection
+    false-positive rate, suspicious at the highest configured rate."""
+    import shutil
+
+    from malwi.engine.unit_features import UnitFeatures
+    from malwi.model import model_path
+    from malwi.model.bundle import pin_if_shipped
+    from malwi_research.export import write_manifest
+
+    chosen = json.loads(chosen_path.read_text())
+    described = json.loads((work.root / NAMES_FILE).read_text())
+    settings = described.get("feature_extractors") or work.config["feature_extractors"]
+    if UnitFeatures(settings).names != chosen["feature_names"]:
+        raise ResearchError(
+            f"{chosen_path}: the chosen model's features are not those this malwi extracts with {NAMES_FILE}'s settings"
+        )
+    source = model_path(model or described.get("model")).resolve()
+    if into.resolve() != source:
+        if into.exists():
+            shutil.rmtree(into)
+        shutil.copytree(source, into)
+    shutil.copy(chosen_path.parent / chosen["file"], into / SHIPPED_FILE)
+    highest = max(chosen["thresholds"], key=float)
+    suspicious = min(float(chosen["thresholds"][highest]), float(chosen["threshold"]))
+    manifest = json.loads((into / "manifest.json").read_text(encoding="utf-8"))
+    manifest["unit_model"] = {
+        "file": SHIPPED_FILE,
+        "name": chosen["name"],
+        "kind": chosen["kind"],
+        "input": chosen["input"],
+        "output": chosen["output"],
+        "feature_names": chosen["feature_names"],
+        "feature_extractors": settings,
+        "threshold": float(chosen["threshold"]),
+        "suspicious_threshold": suspicious,
+        "selection_false_positive_rate": chosen["selection_false_positive_rate"],
+        "suspicious_false_positive_rate": float(highest),
+        "thresholds": chosen["thresholds"],
+        "sha256": chosen["sha256"],
+    }
+    write_manifest(into, manifest)
+    pin_if_shipped(into)

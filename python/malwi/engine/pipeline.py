@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from malwi.engine.inputs import SourceFile, Target, Workspace
     from malwi.model.bundle import ModelBundle
     from malwi.model.scoring import Scorer, ScoringStatistics
+    from malwi.model.unit_model import UnitModel
     from malwi.sources.registries import Release
 
 __all__ = ["FileResult", "ScanOptions", "ScanStatistics", "Scanner"]
@@ -326,14 +327,31 @@ class Scanner:
             require_device(self.options.device)
         self.featurizer = self.bundle.featurizer
         self.package_score = self.bundle.package_score
-        threshold = self.bundle.threshold if self.options.threshold is None else float(self.options.threshold)
-        self.verdict = Verdict(threshold, self.bundle.suspicious_threshold)
-        self.scorer_key = _scorer_key(self.bundle_path, self.bundle, self.verdict.suspicious)
+        # A unit's verdict (`verdict`, which --threshold moves) is on its package-unit model's
+        # scale when the bundle has one; objects are listed (file step, carriers) on the
+        # package score's (`listing`). Without a unit model both are the package score's.
+        spec = self.bundle.unit_model
+        self.unit_model: UnitModel | None = None
+        if spec is None:
+            threshold, suspicious = self.bundle.threshold, self.bundle.suspicious_threshold
+        else:
+            threshold, suspicious = spec.threshold, spec.suspicious_threshold
+        if self.options.threshold is not None:
+            threshold = float(self.options.threshold)
+        self.verdict = Verdict(threshold, suspicious)
+        self.listing = (
+            self.verdict if spec is None else Verdict(self.bundle.threshold, self.bundle.suspicious_threshold)
+        )
+        self.scorer_key = _scorer_key(self.bundle_path, self.bundle, self.listing.suspicious)
         if self.options.cache is True:
             self.cache = self._open_cache()
             self._owns_cache = True
         elif self.options.cache:
             self.cache = self.options.cache
+        if spec is not None:
+            from malwi.model.unit_model import UnitModel
+
+            self.unit_model = UnitModel(spec, self.cache, self.scorer_key)
 
     def __enter__(self) -> Scanner:
         return self
@@ -494,7 +512,7 @@ class Scanner:
             raw = self.scorer.final(*self.scorer.parts(objects, keys, scan.scoring))
             scan.statistics.device = self.scorer.device
         tops = judge_files(
-            reports, findings, raw, np.asarray(owners, dtype=np.int64), self.package_score, self.verdict
+            reports, findings, raw, np.asarray(owners, dtype=np.int64), self.package_score, self.listing
         )
         per_file: list[list[str]] = [[] for _ in results]
         for owner, key in zip(owners, keys):
@@ -686,7 +704,10 @@ class Scanner:
         if scan.scoring is not None:
             statistics.objects_stage2 = scan.scoring.stage2_objects
             statistics.windows = scan.scoring.windows
-        report.units = [tally.judge(self.package_score, self.verdict) for tally in tallies.values()]
+        report.units = [
+            tally.judge(self.package_score, self.verdict, self.unit_model, self.listing)
+            for tally in tallies.values()
+        ]
         report.verdict = worst(unit.verdict for unit in report.units)
         report.maliciousness = max((unit.maliciousness for unit in report.units), default=0.0)
         report.malicious = report.verdict == "malicious"

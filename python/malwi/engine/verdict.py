@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
     from malwi._malwi import FileReport
     from malwi.engine.units import Unit
+    from malwi.model.unit_model import UnitModel
     from malwi.report.result import FileFinding, ObjectFinding, UnitFinding
 
 # A flagged unit lists at most this many of the objects that carry its verdict: enough to act
@@ -257,16 +258,14 @@ class UnitTally:
         return tops
 
     def carriers(
-        self, score: PackageScore, verdict: Verdict, judged: str
+        self, score: PackageScore, bar: float | None, objects: int
     ) -> list[tuple[FileFinding, ObjectFinding]]:
         """The objects that carry a flagged unit's verdict: each one that alone, in a unit of
-        this many objects, would reach the verdict's threshold, the highest first (a report
-        lists MAX_CARRIERS of them; a baseline needs them all). None for a good or incomplete
-        unit."""
-        bar = {"malicious": verdict.threshold, "suspicious": verdict.suspicious}.get(judged)
+        `objects` objects, would reach `bar` on the package scale, the highest first (a report
+        lists MAX_CARRIERS of them; a baseline needs them all). None when `bar` is None (a good
+        or incomplete unit)."""
         if bar is None:
             return []
-        objects = len(self.hashes)
         carrying = [
             (f, o)
             for f, o in self.candidates
@@ -277,21 +276,47 @@ class UnitTally:
         )
         return carrying
 
-    def judge(self, score: PackageScore, verdict: Verdict) -> UnitFinding:
+    def judge(
+        self,
+        score: PackageScore,
+        verdict: Verdict,
+        unit_model: UnitModel | None = None,
+        listing: Verdict | None = None,
+    ) -> UnitFinding:
+        """The unit's finding. Its score is the package-unit model's when there is one and the
+        unit has compiled code, else the package score of its objects; `verdict` holds the
+        thresholds of that score. `listing` holds the package-score thresholds, which decide the
+        objects that carry a flagged verdict (default: `verdict`)."""
         from malwi.report.result import UnitFinding
 
         unit = self.unit
         finding = UnitFinding(unit.key, unit.name, unit.kind)
         finding.version = unit.version
         tops = finding.tops = self.classify()
-        finding.maliciousness = score.package_probability(score.top_of(tops), len(self.hashes))
-        finding.verdict = verdict.of(finding.maliciousness, complete=not self.unscanned)
+        objects = len(self.hashes)
+        finding.object_score = score.package_probability(score.top_of(tops), objects)
         finding.unscanned = self.unscanned
         finding.hooks = [hook.to_dict() for hook in unit.hooks]
         evidence = finding.evidence = UnitEvidence()
         evidence.hooks = finding.hooks
         evidence.files = [(summary, scanned) for scanned, _, _, _, summary in self.reached]
-        finding.carrying = self.carriers(score, verdict, finding.verdict)
+        if unit_model is not None and self.reached:
+            finding.maliciousness = unit_model.score(evidence)
+            finding.scored_by = "unit_model"
+        else:
+            finding.maliciousness = finding.object_score
+        finding.verdict = verdict.of(finding.maliciousness, complete=not self.unscanned)
+        listing = listing or verdict
+        if finding.scored_by == "unit_model":
+            # The unit model weighs the whole unit, so no single object need reach the package
+            # threshold: its carriers are the objects worth listing, else the highest ones.
+            bar = listing.suspicious if finding.verdict in ("malicious", "suspicious") else None
+            finding.carrying = self.carriers(score, bar, objects) or (
+                self.carriers(score, 0.0, objects)[:MAX_CARRIERS] if bar is not None else []
+            )
+        else:
+            bar = {"malicious": listing.threshold, "suspicious": listing.suspicious}.get(finding.verdict)
+            finding.carrying = self.carriers(score, bar, objects)
         finding.carriers = finding.carrying[:MAX_CARRIERS]
         by_reach = dict.fromkeys(REACH_CLASSES, 0)
         for scanned, _, _, _, _ in self.reached:

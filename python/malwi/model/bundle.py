@@ -5,7 +5,8 @@ not match this malwi raises ModelError; it never produces a verdict. The manifes
 covered too: the shipped model's by the digest pinned beside it (`SHIPPED_PIN`, written when a
 bundle is exported or refitted into the package), a registered model's by the digest the
 registry recorded. Every bundle's numbers are checked: thresholds, calibration and weights
-finite and in range, benign score table ascending within [0, 1].
+finite and in range, benign score table ascending within [0, 1]; a package-unit model's
+section (`malwi.model.unit_model`) matches the features this malwi extracts.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 from malwi._malwi import FEATURIZER_VERSION, FeaturizerConfig, LinearModel, Vocabulary
 from malwi.engine.verdict import PackageScore
 from malwi.errors import ModelError
+from malwi.model.unit_model import UnitModelSpec
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -132,6 +134,12 @@ class ModelBundle:
             # How much each reachability class's objects count (fitted by `malwi research
             # reach-weights`); a bundle without them weighs every class alike.
             calibration.get("reach_weights"),
+        )
+        # The package-unit model that decides unit verdicts, when the bundle has one; else the
+        # package score above decides them.
+        section = manifest.get("unit_model")
+        self.unit_model = (
+            UnitModelSpec(directory, section, set(manifest.get("files", {}))) if section is not None else None
         )
 
     @classmethod

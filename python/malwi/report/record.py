@@ -18,7 +18,7 @@ from typing import Any
 from malwi.report.result import FileFinding, FileInfo, MalwiReport, ObjectFinding, UnitFinding
 
 # Bumped whenever the record's shape changes: an older record is then a miss, never misread.
-RECORD_VERSION = 1
+RECORD_VERSION = 2
 
 
 def _file(finding: FileFinding) -> dict[str, Any]:
@@ -45,6 +45,8 @@ def _unit(unit: UnitFinding, position: dict[int, tuple[int, int]]) -> dict[str, 
         "version": unit.version,
         "verdict": unit.verdict,
         "maliciousness": unit.maliciousness,
+        "scored_by": unit.scored_by,
+        "object_score": unit.object_score,
         "statistics": unit.statistics,
         "unscanned": unit.unscanned,
         "hooks": unit.hooks,
@@ -147,6 +149,8 @@ def restore(record: dict[str, Any], shown: str) -> MalwiReport:
         unit.version = str(data["version"])
         unit.verdict = str(data["verdict"])
         unit.maliciousness = float(data["maliciousness"])
+        unit.scored_by = str(data["scored_by"])
+        unit.object_score = float(data["object_score"])
         unit.statistics = dict(data["statistics"])
         unit.unscanned = [{**item, "path": moved(str(item["path"]))} for item in data["unscanned"]]
         unit.hooks = list(data["hooks"])

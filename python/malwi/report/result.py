@@ -228,6 +228,8 @@ class UnitFinding:
         "kind",
         "maliciousness",
         "name",
+        "object_score",
+        "scored_by",
         "statistics",
         "tops",
         "unscanned",
@@ -242,6 +244,10 @@ class UnitFinding:
         self.version = ""
         self.verdict = "good"
         self.maliciousness = 0.0
+        # What decided `maliciousness`: the package-unit model, or the package score of the
+        # unit's objects (`object_score`, always computed and reported beside it).
+        self.scored_by = "package_score"
+        self.object_score = 0.0
         self.statistics: dict[str, Any] = {}  # counts; files_by_reach a count per class
         self.unscanned: list[dict[str, str]] = []
         self.hooks: list[dict[str, Any]] = []
@@ -274,6 +280,8 @@ class UnitFinding:
             "kind": self.kind,
             "verdict": self.verdict,
             "maliciousness": round(self.maliciousness, 4),
+            "scored_by": self.scored_by,
+            "object_score": round(self.object_score, 4),
             "statistics": self.statistics,
         }
         if self.carriers:
