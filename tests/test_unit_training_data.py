@@ -10,6 +10,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -66,11 +67,18 @@ def listing(tmp_path: Path) -> Path:
     return path
 
 
-def test_unit_features_scans_each_package_into_rows_with_groups(tmp_path: Path, tiny: Path) -> None:
+def test_unit_features_scans_each_package_into_rows_with_groups(
+    tmp_path: Path, tiny: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     work = WorkFolder(tmp_path / "work", CONFIG)
     work.root.mkdir()
-    args = argparse.Namespace(packages=str(listing(tmp_path)), model=str(tiny), processes=1)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))  # where the worker processes unpack
+    args = argparse.Namespace(packages=str(listing(tmp_path)), model=str(tiny), processes=2)
     uf.run(work, args)
+    left = [p.name for p in scratch.iterdir() if p.name.startswith("malwi-")]
+    assert left == [], "the workers leave no temporary folders behind"
     table = pq.read_table(work.root / "unit_features.parquet").to_pylist()
     described = json.loads((work.root / "unit_features.json").read_text())
     names = UnitFeatures(work.config["feature_extractors"]).names
@@ -110,6 +118,12 @@ def chosen_model(work: WorkFolder, tiny: Path) -> Path:
     (work.root / um.NAMES_FILE).write_text(
         json.dumps({"names": names, "feature_extractors": UNIT_FEATURE_SETTINGS, "model": str(tiny)})
     )
+    pq.write_table(
+        pa.table(
+            {"split": ["train", "train", "test"], "label": [1, 0, 1], "ecosystem": ["pypi", "npm", "npm"]}
+        ),
+        work.root / um.FEATURES_FILE,
+    )
     chosen = {
         "name": "logistic",
         "kind": "classifier",
@@ -139,9 +153,14 @@ def test_ship_writes_a_bundle_whose_unit_model_decides(tmp_path: Path, tiny: Pat
     assert (
         UNIT_MODEL_FILE in bundle.manifest["files"] and bundle.threshold == ModelBundle.load(tiny).threshold
     )
+    # Only Python malware was trained on: npm units stay with the package score.
+    assert bundle.unit_model.ecosystems == ("pypi",)
     shutil.copytree(EXAMPLES / "malicious-python", tmp_path / "evil")
     report = MalwiReport.create(input_path=str(tmp_path / "evil"), silent=True, model=into)
     assert report.verdict == "malicious" and report.units[0].scored_by == "unit_model"
+    shutil.copytree(EXAMPLES / "malicious-javascript", tmp_path / "evil-js")
+    report = MalwiReport.create(input_path=str(tmp_path / "evil-js"), silent=True, model=into)
+    assert {u.scored_by for u in report.units} == {"package_score"}
 
 
 def test_ship_refuses_a_model_trained_on_other_features(tmp_path: Path, tiny: Path) -> None:
@@ -154,3 +173,42 @@ def test_ship_refuses_a_model_trained_on_other_features(tmp_path: Path, tiny: Pa
     with pytest.raises(ResearchError, match="not those this malwi extracts"):
         um.ship(work, chosen, tmp_path / "shipped")
     assert not (tmp_path / "shipped").exists()
+
+
+def test_a_rerun_scans_only_what_the_table_lacks(
+    tmp_path: Path, tiny: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work = WorkFolder(tmp_path / "work", CONFIG)
+    work.root.mkdir()
+    listed = listing(tmp_path)
+    args = argparse.Namespace(packages=str(listed), model=str(tiny), processes=1)
+    uf.run(work, args)
+    first = pq.read_table(work.root / uf.FEATURES).to_pylist()
+    write(tmp_path / "late", {"setup.py": "from setuptools import setup\nsetup(name='late')\n"})
+    with open(listed, "a") as handle:
+        handle.write(f"benign\ttrain\tpypi\tlate\t{tmp_path / 'late'}\n")
+    scanned: list[str] = []
+    original = uf._scanned
+
+    def recording(rows: list, *rest: object) -> object:
+        scanned.extend(row["name"] for row in rows)
+        return original(rows, *rest)
+
+    monkeypatch.setattr(uf, "_scanned", recording)
+    uf.run(work, args)
+    # The package that could not be scanned is tried again; the others are kept as they were.
+    assert sorted(scanned) == ["late", "missing"]
+    second = pq.read_table(work.root / uf.FEATURES).to_pylist()
+    assert [r for r in second if r["name"] != "late"] == first
+    assert {r["name"] for r in second} == {"calc", "mono", "evil-one", "evil-two", "late"}
+
+    # Another object model extracts other scores: everything is scanned again.
+    scanned.clear()
+    other = build_tiny_bundle(tmp_path / "other", threshold=0.6)
+    (other / "stage1.bin").write_bytes(b"\x00" * 1020 + b"\x00\x00\x80\x3f")
+    from .tiny_model import write_manifest
+
+    manifest = json.loads((other / "manifest.json").read_text())
+    write_manifest(other, manifest)
+    uf.run(work, argparse.Namespace(packages=str(listed), model=str(other), processes=1))
+    assert sorted(scanned) == ["calc", "evil-one", "evil-two", "late", "missing", "mono"]

@@ -421,6 +421,9 @@ def build_parser() -> Parser:
     unit_features.add_argument(
         "--processes", type=int, default=2, help="scanning processes, one thread each (default 2)"
     )
+    unit_features.add_argument(
+        "--rescan", action="store_true", help="scan every package, even those the folder's table has"
+    )
     unit_model = steps.add_parser(
         "unit-model",
         help="tune, combine and export the package-unit models on W/unit_features.parquet; report the table",

@@ -15,6 +15,9 @@ of the active bundle, no result cache), so the features are exactly what a scan 
 packages also their payload family, packages that share an object scoring at least
 `FAMILY_SCORE` (the same payload under another name). Scanning runs in `--processes` worker
 processes, each with one single-threaded scanner (per-package work is mostly Python).
+
+Resumable: a package already in the folder's table, scanned with the same object model (file
+digests) and feature settings, is kept, not scanned again (`--rescan` scans everything).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import multiprocessing.util
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +34,8 @@ from malwi_research import Progress, ResearchError, WorkFolder, log, need
 
 FIELDS = ("label", "split", "ecosystem", "name", "path")
 LABELS = {"benign": 0, "malicious": 1}
+FEATURES = "unit_features.parquet"
+DESCRIPTION = "unit_features.json"
 # Objects this likely malicious, shared by two malicious packages, make them one payload family.
 FAMILY_SCORE = 0.5
 
@@ -66,7 +72,9 @@ def _start(bundle: str, settings: dict[str, Any]) -> None:
     from malwi.engine.pipeline import Scanner, ScanOptions
     from malwi.engine.unit_features import UnitFeatures
 
-    _WORKER["workspace"] = Workspace().__enter__()
+    workspace = _WORKER["workspace"] = Workspace().__enter__()
+    # Its temporary folders go when the worker exits (a pool worker never runs `atexit`).
+    multiprocessing.util.Finalize(workspace, workspace.__exit__, args=(None, None, None), exitpriority=10)
     _WORKER["scanner"] = Scanner(ScanOptions(model=bundle, workers=1))
     _WORKER["extractor"] = UnitFeatures(settings)
 
@@ -127,6 +135,8 @@ def groups_of(results: list[dict[str, Any]]) -> dict[int, str]:
         row = result["row"]
         name = f"name:{row['ecosystem']}:{row['name'].lower()}"
         find(name)
+        if "group" in result:  # kept from an earlier run: still with what it was grouped with
+            parent[find(f"earlier:{result['group']}")] = find(name)
         if row["label"] == "malicious":
             for unit in result["units"]:
                 for digest in unit["hashes"]:
@@ -143,6 +153,53 @@ def _scanned(
     context = multiprocessing.get_context("spawn")  # no forked ONNX Runtime or Rust thread pools
     with context.Pool(processes, initializer=_start, initargs=(bundle, settings)) as pool:
         yield from pool.imap(_scan, listing, chunksize=4)
+        pool.close()
+        pool.join()  # workers exit on their own and clean up, before `with` would kill them
+
+
+def object_model_digests(bundle: str) -> dict[str, str]:
+    """What the features depend on in a bundle: the digests of its files, less the unit model's
+    (a shipped unit model does not change what a scan extracts)."""
+    from malwi.model.bundle import ModelBundle
+
+    loaded = ModelBundle.load(bundle)
+    unit_file = loaded.unit_model.file if loaded.unit_model is not None else None
+    return {name: digest for name, digest in loaded.manifest.get("files", {}).items() if name != unit_file}
+
+
+def earlier_rows(work: WorkFolder, described: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The rows of an earlier run in this working folder, by package path, when it extracted the
+    same features with the same object model; else none (everything is scanned)."""
+    parquet = need("pyarrow.parquet")
+    table, document = work.root / FEATURES, work.root / DESCRIPTION
+    if not (table.exists() and document.exists()):
+        return {}
+    earlier = json.loads(document.read_text(encoding="utf-8"))
+    if any(earlier.get(key) != described[key] for key in ("names", "feature_extractors", "object_model")):
+        log("unit-features: the earlier table was made with other features or another model: rescanning")
+        return {}
+    kept: dict[str, list[dict[str, Any]]] = {}
+    for row in parquet.read_table(table).to_pylist():
+        kept.setdefault(row["path"], []).append(row)
+    return kept
+
+
+def _recalled(row: Listed, rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """An earlier run's result for `row`, when it had the same label (a relabelled package is
+    scanned again); its old group joins the packages it was grouped with before."""
+    if any(old["label"] != LABELS[row["label"]] for old in rows):
+        return None
+    units = [
+        {
+            "unit": old["unit"],
+            "features": old["features"],
+            "object_model_score": old["object_model_score"],
+            "object_model_verdict": old["object_model_verdict"],
+            "hashes": list(old.get("hashes") or ()),
+        }
+        for old in rows
+    ]
+    return {"row": row, "units": units, "group": rows[0]["group"]}
 
 
 def run(work: WorkFolder, args: argparse.Namespace) -> None:
@@ -155,10 +212,21 @@ def run(work: WorkFolder, args: argparse.Namespace) -> None:
     names = UnitFeatures(settings).names
     listing = read_listing(Path(args.packages))
     bundle = str(model_path(args.model).resolve())
+    described = {"names": names, "feature_extractors": settings, "object_model": object_model_digests(bundle)}
+    kept = {} if getattr(args, "rescan", False) else earlier_rows(work, described)
     results: list[dict[str, Any]] = []
     failed: list[str] = []
-    with Progress("unit-features", len(listing)) as bar:
-        for result in _scanned(listing, bundle, settings, max(1, args.processes)):
+    wanted = []
+    for row in listing:
+        recalled = _recalled(row, kept[row["path"]]) if row["path"] in kept else None
+        if recalled is None:
+            wanted.append(row)
+        else:
+            results.append(recalled)
+    if kept:
+        log(f"unit-features: {len(results)} packages kept from the earlier table, {len(wanted)} to scan")
+    with Progress("unit-features", len(wanted)) as bar:
+        for result in _scanned(wanted, bundle, settings, max(1, args.processes)) if wanted else ():
             if "error" in result:
                 failed.append(f"{result['row']['path']}: {result['error']}")
             else:
@@ -180,6 +248,7 @@ def run(work: WorkFolder, args: argparse.Namespace) -> None:
             "unit",
             "object_model_score",
             "object_model_verdict",
+            "hashes",
             "features",
         )
     }
@@ -196,22 +265,22 @@ def run(work: WorkFolder, args: argparse.Namespace) -> None:
             columns["unit"].append(unit["unit"])
             columns["object_model_score"].append(float(unit["object_model_score"]))
             columns["object_model_verdict"].append(unit["object_model_verdict"])
+            columns["hashes"].append(list(unit["hashes"]))
             columns["features"].append([float(v) for v in unit["features"]])
     table = pyarrow.table(columns)
-    parquet.write_table(table, work.root / "unit_features.parquet")
+    parquet.write_table(table, work.root / FEATURES)
     document = {
-        "names": names,
+        **described,
         "group_by": work.config["evaluation_metrics"]["cross_validation"]["group_by"],
-        "feature_extractors": settings,
         "model": bundle,
         "listing": str(args.packages),
         "packages": len(listing),
         "not_scanned": failed,
     }
-    (work.root / "unit_features.json").write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+    (work.root / DESCRIPTION).write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
     for line in failed[:20]:
         log(f"not scanned: {line}")
     log(
         f"unit-features: {table.num_rows} units from {len(results)} packages "
-        f"({len(failed)} not scanned, {len(set(groups.values()))} groups) -> {work.root / 'unit_features.parquet'}"
+        f"({len(failed)} not scanned, {len(set(groups.values()))} groups) -> {work.root / FEATURES}"
     )

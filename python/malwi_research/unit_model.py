@@ -868,6 +868,14 @@ def ship(work: WorkFolder, chosen_path: Path, into: Path, model: str | None = No
         raise ResearchError(
             f"{chosen_path}: the chosen model's features are not those this malwi extracts with {NAMES_FILE}'s settings"
         )
+    # It judges only units of the ecosystems it saw malware of: trained on Python malware alone,
+    # it would call every npm package good.
+    trained = need("pyarrow.parquet").read_table(
+        work.root / FEATURES_FILE, columns=["split", "label", "ecosystem"]
+    )
+    ecosystems = sorted(
+        {r["ecosystem"] for r in trained.to_pylist() if r["split"] == "train" and r["label"] == 1}
+    )
     source = model_path(model or described.get("model")).resolve()
     if into.resolve() != source:
         if into.exists():
@@ -885,6 +893,7 @@ def ship(work: WorkFolder, chosen_path: Path, into: Path, model: str | None = No
         "output": chosen["output"],
         "feature_names": chosen["feature_names"],
         "feature_extractors": settings,
+        "ecosystems": ecosystems,
         "threshold": float(chosen["threshold"]),
         "suspicious_threshold": suspicious,
         "selection_false_positive_rate": chosen["selection_false_positive_rate"],

@@ -276,6 +276,15 @@ class UnitTally:
         )
         return carrying
 
+    def ecosystem(self) -> str:
+        """`npm` for a unit with a package.json or whose compiled code is all JavaScript, else
+        `pypi`: which units a unit model trained on one ecosystem's malware may judge."""
+        unit = self.unit
+        if unit.kind == "npm" or any(os.path.basename(m) == "package.json" for m in unit.manifests):
+            return "npm"
+        languages = {file.language for _, file, _, _, _ in self.reached}
+        return "npm" if languages == {"javascript"} else "pypi"
+
     def judge(
         self,
         score: PackageScore,
@@ -283,8 +292,9 @@ class UnitTally:
         unit_model: UnitModel | None = None,
         listing: Verdict | None = None,
     ) -> UnitFinding:
-        """The unit's finding. Its score is the package-unit model's when there is one and the
-        unit has compiled code, else the package score of its objects; `verdict` holds the
+        """The unit's finding. Its score is the package-unit model's when there is one, the unit
+        has compiled code and is of an ecosystem the model judges, else the package score of its
+        objects; `verdict` holds the
         thresholds of that score. `listing` holds the package-score thresholds, which decide the
         objects that carry a flagged verdict (default: `verdict`)."""
         from malwi.report.result import UnitFinding
@@ -300,7 +310,7 @@ class UnitTally:
         evidence = finding.evidence = UnitEvidence()
         evidence.hooks = finding.hooks
         evidence.files = [(summary, scanned) for scanned, _, _, _, summary in self.reached]
-        if unit_model is not None and self.reached:
+        if unit_model is not None and self.reached and self.ecosystem() in unit_model.spec.ecosystems:
             finding.maliciousness = unit_model.score(evidence)
             finding.scored_by = "unit_model"
         else:

@@ -52,6 +52,12 @@ class UnitModelSpec:
                 f"unit_model.suspicious_threshold {self.suspicious_threshold} must be above 0 and at most "
                 f"its threshold {self.threshold}"
             )
+        # The ecosystems whose units it judges: those it saw malware of in training (a model
+        # that never saw npm malware calls every npm package good; the package score judges
+        # those instead).
+        self.ecosystems = tuple(str(e) for e in section.get("ecosystems", ("pypi", "npm")))
+        if not self.ecosystems or not set(self.ecosystems) <= {"pypi", "npm"}:
+            raise ValueError(f"unit_model.ecosystems {list(self.ecosystems)} must name pypi and/or npm")
         self.features = UnitFeatures(section["feature_extractors"])
         names = list(section["feature_names"])
         if names != self.features.names:
