@@ -377,6 +377,26 @@ def test_run_end_to_end(data: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert test["by_ecosystem"]["npm"]["malicious"] == 0
     assert test["by_ecosystem"]["npm"]["at_false_positive_rate"][selection]["recall"] is None
 
+    # Every model and ensemble is in the model registry, as a classifier or an ensemble, with
+    # its validation recall at each configured rate.
+    from malwi.registry import Registry
+
+    with Registry() as registry:
+        recorded = {
+            row["model_name"]: row
+            for row in registry.list_models()
+            if row["model_name"].startswith("malwi-unit-")
+        }
+        assert set(recorded) == {f"malwi-unit-{name}" for name in rows}
+        for name, row in rows.items():
+            entry = registry.show(recorded[f"malwi-unit-{name}"]["model_id"])
+            assert entry["model_type"] == row["kind"] and entry["file_sha256"] == row["onnx"]["sha256"]
+            assert entry["recall"] == pytest.approx(row["recall_at_false_positive_rate"][selection])
+            assert entry["metadata"]["chosen"] == (name == chosen["name"])
+            assert sorted(p["recall"] for p in entry["performance"]) == sorted(
+                row["recall_at_false_positive_rate"].values()
+            )
+
 
 def test_run_leaves_out_a_disabled_model(data: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(um, "TIMING_RUNS", 5)

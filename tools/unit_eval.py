@@ -4,11 +4,13 @@ on the units `malwi research unit-features` scanned (`W/unit_features.parquet`).
 
 A package is flagged when any of its units is (as a scan reports it). Sets, by the listing's
 split and ecosystem: the test split's benign long-tail releases (the registry-feed set: names
-never trained or tuned on), held-out malicious PyPI samples, and the hand-written npm set
-(`data/validation/npm-malicious`). For each: the object-model package score at its own
-thresholds (`object_model_verdict`, what shipped before) and the unit model at its thresholds,
-plus the unit-model threshold that keeps the feed set's false-positive rate at 0.1 % and the
-recall it leaves (read off the test set, so reported, never used by the scanner).
+never trained or tuned on), the benign validation units (which chose the model), held-out
+malicious PyPI samples, and the hand-written npm set (`data/validation/npm-malicious`). Columns:
+the object-model package score at its own thresholds (`object_model_verdict`: what decided
+before), the unit model alone at its thresholds, and what the bundle ships (the unit model for
+the ecosystems it judges, the package score for the others). Also the unit-model threshold that
+keeps the PyPI feed set's false-positive rate at 0.1 % and the recall it leaves (read off the
+test set, so reported only, never used by the scanner).
 
     python tools/unit_eval.py --work W --model python/malwi/models/default [--json OUT]
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -90,55 +93,60 @@ def main() -> int:
         ]
 
     result: dict[str, Any] = {"model": bundle.name, "unit_model": spec.name, "sets": {}}
-    feed_benign: list[float] = []
+    warned = ("malicious", "suspicious")
+
+    def flagged_share(part: list[int], judged: Callable[[int], bool]) -> float:
+        """The share of the packages of `part` (row indices) with a unit that `judged` flags."""
+        flags: dict[str, bool] = {}
+        for i in part:
+            flags[rows[i]["package_id"]] = flags.get(rows[i]["package_id"], False) or judged(i)
+        return share(flags)
+
+    def shipped(i: int, suspicious: bool) -> bool:
+        """As a scan with the bundle decides: the unit model for its ecosystems, else the
+        package score."""
+        if rows[i]["ecosystem"] in spec.ecosystems:
+            return bool(scores[i] >= (spec.suspicious_threshold if suspicious else spec.threshold))
+        return rows[i]["object_model_verdict"] in (warned if suspicious else ("malicious",))
+
+    columns: dict[str, Callable[[int], bool]] = {
+        "package_score_malicious": lambda i: rows[i]["object_model_verdict"] == "malicious",
+        "package_score_suspicious_or_worse": lambda i: rows[i]["object_model_verdict"] in warned,
+        "unit_model_malicious": lambda i: bool(scores[i] >= spec.threshold),
+        "unit_model_suspicious_or_worse": lambda i: bool(scores[i] >= spec.suspicious_threshold),
+        "shipped_malicious": lambda i: shipped(i, False),
+        "shipped_suspicious_or_worse": lambda i: shipped(i, True),
+    }
     for name, wanted in sets.items():
-        picked = members(*wanted)
-        part = [rows[i] for i in picked]
-        part_scores = scores[picked]
-        before: dict[str, bool] = {}
-        for row in part:
-            verdict = row["object_model_verdict"]
-            before[row["package_id"]] = before.get(row["package_id"], False) or verdict == "malicious"
-        before_warned: dict[str, bool] = {}
-        for row in part:
-            verdict = row["object_model_verdict"]
-            before_warned[row["package_id"]] = before_warned.get(row["package_id"], False) or verdict in (
-                "malicious",
-                "suspicious",
-            )
-        after = package_flags(part, part_scores, spec.threshold)
-        after_warned = package_flags(part, part_scores, spec.suspicious_threshold)
-        result["sets"][name] = {
-            "packages": len(after),
-            "package_score_malicious": share(before),
-            "package_score_suspicious_or_worse": share(before_warned),
-            "unit_model_malicious": share(after),
-            "unit_model_suspicious_or_worse": share(after_warned),
-        }
-        if name.startswith("feed:"):
-            feed_benign += list(package_scores(part, part_scores).values())
-    threshold = feed_threshold(feed_benign, FEED_RATE)
+        part = members(*wanted)
+        figures: dict[str, Any] = {"packages": len({rows[i]["package_id"] for i in part})}
+        figures.update({column: flagged_share(part, judged) for column, judged in columns.items()})
+        result["sets"][name] = figures
+    # The unit-model threshold at which the PyPI feed set's false-positive rate is 0.1 %.
+    feed = members("test", 0, "pypi")
+    worst = package_scores([rows[i] for i in feed], scores[feed])
+    threshold = feed_threshold(list(worst.values()), FEED_RATE)
     malicious_pypi = members("test", 1, "pypi")
     caught = package_flags([rows[i] for i in malicious_pypi], scores[malicious_pypi], threshold)
-    npm = members("test", 1, "npm")
-    caught_npm = package_flags([rows[i] for i in npm], scores[npm], threshold)
     result["feed_rate"] = {
         "false_positive_rate": FEED_RATE,
-        "feed_packages": len(feed_benign),
+        "feed_packages": len(worst),
         "threshold": threshold,
         "recall_malicious_pypi": share(caught),
-        "recall_handwritten_npm": share(caught_npm),
     }
     result["thresholds"] = {"malicious": spec.threshold, "suspicious": spec.suspicious_threshold}
+    result["ecosystems"] = list(spec.ecosystems)
     print(
-        "| packages | count | package score: malicious | suspicious or worse | unit model: malicious | suspicious or worse |"
+        "| packages | count | package score: malicious (suspicious or worse) | unit model alone | "
+        f"shipped (unit model for {', '.join(spec.ecosystems)}) |"
     )
-    print("|---|---|---|---|---|---|")
-    for name, figures in result["sets"].items():
+    print("|---|---|---|---|---|")
+    for name, f in result["sets"].items():
         print(
-            f"| {name} | {figures['packages']:,} | {figures['package_score_malicious']:.4f} | "
-            f"{figures['package_score_suspicious_or_worse']:.4f} | {figures['unit_model_malicious']:.4f} | "
-            f"{figures['unit_model_suspicious_or_worse']:.4f} |"
+            f"| {name} | {f['packages']:,} | {f['package_score_malicious']:.4f} "
+            f"({f['package_score_suspicious_or_worse']:.4f}) | {f['unit_model_malicious']:.4f} "
+            f"({f['unit_model_suspicious_or_worse']:.4f}) | {f['shipped_malicious']:.4f} "
+            f"({f['shipped_suspicious_or_worse']:.4f}) |"
         )
     print(json.dumps(result["feed_rate"]))
     if args.json:

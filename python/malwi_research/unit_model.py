@@ -844,9 +844,78 @@ def run(work: WorkFolder, args: argparse.Namespace) -> None:
     _write_json(folder / "report.json", report)
     _write_json(folder / "chosen.json", chosen_document)
     log(f"unit model: chose {chosen['name']}; {note}; wrote {folder / 'report.json'}")
+    register(
+        work, rows, chosen["name"], folder, getattr(args, "registry", None), getattr(args, "model", None)
+    )
     if getattr(args, "into", None):
         ship(work, folder / "chosen.json", Path(args.into), getattr(args, "model", None))
         log(f"unit model: {chosen['name']} written into the bundle {args.into}")
+
+
+def register(
+    work: WorkFolder,
+    rows: Sequence[dict[str, Any]],
+    chosen: str,
+    folder: Path,
+    registry_path: str | None,
+    model: str | None = None,
+) -> list[str]:
+    """Records every model and ensemble of the run in the model registry (`model_type`
+    classifier or ensemble, status testing; validation figures at each configured rate), keyed
+    by its ONNX file's digest. Returns the model ids."""
+    from malwi.model import model_path
+    from malwi.model.bundle import ModelBundle
+    from malwi.registry import Registry
+
+    described = json.loads((work.root / NAMES_FILE).read_text())
+    objects = ModelBundle.load(model_path(model or described.get("model")).resolve())
+    version = time.strftime("%Y.%m.%d")
+    ids = []
+    with Registry(registry_path) as registry:
+        for row in rows:
+            model_id = f"malwi-unit-{version}-{row['name']}-{row['onnx']['sha256'][:8]}"
+            validation = row["validation"]
+            registry.register_model(
+                model_id=model_id,
+                model_name=f"malwi-unit-{row['name']}",
+                model_type=row["kind"],
+                version=version,
+                file_path=str((folder / row["onnx"]["file"]).resolve()),
+                file_size=row["onnx"]["size_bytes"],
+                file_sha256=row["onnx"]["sha256"],
+                # The unit features are made from this object model's scores.
+                featurizer_id=objects.featurizer.featurizer_id,
+                vocabulary_hash=objects.vocabulary.hash,
+                threshold=validation["threshold"],
+                recall=validation["recall"],
+                false_positive_rate=validation["at_false_positive_rate"][
+                    rate_key(validation["selection_false_positive_rate"])
+                ]["false_positive_rate"],
+                training_config={
+                    key: work.config[key] for key in ("model_configurations", "ensemble_configurations")
+                },
+                metadata={
+                    "params": row["params"],
+                    "chosen": row["name"] == chosen,
+                    "cv_score": row["cv_score"],
+                },
+            )
+            with registry.connection:
+                registry.connection.execute("DELETE FROM model_performance WHERE model_id = ?", (model_id,))
+            for point in validation["at_false_positive_rate"].values():
+                registry.record_performance(
+                    model_id=model_id,
+                    dataset_name="validation",
+                    level="package",
+                    recall=point["recall"],
+                    false_positive_rate=point["false_positive_rate"],
+                    roc_auc=row["roc_auc"],
+                    threshold=point["threshold"],
+                    inference_time_ms=row["onnx"]["microseconds_per_unit"] / 1000,
+                )
+            ids.append(model_id)
+    log(f"unit model: {len(ids)} models recorded in {registry.path}")
+    return ids
 
 
 def ship(work: WorkFolder, chosen_path: Path, into: Path, model: str | None = None) -> None:
