@@ -10,7 +10,6 @@ import json
 import shutil
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -118,12 +117,6 @@ def chosen_model(work: WorkFolder, tiny: Path) -> Path:
     (work.root / um.NAMES_FILE).write_text(
         json.dumps({"names": names, "feature_extractors": UNIT_FEATURE_SETTINGS, "model": str(tiny)})
     )
-    pq.write_table(
-        pa.table(
-            {"split": ["train", "train", "test"], "label": [1, 0, 1], "ecosystem": ["pypi", "npm", "npm"]}
-        ),
-        work.root / um.FEATURES_FILE,
-    )
     chosen = {
         "name": "logistic",
         "kind": "classifier",
@@ -132,6 +125,7 @@ def chosen_model(work: WorkFolder, tiny: Path) -> Path:
         "input": um.INPUT_NAME,
         "output": um.OUTPUT_NAME,
         "feature_names": names,
+        "ecosystems": ["pypi"],
         "selection_false_positive_rate": 0.005,
         "threshold": 0.8,
         "thresholds": {"0.001": 0.9, "0.005": 0.8, "0.01": 0.6},

@@ -10,8 +10,10 @@ working folder.
    voting, and stacking whose internal folds are grouped the same way.
 3. Each model and ensemble gets a cross-validated score on the training units
    (`evaluation_metrics.cross_validation`), is exported to ONNX, checked against scikit-learn in
-   ONNX Runtime, timed there, and scored on the validation units: recall at each configured
-   false-positive rate, ROC AUC, and the configured metrics at the selection rate.
+   ONNX Runtime, timed there, and scored on the validation units of the ecosystems it will
+   judge (those with malicious training units; the scanner leaves the others to the package
+   score): recall at each configured false-positive rate, ROC AUC, and the configured metrics
+   at the selection rate.
 4. The one with the highest validation recall at `selection_false_positive_rate` is chosen
    (ties: higher ROC AUC, then the cheaper one to score). Its thresholds come from the benign
    validation scores of the ONNX model itself, so the scanner flags exactly what was measured.
@@ -96,7 +98,12 @@ class Units:
         return len(self.labels)
 
     def select(self, split: str) -> Units:
-        chosen = self.splits == split
+        return self._where(self.splits == split)
+
+    def of_ecosystems(self, ecosystems: Sequence[str]) -> Units:
+        return self._where(np.isin(self.ecosystems, list(ecosystems)))
+
+    def _where(self, chosen: npt.NDArray[np.bool_]) -> Units:
         return Units(
             self.package_ids[chosen],
             self.splits[chosen],
@@ -657,6 +664,10 @@ def run(work: WorkFolder, args: argparse.Namespace) -> None:
             f"{names_path} groups units by {declared}, the config's cross_validation.group_by is {group_by}"
         )
     train, validation, test = (units.select(split) for split in SPLITS)
+    # The model will judge only units of the ecosystems it saw malware of (`ship`), so it is
+    # chosen, and its thresholds set, on validation units of those ecosystems alone.
+    judged = sorted(set(train.ecosystems[train.labels == 1].tolist()))
+    validation = validation.of_ecosystems(judged)
     for part, split in ((train, "train"), (validation, "validation")):
         if len(np.unique(part.labels)) < 2:
             raise ResearchError(
@@ -814,6 +825,7 @@ def run(work: WorkFolder, args: argparse.Namespace) -> None:
         "opset": OPSET,
         "n_features": n_features,
         "feature_names": units.names,
+        "ecosystems": judged,
         "flagged_when": "score >= threshold",
         "selection_false_positive_rate": selection,
         "threshold": chosen["validation"]["threshold"],
@@ -821,6 +833,7 @@ def run(work: WorkFolder, args: argparse.Namespace) -> None:
     }
     report = {
         "units": {split: len(part) for split, part in zip(SPLITS, (train, validation, test))},
+        "ecosystems": judged,
         "n_features": n_features,
         "cross_validation": {
             "tuning_folds": config["hyperparameter_tuning"]["cv_folds"],
@@ -937,14 +950,9 @@ def ship(work: WorkFolder, chosen_path: Path, into: Path, model: str | None = No
         raise ResearchError(
             f"{chosen_path}: the chosen model's features are not those this malwi extracts with {NAMES_FILE}'s settings"
         )
-    # It judges only units of the ecosystems it saw malware of: trained on Python malware alone,
-    # it would call every npm package good.
-    trained = need("pyarrow.parquet").read_table(
-        work.root / FEATURES_FILE, columns=["split", "label", "ecosystem"]
-    )
-    ecosystems = sorted(
-        {r["ecosystem"] for r in trained.to_pylist() if r["split"] == "train" and r["label"] == 1}
-    )
+    # It judges only units of the ecosystems it saw malware of (`run`): trained on Python
+    # malware alone, it would call every npm package good.
+    ecosystems = list(chosen["ecosystems"])
     source = model_path(model or described.get("model")).resolve()
     if into.resolve() != source:
         if into.exists():
