@@ -43,9 +43,12 @@ def scan_json(*args: str, cwd: Path | None = None, env: dict[str, str] | None = 
 
 
 def cache_rows(private_cache: Path) -> dict[str, set[tuple[str, str]]]:
-    """What the result cache holds: the (content SHA-256, language) of each file, by scorer key."""
+    """What the result cache holds: the (content SHA-256, language) of each file, by scorer key
+    (package-unit model scores, kept beside them as `#unit` rows, are not files)."""
     with contextlib.closing(sqlite3.connect(private_cache / "results.sqlite3")) as connection:
-        rows = connection.execute("SELECT scorer, content_sha256, language FROM file_results").fetchall()
+        rows = connection.execute(
+            "SELECT scorer, content_sha256, language FROM file_results WHERE language != '#unit'"
+        ).fetchall()
     held: dict[str, set[tuple[str, str]]] = {}
     for scorer, digest, language in rows:
         held.setdefault(scorer, set()).add((digest, language))
@@ -113,11 +116,18 @@ def test_another_model_misses(tree: Path, tmp_path: Path, private_cache: Path) -
     assert again["statistics"]["scanned"] == 6 and again["model"]["device"] == "cache"
 
 
-def test_a_threshold_below_the_listing_score_misses(tree: Path) -> None:
-    """Which objects a cached file lists depends on the suspicious threshold: part of the key."""
-    scan_json(str(tree))
-    low = scan_json(str(tree), "--threshold", "0.05")
+def test_a_threshold_below_the_listing_score_misses(tree: Path, tmp_path: Path) -> None:
+    """Which objects a cached file lists depends on the suspicious threshold: part of the key.
+    Without a unit model, --threshold is on the package score's scale, which lists objects;
+    with one (the shipped model), it moves only the unit verdict, and the files stay cached."""
+    tiny = str(build_tiny_bundle(tmp_path / "tiny"))
+    scan_json(str(tree), "--model", tiny)
+    low = scan_json(str(tree), "--model", tiny, "--threshold", "0.05")
     assert low["statistics"]["cached"] == 0
+    scan_json(str(tree))
+    strict = scan_json(str(tree), "--threshold", "1.0")
+    assert strict["statistics"]["cached"] == 6 and strict["threshold"] == 1.0
+    assert strict["verdict"] != "malicious"
 
 
 def test_a_fully_cached_scan_imports_neither_numpy_nor_onnxruntime(tree: Path) -> None:
@@ -343,17 +353,24 @@ def test_malwi_cache_shows_and_empties_the_one_cache_root(tree: Path, private_ca
     empty = json.loads(run_malwi("cache", "stats").stdout)
     assert empty["rows"] == 0 and empty["scorers"] == {}
     scan_json(str(tree))
-    held = cache_rows(private_cache)
+    with contextlib.closing(sqlite3.connect(private_cache / "results.sqlite3")) as connection:
+        held = dict(
+            connection.execute("SELECT scorer, COUNT(*) FROM file_results GROUP BY scorer").fetchall()
+        )
+        units = connection.execute("SELECT COUNT(*) FROM file_results WHERE language = '#unit'").fetchone()[0]
     stats = json.loads(run_malwi("cache", "stats").stdout)
     assert stats["path"] == str(private_cache / "results.sqlite3")
-    assert stats["scorers"] == {scorer: len(keys) for scorer, keys in held.items()}
-    assert stats["rows"] == len(source_keys(tree)) and stats["bytes"] > 0
+    assert stats["scorers"] == held
+    # A row per source file, and one per package unit the unit model scored.
+    assert units >= 1 and stats["rows"] == len(source_keys(tree)) + units and stats["bytes"] > 0
     assert stats["newest_use"] and stats["newest_use"].startswith(time.strftime("%Y-", time.gmtime()))
     cleared = run_malwi("cache", "clear")
     assert cleared.returncode == 0 and f"cleared {stats['rows']} cached results" in cleared.stdout.decode()
     assert cache_rows(private_cache) == {}
     scan_json(str(tree))  # refilled by the next scan
-    assert cache_rows(private_cache) == held
+    assert {scorer: len(keys) for scorer, keys in cache_rows(private_cache).items()} == {
+        scorer: count for scorer, count in held.items() if not re.search(r":u[a-z_]+$", scorer)
+    }
 
 
 def test_the_registry_and_the_runtime_live_under_the_cache_root(
@@ -472,13 +489,15 @@ def test_a_report_row_that_does_not_verify_or_parse_is_rescanned(tmp_path: Path,
 def test_a_release_judged_before_is_not_downloaded_again(registry_server: str, private_cache: Path) -> None:
     from .test_sources import sdist, serve_pypi
 
-    serve_pypi("demo", "1.0", sdist(body=(EXAMPLES / "malicious-python" / "stealer.py").read_bytes()))
-    first = run_malwi("pypi", "demo", "1.0", "--format", "json")
-    second = run_malwi("pypi", "demo", "1.0", "--format", "json")
+    # (Not named `demo`: a package folder called demo/ is classed with examples, non-shipped.)
+    stealer = sdist("helper", "1.0", body=(EXAMPLES / "malicious-python" / "stealer.py").read_bytes())
+    serve_pypi("helper", "1.0", stealer)
+    first = run_malwi("pypi", "helper", "1.0", "--format", "json")
+    second = run_malwi("pypi", "helper", "1.0", "--format", "json")
     assert first.returncode == second.returncode == 1
-    assert FakeRegistry.requests.count("/files/demo-1.0.tar.gz") == 1  # the second came from the cache
+    assert FakeRegistry.requests.count("/files/helper-1.0.tar.gz") == 1  # the second came from the cache
     fresh, cached = json.loads(first.stdout), json.loads(second.stdout)
     assert cached["statistics"]["reports_cached"] == 1 and cached["source"] == fresh["source"]
     assert _without_run_details(cached) == _without_run_details(fresh)
-    assert run_malwi("pypi", "demo", "1.0", "--no-cache", "-q").returncode == 1
-    assert FakeRegistry.requests.count("/files/demo-1.0.tar.gz") == 2
+    assert run_malwi("pypi", "helper", "1.0", "--no-cache", "-q").returncode == 1
+    assert FakeRegistry.requests.count("/files/helper-1.0.tar.gz") == 2

@@ -439,3 +439,27 @@ def test_calibration_that_would_invert_scores_fails_the_load(tiny: Path, tmp_pat
     (model / "manifest.json").write_text(json.dumps(manifest))
     result = scan(str(EXAMPLES), model=model)
     assert result.returncode == 2 and b"a positive" in result.stderr, result.stderr
+
+
+def test_an_upgraded_shipped_model_keeps_its_registry_row_usable(tmp_path: Path) -> None:
+    """A registry made by an earlier malwi recorded the shipped manifest's digest then; after an
+    upgrade (a new manifest in the package, pinned beside it) scans go on with the new one, and
+    `malwi models` refreshes the row instead of refusing every scan."""
+    from malwi.model.bundle import SHIPPED_MODEL, sha256_file
+    from malwi.registry import Registry, active_model_path
+
+    path = tmp_path / "registry.sqlite3"
+    with Registry(path) as registry:
+        registry.register_shipped()
+        (model_id,) = [m["model_id"] for m in registry.list_models() if m["status"] == "active"]
+        with registry.connection:
+            registry.connection.execute(
+                "UPDATE model_registry SET metadata = ? WHERE model_id = ?",
+                (json.dumps({"manifest_sha256": "0" * 64}), model_id),
+            )
+    assert active_model_path(path) == SHIPPED_MODEL
+    with Registry(path) as registry:
+        registry.register_shipped()
+        shown = registry.show(model_id)
+    assert shown["status"] == "active"
+    assert shown["metadata"]["manifest_sha256"] == sha256_file(SHIPPED_MODEL / "manifest.json")

@@ -135,3 +135,17 @@ def test_a_rescan_answered_from_the_cache_needs_no_onnxruntime_for_the_unit_mode
     first = run()
     assert first[:2] == [1, ["malicious", "unit_model"]] and first[2:] == [True, True]
     assert run() == [1, ["malicious", "unit_model"], False, False]
+
+
+def test_a_unit_the_package_score_judges_is_held_to_its_thresholds(tmp_path: Path) -> None:
+    """Files outside every package are judged by the package score, at the package score's
+    thresholds, not at the unit model's (here absurdly low: 0.005)."""
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    shutil.copy(Path(__file__).resolve().parent.parent / "examples" / "benign" / "textstats.py", loose)
+    model = add_unit_model(build_tiny_bundle(tmp_path / "low"), {INSTALL_TOP: 1.0}, 0.0, 0.005, 0.005)
+    report = scan(loose, model)
+    (unit,) = report.units
+    assert unit.kind == "files" and unit.scored_by == "package_score"
+    assert 0.005 <= unit.maliciousness < 0.3  # above the unit model's thresholds, below the package score's
+    assert unit.verdict == "good" and report.verdict == "good"

@@ -67,6 +67,12 @@ def main() -> int:
     parser.add_argument("--work", required=True, type=Path)
     parser.add_argument("--model", required=True, type=Path)
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--scanned",
+        type=Path,
+        help="a unit-features table of the same packages scanned with the bundle itself: its verdicts are "
+        "the shipped column (else that column is computed: unit model for its ecosystems)",
+    )
     args = parser.parse_args()
     bundle = ModelBundle.load(args.model)
     spec = bundle.unit_model
@@ -102,9 +108,17 @@ def main() -> int:
             flags[rows[i]["package_id"]] = flags.get(rows[i]["package_id"], False) or judged(i)
         return share(flags)
 
+    scanned: dict[str, list[str]] = {}
+    if args.scanned:
+        for row in pq.read_table(args.scanned).to_pylist():
+            scanned.setdefault(row["package_id"], []).append(row["object_model_verdict"])
+
     def shipped(i: int, suspicious: bool) -> bool:
-        """As a scan with the bundle decides: the unit model for its ecosystems, else the
-        package score."""
+        """As a scan with the bundle decides (read from `--scanned` when given): the unit model
+        for its ecosystems, else the package score."""
+        if scanned:
+            verdicts = scanned.get(rows[i]["package_id"], ["incomplete"])
+            return any(v in (warned if suspicious else ("malicious",)) for v in verdicts)
         if rows[i]["ecosystem"] in spec.ecosystems:
             return bool(scores[i] >= (spec.suspicious_threshold if suspicious else spec.threshold))
         return rows[i]["object_model_verdict"] in (warned if suspicious else ("malicious",))
@@ -138,7 +152,7 @@ def main() -> int:
     result["ecosystems"] = list(spec.ecosystems)
     print(
         "| packages | count | package score: malicious (suspicious or worse) | unit model alone | "
-        f"shipped (unit model for {', '.join(spec.ecosystems)}) |"
+        f"shipped ({'scanned' if scanned else 'unit model for ' + ', '.join(spec.ecosystems)}) |"
     )
     print("|---|---|---|---|---|")
     for name, f in result["sets"].items():

@@ -15,7 +15,7 @@ from typing import Any
 
 from malwi._malwi import REGISTRY_CONFIG
 from malwi.errors import ModelRegistryError
-from malwi.model.bundle import MANIFEST, sha256_file
+from malwi.model.bundle import MANIFEST, SHIPPED_MODEL, sha256_file
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -52,7 +52,10 @@ def active_model_path(path: Path | None = None) -> Path | None:
     except (ValueError, AttributeError):
         recorded = None
     # The manifest binds every model file; the registry binds the manifest as it was registered.
-    if recorded is not None and sha256_file(folder / MANIFEST) != recorded:
+    # The package's own model is bound by the digest pinned beside it instead (checked at load):
+    # an upgrade of malwi replaces it, and must not leave the registry refusing every scan.
+    shipped = folder.resolve() == SHIPPED_MODEL
+    if recorded is not None and not shipped and sha256_file(folder / MANIFEST) != recorded:
         raise ModelRegistryError(
             f"the active model's manifest {folder / MANIFEST} changed since it was registered "
             "(edited or corrupt); register it again or activate another model"
@@ -226,9 +229,23 @@ class Registry:
                 model_id = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))["model_id"]
             except (OSError, ValueError, KeyError):
                 continue  # a source tree without a trained model
-            if self.connection.execute(
-                "SELECT 1 FROM model_registry WHERE model_id = ?", (model_id,)
-            ).fetchone():
+            known = self.connection.execute(
+                "SELECT metadata FROM model_registry WHERE model_id = ?", (model_id,)
+            ).fetchone()
+            if known is not None:
+                try:
+                    recorded = json.loads(known[0] or "{}").get("manifest_sha256")
+                except (ValueError, AttributeError):
+                    recorded = None
+                if recorded != sha256_file(directory / "manifest.json"):
+                    # The package's model changed with an upgrade (same object model, a new
+                    # manifest): its row follows, keeping its status.
+                    self.register_bundle(
+                        directory,
+                        change_notes="shipped in the package (updated)",
+                        model_name=entry["model_name"],
+                        model_type=entry["model_type"],
+                    )
                 continue
             has_active = self.connection.execute(
                 "SELECT 1 FROM model_registry WHERE status = 'active'"

@@ -327,20 +327,20 @@ class Scanner:
             require_device(self.options.device)
         self.featurizer = self.bundle.featurizer
         self.package_score = self.bundle.package_score
-        # A unit's verdict (`verdict`, which --threshold moves) is on its package-unit model's
-        # scale when the bundle has one; objects are listed (file step, carriers) on the
+        # A unit judged by the package-unit model is held to its thresholds (`verdict`); one
+        # judged by the package score, and the listing of objects (file step, carriers), to the
         # package score's (`listing`). Without a unit model both are the package score's.
+        # --threshold sets the threshold of both scales: whichever score decides a unit.
         spec = self.bundle.unit_model
         self.unit_model: UnitModel | None = None
-        if spec is None:
-            threshold, suspicious = self.bundle.threshold, self.bundle.suspicious_threshold
-        else:
-            threshold, suspicious = spec.threshold, spec.suspicious_threshold
-        if self.options.threshold is not None:
-            threshold = float(self.options.threshold)
-        self.verdict = Verdict(threshold, suspicious)
-        self.listing = (
-            self.verdict if spec is None else Verdict(self.bundle.threshold, self.bundle.suspicious_threshold)
+        chosen = self.options.threshold
+        self.listing = Verdict(
+            self.bundle.threshold if chosen is None else float(chosen), self.bundle.suspicious_threshold
+        )
+        self.verdict = (
+            self.listing
+            if spec is None
+            else Verdict(spec.threshold if chosen is None else float(chosen), spec.suspicious_threshold)
         )
         self.scorer_key = _scorer_key(self.bundle_path, self.bundle, self.listing.suspicious)
         if self.options.cache is True:

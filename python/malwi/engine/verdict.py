@@ -276,14 +276,15 @@ class UnitTally:
         )
         return carrying
 
-    def ecosystem(self) -> str:
-        """`npm` for a unit with a package.json or whose compiled code is all JavaScript, else
-        `pypi`: which units a unit model trained on one ecosystem's malware may judge."""
+    def ecosystem(self) -> str | None:
+        """Which units a unit model may judge: `npm` for a unit with a package.json, `pypi` for
+        another package (a manifest, an installed distribution, an archive), None for files
+        outside every package. A unit model learns packages; a lone file is judged by the
+        package score of its objects, as a rule test's snippet is."""
         unit = self.unit
         if unit.kind == "npm" or any(os.path.basename(m) == "package.json" for m in unit.manifests):
             return "npm"
-        languages = {file.language for _, file, _, _, _ in self.reached}
-        return "npm" if languages == {"javascript"} else "pypi"
+        return None if unit.kind == "files" else "pypi"
 
     def judge(
         self,
@@ -315,8 +316,11 @@ class UnitTally:
             finding.scored_by = "unit_model"
         else:
             finding.maliciousness = finding.object_score
-        finding.verdict = verdict.of(finding.maliciousness, complete=not self.unscanned)
         listing = listing or verdict
+        # Each score against its own scale's thresholds: a unit the package score judges is
+        # held to the package score's.
+        judged_by = verdict if finding.scored_by == "unit_model" else listing
+        finding.verdict = judged_by.of(finding.maliciousness, complete=not self.unscanned)
         if finding.scored_by == "unit_model":
             # The unit model weighs the whole unit, so no single object need reach the package
             # threshold: its carriers are the objects worth listing, else the highest ones.
