@@ -135,6 +135,9 @@ def main() -> int:
         part = members(*wanted)
         figures: dict[str, Any] = {"packages": len({rows[i]["package_id"] for i in part})}
         figures.update({column: flagged_share(part, judged) for column, judged in columns.items()})
+        if scanned and not any(rows[i]["package_id"] in scanned for i in part):
+            # Not in the scanned table: what the bundle does there was not measured.
+            figures["shipped_malicious"] = figures["shipped_suspicious_or_worse"] = None
         result["sets"][name] = figures
     # The unit-model threshold at which the PyPI feed set's false-positive rate is 0.1 %.
     feed = members("test", 0, "pypi")
@@ -159,8 +162,12 @@ def main() -> int:
         print(
             f"| {name} | {f['packages']:,} | {f['package_score_malicious']:.4f} "
             f"({f['package_score_suspicious_or_worse']:.4f}) | {f['unit_model_malicious']:.4f} "
-            f"({f['unit_model_suspicious_or_worse']:.4f}) | {f['shipped_malicious']:.4f} "
-            f"({f['shipped_suspicious_or_worse']:.4f}) |"
+            f"({f['unit_model_suspicious_or_worse']:.4f}) | "
+            + (
+                "not scanned |"
+                if f["shipped_malicious"] is None
+                else f"{f['shipped_malicious']:.4f} ({f['shipped_suspicious_or_worse']:.4f}) |"
+            )
         )
     print(json.dumps(result["feed_rate"]))
     if args.json:

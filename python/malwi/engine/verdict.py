@@ -277,14 +277,18 @@ class UnitTally:
         return carrying
 
     def ecosystem(self) -> str | None:
-        """Which units a unit model may judge: `npm` for a unit with a package.json, `pypi` for
-        another package (a manifest, an installed distribution, an archive), None for files
-        outside every package. A unit model learns packages; a lone file is judged by the
+        """Which units a unit model may judge: `npm` for a unit with a package.json or only
+        JavaScript code, `pypi` for another package (a manifest, an installed distribution, an
+        archive), None for files outside every package. A unit model learns packages; a lone file is judged by the
         package score of its objects, as a rule test's snippet is."""
         unit = self.unit
         if unit.kind == "npm" or any(os.path.basename(m) == "package.json" for m in unit.manifests):
             return "npm"
-        return None if unit.kind == "files" else "pypi"
+        if unit.kind == "files":
+            return None
+        # An archive of JavaScript alone (an npm tarball without its package.json) is npm's.
+        languages = {file.language for _, file, _, _, _ in self.reached}
+        return "npm" if languages == {"javascript"} else "pypi"
 
     def judge(
         self,
