@@ -10,9 +10,10 @@
   evaluate` all call it, so a threshold means the same thing everywhere.
 - `judge_files` is the file step: a file's score is the probability its best object would give
   a package of one object, and the objects listed are those at or above the suspicious threshold.
-- `UnitTally` rolls a package unit's files up (`malwi.engine.units`): its score is the package
-  score of its objects, its verdict `Verdict.of` that score and of whether all its code was
-  scanned.
+- `UnitTally` rolls a package unit's files up (`malwi.engine.units`): its score is the bundle's
+  package-unit model's for a Python package (`malwi.model.unit_model`, over the unit's
+  features), else the package score of its objects; its verdict `Verdict.of` that score, on
+  that score's thresholds, and of whether all its code was scanned.
 - `Verdict` decides: malicious at or above the threshold; else `incomplete` when some of the
   unit's code could not be scanned (fail closed: never good); else suspicious at or above the
   suspicious threshold; good below. A tree's verdict is its worst unit's (`worst`).
@@ -299,9 +300,9 @@ class UnitTally:
     ) -> UnitFinding:
         """The unit's finding. Its score is the package-unit model's when there is one, the unit
         has compiled code and is of an ecosystem the model judges, else the package score of its
-        objects; `verdict` holds the
-        thresholds of that score. `listing` holds the package-score thresholds, which decide the
-        objects that carry a flagged verdict (default: `verdict`)."""
+        objects. `verdict` holds the unit model's thresholds, `listing` the package score's
+        (default: `verdict`): a unit is held to the thresholds of the score that decided it, and
+        `listing` decides which objects carry a flagged verdict."""
         from malwi.report.result import UnitFinding
 
         unit = self.unit
