@@ -23,7 +23,7 @@ from typing import Any
 from malwi._malwi import FEATURIZER_VERSION, FeaturizerConfig, LinearModel, Vocabulary
 from malwi.engine.verdict import PackageScore
 from malwi.errors import ModelError
-from malwi.model.unit_model import UnitModelSpec
+from malwi.model.unit_model import UnitModelSpec, probability
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -37,13 +37,6 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _probability(value: Any, name: str) -> float:
-    number = float(value)
-    if not math.isfinite(number) or not 0.0 <= number <= 1.0:
-        raise ValueError(f"{name} {value!r} must be a probability (finite, 0 to 1)")
-    return number
 
 
 def _finite(value: Any, name: str) -> float:
@@ -87,8 +80,8 @@ class ModelBundle:
         self.manifest = manifest
         self.name: str = manifest["name"]
         self.version: str = manifest["version"]
-        self.threshold = _probability(manifest["threshold"], "threshold")
-        self.suspicious_threshold = _probability(manifest["suspicious_threshold"], "suspicious_threshold")
+        self.threshold = probability(manifest["threshold"], "threshold")
+        self.suspicious_threshold = probability(manifest["suspicious_threshold"], "suspicious_threshold")
         if not 0.0 < self.suspicious_threshold <= self.threshold:
             raise ValueError(
                 f"suspicious_threshold {self.suspicious_threshold} must be above 0 and at most the threshold {self.threshold}"
@@ -110,7 +103,7 @@ class ModelBundle:
             bits=int(stage1["bits"]),
             max_order=int(stage1["max_order"]),
         )
-        self.candidate_threshold = _probability(stage1["candidate_threshold"], "stage1.candidate_threshold")
+        self.candidate_threshold = probability(stage1["candidate_threshold"], "stage1.candidate_threshold")
         stage2 = manifest["stage2"]
         self.onnx_path = directory / stage2["file"]
         self.malicious_class = int(stage2.get("malicious_class", 1))

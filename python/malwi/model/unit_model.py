@@ -27,10 +27,12 @@ if TYPE_CHECKING:
 UNIT_ROW = "#unit"
 
 
-def _probability(value: Any, name: str) -> float:
+def probability(value: Any, name: str) -> float:
+    """`value` as a probability, or a ValueError naming the manifest field `name` (bundle checks
+    of `malwi.model.bundle` use it too)."""
     number = float(value)
     if not math.isfinite(number) or not 0.0 <= number <= 1.0:
-        raise ValueError(f"unit_model.{name} {value!r} must be a probability (finite, 0 to 1)")
+        raise ValueError(f"{name} {value!r} must be a probability (finite, 0 to 1)")
     return number
 
 
@@ -45,8 +47,10 @@ class UnitModelSpec:
         self.name = str(section["name"])
         self.input = str(section.get("input", "features"))
         self.output = str(section.get("output", "malicious_probability"))
-        self.threshold = _probability(section["threshold"], "threshold")
-        self.suspicious_threshold = _probability(section["suspicious_threshold"], "suspicious_threshold")
+        self.threshold = probability(section["threshold"], "unit_model.threshold")
+        self.suspicious_threshold = probability(
+            section["suspicious_threshold"], "unit_model.suspicious_threshold"
+        )
         if not 0.0 < self.suspicious_threshold <= self.threshold:
             raise ValueError(
                 f"unit_model.suspicious_threshold {self.suspicious_threshold} must be above 0 and at most "
@@ -111,7 +115,7 @@ class UnitModel:
         try:
             kept = self.cache.lookup([key], self.scorer_key).get(key)
             if kept is not None:
-                return _probability(kept["score"], "cached score")
+                return probability(kept["score"], "cached unit score")
         except Exception:  # noqa: BLE001 - an unusable or corrupt row is a miss: scored again
             pass
         value = self._run(vector)
