@@ -149,6 +149,114 @@ def test_pyproject_package_lists_decide_what_ships(tmp_path: Path) -> None:
     assert classes(hatch, {}) == {"src/lib/__init__.py": "import", "tools/bump.py": "non-shipped"}
 
 
+def test_a_package_called_like_a_test_or_demo_folder_ships(tmp_path: Path) -> None:
+    # The folder name alone never decides: a package with no other code than `demo/` is `demo`.
+    write(
+        tmp_path / "only", {"setup.py": "", "demo/__init__.py": "", "demo/core.py": "", "demo/tests/t.py": ""}
+    )
+    assert classes(tmp_path / "only", {}) == {
+        "setup.py": "install",
+        "demo/__init__.py": "import",
+        "demo/core.py": "import",
+        "demo/tests/t.py": "non-shipped",  # layout still holds below the package's own folder
+    }
+    # Named so by pyproject.toml, next to real tests and other code.
+    write(
+        tmp_path / "named",
+        {
+            "pyproject.toml": '[project]\nname = "Examples"\n',
+            "examples/__init__.py": "",
+            "util/__init__.py": "",
+            "tests/helper.py": "",
+        },
+    )
+    assert classes(tmp_path / "named", {}) == {
+        "examples/__init__.py": "import",
+        "util/__init__.py": "import",
+        "tests/helper.py": "non-shipped",
+    }
+    # Listed by setup.cfg.
+    write(
+        tmp_path / "cfg",
+        {
+            "setup.cfg": "[options]\npackages =\n    samples\n",
+            "samples/__init__.py": "",
+            "lib.py": "",
+            "tests/a.py": "",
+        },
+    )
+    assert classes(tmp_path / "cfg", {}) == {
+        "samples/__init__.py": "import",
+        "lib.py": "import",
+        "tests/a.py": "non-shipped",
+    }
+
+
+def test_an_sdists_and_a_wheels_top_level_txt_and_pkg_info_say_what_is_their_own(tmp_path: Path) -> None:
+    sdist = tmp_path / "sdist" / "bench-tools-1.0"
+    write(
+        sdist,
+        {
+            "setup.py": "",
+            "PKG-INFO": "Metadata-Version: 2.1\nName: spec\nVersion: 1.0\n",
+            "bench_tools.egg-info/top_level.txt": "bench\n",
+            "bench/__init__.py": "",
+            "spec/__init__.py": "",  # named by PKG-INFO
+            "tests/__init__.py": "",  # neither listed nor named
+            "core.py": "",
+        },
+    )
+    found = classify(
+        [
+            ReachFile(str(sdist / f), "python", [])
+            for f in ("setup.py", "bench/__init__.py", "spec/__init__.py", "tests/__init__.py", "core.py")
+        ],
+        [str(sdist / "setup.py")],
+        str(tmp_path / "sdist"),
+    )
+    assert {os.path.relpath(p, sdist): c for p, c in found.items()} == {
+        "setup.py": "install",
+        os.path.join("bench", "__init__.py"): "import",
+        os.path.join("spec", "__init__.py"): "import",
+        os.path.join("tests", "__init__.py"): "non-shipped",
+        "core.py": "import",
+    }
+    wheel = tmp_path / "wheel"
+    write(
+        wheel,
+        {
+            "docs-1.0.dist-info/top_level.txt": "docs\n",
+            "docs-1.0.dist-info/RECORD": "",
+            "docs/__init__.py": "",
+            "docs/conf.py": "",
+            "helpers/__init__.py": "",
+        },
+    )
+    found = classes(wheel, {})
+    assert found["docs/__init__.py"] == "import"
+    assert found["docs/conf.py"] == "import"
+
+
+def test_metadata_only_widens_what_ships(tmp_path: Path) -> None:
+    # A package naming itself after its tests folder, or listing junk in top_level.txt, changes
+    # nothing for code the layout says ships; and a test file name is a test below any own folder.
+    write(
+        tmp_path,
+        {
+            "pyproject.toml": '[project]\nname = "tests"\n',
+            "x.egg-info/top_level.txt": "../../etc\nos.path\n",
+            "tests/__init__.py": "",
+            "tests/test_it.py": "",
+            "mypkg/__init__.py": "",
+        },
+    )
+    assert classes(tmp_path, {}) == {
+        "tests/__init__.py": "import",
+        "tests/test_it.py": "non-shipped",
+        "mypkg/__init__.py": "import",
+    }
+
+
 def test_npm_entry_points_files_field_and_install_scripts(tmp_path: Path) -> None:
     manifest = {
         "name": "jsx",
@@ -253,6 +361,32 @@ def test_malware_moved_into_tests_and_imported_by_setup_py_is_reported_as_instal
     by_object = {r["properties"]["objectName"]: r for r in results}
     assert by_object["run"]["properties"]["reach"] == "install"
     assert "at install time" in by_object["run"]["message"]["text"]
+
+
+def test_a_stealer_in_a_package_called_demo_is_weighed_as_shipped_code(tmp_path: Path, tiny: Path) -> None:
+    # Under fitted weights that discount tests, a package whose own folder is called `demo`
+    # (setup.py lists it; the sdist's egg-info says so) is still judged on its code.
+    manifest = json.loads((tiny / "manifest.json").read_text())
+    manifest["calibration"]["reach_weights"] = {"non-shipped": 0.1, "library": 0.8}
+    fitted = build_tiny_bundle(tmp_path / "fitted", calibration=manifest["calibration"])
+    write(
+        tmp_path / "demo-utils-0.1",
+        {
+            "setup.py": "from setuptools import setup\nsetup(name='demo-utils', packages=['demo'])\n",
+            "demo_utils.egg-info/top_level.txt": "demo\n",
+            "demo/__init__.py": PAYLOAD,
+        },
+    )
+    report = scan([tmp_path / "demo-utils-0.1"], fitted)
+    assert report.units[0].verdict == "malicious"
+    carriers = {
+        (f.path.rsplit("demo-utils-0.1/", 1)[-1], f.reach, o.reach) for f, o in report.units[0].carriers
+    }
+    assert (
+        "demo/__init__.py",
+        "import",
+        "library",
+    ) in carriers  # the module runs on import, `run` is its function
 
 
 def test_json_reports_carry_each_files_and_objects_class(tmp_path: Path, tiny: Path) -> None:

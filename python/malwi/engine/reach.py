@@ -11,9 +11,15 @@
 - `non-shipped`: tests, docs, examples, benchmarks, build and CI tooling.
 
 `non-shipped` is decided from the package's metadata (npm `files`, the package lists of
-`pyproject.toml`) and its layout (test folders and test file names), but never from those
-alone: code imported by install- or import-time code is classed by its importer. Malware moved
-into `tests/` and imported from `setup.py` is still install-time code.
+`pyproject.toml` and `setup.cfg`) and its layout (test folders and test file names), but never
+from a folder name alone:
+- a folder the package says is its own ships whatever it is called (`demo/` of a package that
+  lists it, names itself `demo`, or declares it in an `egg-info`/`dist-info` `top_level.txt`;
+  a package with no other code than such a folder ships it too), so a stealer cannot hide in a
+  package called `tests` or `examples`;
+- code imported by install- or import-time code is classed by its importer: malware moved into
+  `tests/` and imported from `setup.py` is still install-time code.
+Every one of these only widens what ships, so a package's own metadata cannot hide its code.
 
 Imports are the constant module names the compiler recorded per file (`FileReport.imports`),
 resolved inside the unit only: `os` or a bare `require('lodash')` is another package.
@@ -22,13 +28,14 @@ Nothing here reads code; manifests are read as data.
 
 from __future__ import annotations
 
+import configparser
 import fnmatch
 import os
 from collections import deque
 from collections.abc import Container, Iterable, Sequence
 from typing import Any
 
-from malwi.engine.manifests import load_json, load_toml
+from malwi.engine.manifests import load_json, load_toml, read_text
 
 __all__ = ["REACH_CLASSES", "ReachFile", "classify", "object_reach"]
 
@@ -144,6 +151,63 @@ class _Project:
         self.python_excluded: list[str] = []  # dotted-name patterns that do not ship
         self.backend: str | None = None  # the in-tree build backend module
         self.backend_path: list[str] = []
+        self.names: set[str] = set()  # what the package calls itself, as an import name
+        self.own_tops: set[str] = set()  # top-level folders (relative) that are the package's own
+
+    def read_metadata(self) -> None:
+        """What built metadata in the folder says: the name in `PKG-INFO` and the top-level
+        packages in `*.egg-info`/`*.dist-info` `top_level.txt` (an sdist carries the first
+        two, a wheel the last)."""
+        for base in PYTHON_SOURCE_BASES:
+            folder = os.path.join(self.folder, base) if base else self.folder
+            try:
+                entries = os.listdir(folder)
+            except OSError:
+                continue
+            if "PKG-INFO" in entries:
+                self.names |= _metadata_names(os.path.join(folder, "PKG-INFO"))
+            for entry in entries:
+                if entry.endswith((".egg-info", ".dist-info")):
+                    tops = _top_level(os.path.join(folder, entry, "top_level.txt"))
+                    self.own_tops |= {f"{base}/{top}" if base else top for top in tops}
+
+    def own_folders(self, files: Iterable[str]) -> set[str]:
+        """The top-level folders (relative: `demo`, `src/demo`) that are this package's own:
+        declared in its metadata, named as the package is, or, when the package has no other
+        code, its Python packages (a folder with `__init__.py`). `files` are the package's
+        Python files, relative to its folder."""
+        tops: dict[str, bool] = {}  # top folder → whether it holds an __init__.py
+        other_code = False
+        for relative in files:
+            parts = relative.split("/")
+            depth = 2 if parts[0] in PYTHON_SOURCE_BASES and len(parts) > 2 else 1
+            if len(parts) <= depth:
+                other_code = other_code or not (
+                    parts[-1] in NON_SHIPPED_NAMES or parts[-1] == "setup.py" or parts[-1].endswith(".pth")
+                )
+                continue
+            top = "/".join(parts[:depth])
+            tops[top] = tops.get(top, False) or parts[depth:] == ["__init__.py"]
+            if not _non_shipped_by_layout(relative):
+                other_code = True
+        own = set(self.own_tops)
+        own |= {top for top in tops if top.rsplit("/", 1)[-1].lower() in self.names}
+        own |= {p for p in self.python_packages or [] if p.count("/") < 2}
+        if not other_code:
+            own |= {top for top, package in tops.items() if package}
+        return own
+
+    def read_setup_cfg(self, path: str) -> None:
+        """`[metadata] name` and `[options] packages` of setup.cfg (read as data, like the rest)."""
+        parser = configparser.ConfigParser(interpolation=None, strict=False)
+        try:
+            parser.read_string(read_text(path) or "")
+        except configparser.Error:
+            return
+        self.names |= {_import_name(parser.get("metadata", "name", fallback=""))} - {""}
+        packages = parser.get("options", "packages", fallback="").replace(",", "\n").split()
+        if packages and not packages[0].startswith("find"):
+            self._ship(p.replace(".", "/") for p in packages)
 
     def read_package_json(self, path: str) -> None:
         data = load_json(path)
@@ -158,6 +222,9 @@ class _Project:
 
     def read_pyproject(self, path: str) -> None:
         data = load_toml(path) or {}
+        name = _table(data, "project").get("name")
+        if isinstance(name, str) and name:
+            self.names.add(_import_name(name))
         build = data.get("build-system")
         if isinstance(build, dict) and isinstance(build.get("build-backend"), str):
             paths = _strings(build.get("backend-path"))
@@ -210,9 +277,40 @@ class _Project:
         return any(folder == p or folder.startswith(p + "/") for p in self.python_packages)
 
 
-def _non_shipped_by_layout(relative: str) -> bool:
+def _import_name(name: str) -> str:
+    """A distribution name as the folder of its package would be called (`Demo-Utils` → `demo_utils`)."""
+    return name.strip().lower().replace("-", "_").replace(".", "_")
+
+
+def _metadata_names(path: str) -> set[str]:
+    """The `Name:` of a PKG-INFO or METADATA file, as an import name."""
+    for line in (read_text(path) or "").split("\n")[:50]:
+        if line.lower().startswith("name:"):
+            name = _import_name(line[5:])
+            return {name} if name else set()
+    return set()
+
+
+def _top_level(path: str) -> set[str]:
+    """The top-level import names a `top_level.txt` lists (one per line, plain names only)."""
+    return {
+        line.strip().replace(".", "/")
+        for line in (read_text(path) or "").split("\n")
+        if line.strip() and all(part.isidentifier() for part in line.strip().split("."))
+    }
+
+
+def _non_shipped_by_layout(relative: str, own_tops: Iterable[str] = ()) -> bool:
+    """Whether the layout says the file does not ship: a test, docs or build folder on its path
+    (below the package's own top-level folders, which ship whatever they are called) or a
+    test-runner or test file name."""
     parts = relative.split("/")
-    if any(part.lower() in NON_SHIPPED_FOLDERS for part in parts[:-1]):
+    start = 0
+    for top in own_tops:
+        top_parts = top.split("/")
+        if len(parts) > len(top_parts) and parts[: len(top_parts)] == top_parts:
+            start = max(start, len(top_parts))
+    if any(part.lower() in NON_SHIPPED_FOLDERS for part in parts[start:-1]):
         return True
     name = parts[-1].lower()
     if name in NON_SHIPPED_NAMES:
@@ -308,6 +406,8 @@ def classify(files: Sequence[ReachFile], manifests: Sequence[str], root: str | N
             project.read_package_json(manifest)
         elif base == "pyproject.toml":
             project.read_pyproject(manifest)
+        elif base == "setup.cfg":
+            project.read_setup_cfg(manifest)
     for path in by_path:  # setup.py files of an archive's inner project mark it too
         if os.path.basename(path) == "setup.py":
             projects.setdefault(os.path.dirname(path), _Project(os.path.dirname(path)))
@@ -325,6 +425,9 @@ def classify(files: Sequence[ReachFile], manifests: Sequence[str], root: str | N
     resolver = _Resolver(by_path, bases)
     folders = sorted(projects, key=len, reverse=True)
 
+    # The files outside every project are laid out from the root (a wheel's, an archive's).
+    outside = _Project(root) if root else None
+
     def project_of(path: str) -> tuple[_Project | None, str]:
         for folder in folders:
             if path.startswith(folder + os.sep):
@@ -332,16 +435,26 @@ def classify(files: Sequence[ReachFile], manifests: Sequence[str], root: str | N
         base = root or os.path.dirname(path)
         return None, os.path.relpath(path, base).replace(os.sep, "/")
 
+    placed = {path: project_of(path) for path in by_path}
+    own: dict[int, set[str]] = {}
+    for project in [*projects.values(), *([outside] if outside else [])]:
+        project.read_metadata()
+        python = [
+            r for p, (o, r) in placed.items() if (o or outside) is project and by_path[p].language == "python"
+        ]
+        own[id(project)] = project.own_folders(python)
+
     reach: dict[str, str] = {}
     install_roots: list[str] = []
     import_roots: list[str] = []
     for path, file in by_path.items():
-        owner, relative = project_of(path)
+        owner, relative = placed[path]
         name = os.path.basename(path)
         if file.hook or name == "setup.py" or name.endswith(".pth"):
             install_roots.append(path)
             continue
-        shipped = not _non_shipped_by_layout(relative)
+        laid_out_by = owner or outside
+        shipped = not _non_shipped_by_layout(relative, own.get(id(laid_out_by), ()) if laid_out_by else ())
         if owner is not None and shipped:
             shipped = (
                 owner.python_ships(relative) if file.language == "python" else owner.npm_publishes(relative)
