@@ -24,7 +24,9 @@ from malwi.errors import DependencyFileError
 from malwi.sources.dependencies import LOCK_FILES, Dependencies, parse_dependency_file
 from malwi.sources.lockfiles import PARSERS, _Mapping, _Yaml
 from tests.conftest import FakeRegistry, run_malwi
-from tests.test_sources import MALICIOUS, sdist, serve_npm, serve_pypi, tar_bytes
+from tests.test_sources import sdist, serve_npm, serve_pypi, tar_bytes
+
+MALICIOUS_JS = (Path(__file__).parent.parent / "examples" / "malicious-javascript" / "index.js").read_bytes()
 
 
 def sha256(seed: str) -> str:
@@ -1395,7 +1397,7 @@ source = {{ registry = "https://pypi.org/simple" }}
 
 
 def test_yarn_and_pnpm_lock_scan(registry_server: str, tmp_path: Path) -> None:
-    evil = tar_bytes([("package/index.js", MALICIOUS)])
+    evil = tar_bytes([("package/index.js", MALICIOUS_JS)])
     tiny = tar_bytes([("package/index.js", b"module.exports = 1;\n")])
     integrity = serve_npm("tiny", "1.0.0", tiny)
     serve_npm("evil", "0.1.0", evil)

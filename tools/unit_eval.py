@@ -5,7 +5,8 @@ on the units `malwi research unit-features` scanned (`W/unit_features.parquet`).
 A package is flagged when any of its units is (as a scan reports it). Sets, by the listing's
 split and ecosystem: the test split's benign long-tail releases (the registry-feed set: names
 never trained or tuned on), the benign validation units (which chose the model), held-out
-malicious PyPI samples, and the hand-written npm set (`data/validation/npm-malicious`). Columns:
+malicious PyPI samples, the hand-written npm set (`data/validation/npm-malicious`) and the
+JavaScript rewrites of the test samples (`malwi_research.augment`). Columns:
 the object-model package score at its own thresholds (`object_model_verdict`: what decided
 before), the unit model alone at its thresholds, and what the bundle ships (the unit model for
 the ecosystems it judges, the package score for the others). Also the unit-model threshold that
@@ -31,6 +32,7 @@ from malwi.model.bundle import ModelBundle
 from malwi.model.runtime import create_session
 
 FEED_RATE = 0.001
+SYNTHETIC = "synthetic-javascript"  # where tools/unit_sets.py writes the JavaScript rewrites
 
 
 def package_flags(rows: list[dict[str, Any]], scores: np.ndarray, threshold: float) -> dict[str, bool]:
@@ -82,20 +84,24 @@ def main() -> int:
     session, _ = create_session(spec.path, "cpu", 1)
     features = np.asarray([row["features"] for row in rows], dtype=np.float32)
     scores = np.asarray(session.run([spec.output], {spec.input: features})[0], dtype=np.float32).reshape(-1)
-    # name: (split, label, ecosystem or None for both)
-    sets: dict[str, tuple[str, int, str | None]] = {
-        "feed: benign long-tail PyPI (test)": ("test", 0, "pypi"),
-        "feed: benign long-tail npm (test)": ("test", 0, "npm"),
-        "benign validation (chose the model)": ("validation", 0, None),
-        "malicious PyPI samples (test)": ("test", 1, "pypi"),
-        "hand-written malicious npm (test)": ("test", 1, "npm"),
+    # name: (split, label, ecosystem or None for both, synthetic rewrites or not or None for both)
+    sets: dict[str, tuple[str, int, str | None, bool | None]] = {
+        "feed: benign long-tail PyPI (test)": ("test", 0, "pypi", None),
+        "feed: benign long-tail npm (test)": ("test", 0, "npm", None),
+        "benign validation (chose the model)": ("validation", 0, None, None),
+        "malicious PyPI samples (test)": ("test", 1, "pypi", None),
+        "hand-written malicious npm (test)": ("test", 1, "npm", False),
+        "synthetic npm rewrites of test samples": ("test", 1, "npm", True),
     }
 
-    def members(split: str, label: int, ecosystem: str | None) -> list[int]:
+    def members(split: str, label: int, ecosystem: str | None, synthetic: bool | None = None) -> list[int]:
         return [
             i
             for i, r in enumerate(rows)
-            if r["split"] == split and r["label"] == label and ecosystem in (None, r["ecosystem"])
+            if r["split"] == split
+            and r["label"] == label
+            and ecosystem in (None, r["ecosystem"])
+            and synthetic in (None, SYNTHETIC in r["path"])
         ]
 
     result: dict[str, Any] = {"model": bundle.name, "unit_model": spec.name, "sets": {}}

@@ -13,6 +13,9 @@ reproducibly: `W/units.tsv`, one package a line (`label  split  ecosystem  name 
   ever parsed), split 60/20/20 by package name. These samples also trained the object model, so
   recall measured on them says what the unit model adds on top of it, not how well unseen malware
   is found. And, **test only**, the hand-written defanged npm set of `data/validation/npm-malicious`.
+- Malicious npm: the committed JavaScript rewrites of the Python samples
+  (`data/training/synthetic-javascript`, `malwi research augment`), each in its source
+  package's split and under its source's name (so grouped with it), written out under `W/synthetic-javascript`.
 
 Downloads use malwi's own fetcher (digests checked, nothing installed) and are kept, so a rerun
 fetches only what is missing.
@@ -32,10 +35,13 @@ from pathlib import Path
 from reach_sets import DATA, LIMIT, malicious, seeded
 
 from malwi.sources import registries
+from malwi_research.augment import REWRITES_FILE, materialise
 from malwi_research.download import evaluation_only, names
 
 FIELDS = ("label", "split", "ecosystem", "name", "path")
-NPM_VALIDATION = Path(__file__).resolve().parent.parent / "data" / "validation" / "npm-malicious"
+REPOSITORY = Path(__file__).resolve().parent.parent
+NPM_VALIDATION = REPOSITORY / "data" / "validation" / "npm-malicious"
+CONFIG = REPOSITORY / "data" / "training" / "training_config.json"
 
 
 def bucket(name: str, salt: str) -> float:
@@ -106,6 +112,16 @@ def npm_validation() -> list[tuple[str, str, str, str, str]]:
     ]
 
 
+def javascript_rewrites(work: Path) -> list[tuple[str, str, str, str, str]]:
+    """The synthetic npm malware rows, when the configuration enables them: each rewrite in
+    its source sample's split, listed under the source's name (one group with it)."""
+    rewrites = json.loads(CONFIG.read_text())["data_augmentation"]["javascript_rewrites"]
+    if not rewrites["enabled"]:
+        return []
+    found = materialise(REPOSITORY / rewrites["folder"] / REWRITES_FILE, work / "synthetic-javascript")
+    return [("malicious", malicious_split(source), "npm", source, str(folder)) for source, _, folder in found]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--work", required=True, type=Path)
@@ -129,6 +145,7 @@ def main() -> int:
         rows.append(("benign", "test", ecosystem, name, str(path)))
     for name, folders in malicious(args.work).items():
         rows += [("malicious", malicious_split(name), "pypi", name, str(f)) for f in folders]
+    rows += javascript_rewrites(args.work)
     rows += npm_validation()
     with open(args.work / "units.tsv", "w", encoding="utf-8") as listing:
         listing.write("\t".join(FIELDS) + "\n")

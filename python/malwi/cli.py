@@ -381,7 +381,7 @@ def build_parser() -> Parser:
 
     research = commands.add_parser(
         "research",
-        help="train the model: download, preprocess, train-tokenizer, train, export, evaluate, unit-features, unit-model",
+        help="train the models: download, preprocess, augment, train-tokenizer, train, export, evaluate, unit-features, unit-model",
     )
     research.add_argument(
         "--config",
@@ -400,6 +400,9 @@ def build_parser() -> Parser:
     steps.add_parser("download", help="fetch benign releases from PyPI and npm (digests checked, resumable)")
     steps.add_parser(
         "preprocess", help="compile everything into objects: a Parquet table with labels and splits"
+    )
+    steps.add_parser(
+        "augment", help="write the JavaScript rewrites of the malicious samples (synthetic npm training data)"
     )
     steps.add_parser("train-tokenizer", help="build the closed malwicode vocabulary")
     steps.add_parser("train", help="train stage 1 (n-gram linear model) and stage 2 (DistilBERT)")
