@@ -605,6 +605,14 @@ EVASIONS = {
         {
             "Function": "Function(\"require('child_process').exec(" + CMD + ')")()\n',
             "new Function": "new Function(\"require('child_process').exec(" + CMD + ')")()\n',
+            "new Function with require as a parameter": (
+                "new Function('r', \"r('child_process').exec(" + CMD + ')")(require)\n'
+            ),
+            "vm.runInThisContext": (
+                "const vm = require('vm')\nvm.runInThisContext(\"require('child_process').exec("
+                + CMD
+                + ')")\n'
+            ),
             "global['req'+'uire']": f"global['req' + 'uire']('child_process').exec({CMD})\n",
             "require(Buffer)": f"require(Buffer.from('Y2hpbGRfcHJvY2Vzcw==', 'base64').toString()).exec({CMD})\n",
             "template module name": f"const m = 'child'\nrequire(`${{m}}_process`).exec({CMD})\n",

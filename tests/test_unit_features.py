@@ -114,6 +114,35 @@ def test_install_hooks_flows_payloads_and_protection_are_counted() -> None:
     assert values["structure.javascript"] == 1.0
 
 
+def test_code_run_from_a_plain_string_is_scored_but_not_counted_as_a_payload(
+    tmp_path: Path, tiny: Path
+) -> None:
+    # Test suites exec snippets; the units the model learned from never counted them.
+    write(
+        tmp_path / "pkg",
+        {
+            "setup.py": "from setuptools import setup\nsetup(name='pkg')\n",
+            "pkg/__init__.py": BENIGN_PY,
+            "tests/test_snippets.py": "exec(\"import os\\nvalue = os.path.join('a', 'b')\")\n",
+        },
+    )
+    unit = scan([tmp_path / "pkg"], tiny).units[0]
+    assert unit.evidence is not None
+    chains = [p["chain"] for _, f in unit.evidence.files for p in f.payloads]
+    assert chains == ["code string"]  # decoded and scored like any code
+    features = UnitFeatures(SETTINGS)
+    values = named(features, features.vector(unit.evidence))
+    assert values["payloads.other_code"] == values["payloads.running_code"] == 0.0
+    # An encoded payload beside it still counts.
+    (tmp_path / "pkg" / "tests" / "test_blob.py").write_text(
+        "import base64\nexec(base64.b64decode('aW1wb3J0IG9zCnByaW50KG9zLmdldGN3ZCgpKQ=='))\n"
+    )
+    unit = scan([tmp_path / "pkg"], tiny).units[0]
+    assert unit.evidence is not None
+    values = named(features, features.vector(unit.evidence))
+    assert values["payloads.other_code"] > 0.0 and values["payloads.running_code"] == 0.0
+
+
 def test_settings_are_checked() -> None:
     with pytest.raises(ValueError, match="thresholds"):
         UnitFeatures({"object_scores": {"top_k": 3, "thresholds": [0.001]}})

@@ -47,6 +47,8 @@ ACTIVITIES = tuple(name for name, _ in categories())
 FLOW_SOURCES, FLOW_SINKS = (tuple(kinds) for kinds in flow_kinds())
 # Code that runs without being called: on install, on import.
 RUNS = frozenset({"install", "import"})
+# The decoding chain of code a call runs from a string as it is (`payloads.rs`, `decode_candidate`).
+CODE_STRING = "code string"
 
 
 class FileSummary:
@@ -188,6 +190,11 @@ class UnitFeatures:
                     raise_to(name, 1.0)
                 flows[running] += 1
             for payload in finding.payloads:
+                if payload.get("chain") == CODE_STRING:
+                    # Code run from a plain string (`exec("import os...")`) hides behind no
+                    # encoding: its objects are scored like any other, but it is no payload,
+                    # as the units the model learned from counted it (tests exec snippets).
+                    continue
                 payloads[running] += 1
                 raise_to("payloads.max_depth", float(len(payload.get("chain") or ())))
             protection = finding.protection or {}

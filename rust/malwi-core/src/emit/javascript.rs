@@ -861,7 +861,13 @@ impl<'c, 's> JsEmitter<'c, 's> {
                     None => Value::Unknown,
                 };
                 let count = match self.field(node, f.arguments) {
-                    Some(arguments) => self.arguments(arguments, &constructor).0,
+                    Some(arguments) => {
+                        self.core.enter_call(&constructor, arguments);
+                        let first = self.core.payload_candidates.len();
+                        let count = self.arguments(arguments, &constructor).0;
+                        self.note_function_parameters(&constructor, arguments, first);
+                        count
+                    }
                     None => 0,
                 };
                 // `new Function(code)` is `Function(code)`: the same code compiled and returned.
@@ -1092,6 +1098,8 @@ impl<'c, 's> JsEmitter<'c, 's> {
         for i in (0..count).rev() {
             // The value is called next when the following link is a call (or the whole chain is).
             let called_next = if i == 0 { callee } else { matches!(links[i - 1], Link::Call(_)) };
+            // A function `Function('r', body)` built by the link (or base) before this one.
+            let constructed = self.core.constructed.take();
             value = match links[i] {
                 Link::Member(property) => {
                     let name = self.text(property);
@@ -1121,7 +1129,26 @@ impl<'c, 's> JsEmitter<'c, 's> {
                             self.template(arguments);
                             (1, None)
                         }
-                        Some(arguments) => self.arguments(arguments, &value),
+                        Some(arguments) => {
+                            let names: Vec<String> = self
+                                .core
+                                .kids(arguments)
+                                .into_iter()
+                                .map(|a| {
+                                    if self.kind(a) == JsKind::Identifier {
+                                        self.text(a).to_string()
+                                    } else {
+                                        String::new()
+                                    }
+                                })
+                                .collect();
+                            self.core.bind_parameters(constructed, &names);
+                            self.core.enter_call(&value, arguments);
+                            let first = self.core.payload_candidates.len();
+                            let shape = self.arguments(arguments, &value);
+                            self.note_function_parameters(&value, arguments, first);
+                            shape
+                        }
                         None => (0, None),
                     };
                     self.core.op_count(Op::Call, count);
@@ -1413,6 +1440,22 @@ impl<'c, 's> JsEmitter<'c, 's> {
 
     // -----------------------------------------------------------------------------------------
     // Strings
+
+    /// After the arguments of `Function(...)` / `new Function(...)`: the string parameters
+    /// before its body, for the call that may run it next (see `Core::constructed_function`).
+    fn note_function_parameters(&mut self, callee: &Value, arguments: Node<'s>, first: usize) {
+        if callee.qual().is_none_or(|q| q.name != "Function") {
+            return;
+        }
+        let kids = self.core.kids(arguments);
+        let Some((body, parameters)) = kids.split_last() else { return };
+        if parameters.is_empty() || !kids.iter().all(|k| self.kind(*k) == JsKind::String) {
+            return;
+        }
+        let parameters = parameters.iter().map(|p| self.string_value(*p)).collect();
+        let body = self.string_value(*body);
+        self.core.constructed_function(parameters, first, &body);
+    }
 
     /// The decoded value of a string literal (quotes removed).
     fn string_value(&self, node: Node<'s>) -> String {

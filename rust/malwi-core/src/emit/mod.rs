@@ -376,6 +376,12 @@ pub(crate) struct Core<'s> {
     pub dropped_payloads: (usize, (u32, u32)),
     /// End of the `marshal.loads(...)` call being emitted: literals in it are compiled code.
     pub marshal_until: usize,
+    /// End of the arguments of a call that runs code (`exec`, `eval`, `Function`) being
+    /// emitted: a string in them may be code as it is.
+    pub executed_until: usize,
+    /// The function `Function('r', body)` just built, until the next call link: the body's
+    /// candidate and its parameter names (see [`payloads::Candidate::bound`]).
+    pub constructed: Option<(usize, Vec<String>)>,
     /// End of the last expression folded into a candidate: its parts are not folded again.
     pub folded_until: usize,
     /// Nodes constant folding may still visit in this file (see `fold::MAX_FILE_NODES`), and
@@ -408,6 +414,8 @@ impl<'s> Core<'s> {
             key_constants: Vec::new(),
             dropped_payloads: (0, (0, 0)),
             marshal_until: 0,
+            executed_until: 0,
+            constructed: None,
             folded_until: 0,
             fold_budget: fold::MAX_FILE_NODES,
             fold_exhausted: None,
@@ -635,9 +643,10 @@ impl<'s> Core<'s> {
     /// one as a key candidate.
     pub fn note_payload(&mut self, node: Node<'_>, value: &str) {
         payloads::note_key(&mut self.key_constants, value);
+        let executed = self.executed(node) && value.len() >= payloads::MIN_FOLDED_LEN;
         // Inside an expression already folded into a candidate, the literal is part of it.
         if node.start_byte() < self.folded_until
-            || !(payloads::is_candidate(value) || payloads::is_whitespace_candidate(value))
+            || !(executed || payloads::is_candidate(value) || payloads::is_whitespace_candidate(value))
         {
             return;
         }
@@ -652,7 +661,61 @@ impl<'s> Core<'s> {
             return;
         }
         let marshal = node.start_byte() < self.marshal_until;
-        self.payload_candidates.push(payloads::Candidate { lines, value: value.to_string(), folded: false, marshal });
+        let candidate = payloads::Candidate {
+            lines,
+            value: value.to_string(),
+            folded: false,
+            executed,
+            marshal,
+            bound: Vec::new(),
+        };
+        self.payload_candidates.push(candidate);
+    }
+
+    /// Before a call's arguments are emitted: when the callee runs code (its category is
+    /// `DYNAMIC_CODE_EXECUTION`: `exec`, `eval`, `compile`, `Function`, `vm.runInThisContext`),
+    /// a string among them is code even with the spaces [`payloads::is_candidate`] refuses.
+    pub fn enter_call(&mut self, callee: &Value, arguments: Node<'_>) {
+        if callee.qual().is_some_and(|q| self.apis.exact(&q.name) == Some("DYNAMIC_CODE_EXECUTION")) {
+            self.executed_until = self.executed_until.max(arguments.end_byte());
+        }
+    }
+
+    /// `Function(p1, ..., body)` was emitted with `parameters` (the string arguments before
+    /// the body) and candidates from `first` on: the body's is the last one, when its value is
+    /// the body. A call of the built function next binds them (see [`Core::bind_parameters`]).
+    pub fn constructed_function(&mut self, parameters: Vec<String>, first: usize, body: &str) {
+        self.constructed = None;
+        let names: Vec<String> = parameters
+            .iter()
+            .flat_map(|p| p.split(','))
+            .map(|p| p.trim().to_string())
+            .filter(|p| is_identifier(p))
+            .collect();
+        if names.is_empty() || self.payload_candidates.len() <= first {
+            return;
+        }
+        let index = self.payload_candidates.len() - 1;
+        if self.payload_candidates[index].value == body {
+            self.constructed = Some((index, names));
+        }
+    }
+
+    /// A call of the function just built by `Function`: its parameters are the identifiers it
+    /// passes (`(require)`), in order.
+    pub fn bind_parameters(&mut self, constructed: Option<(usize, Vec<String>)>, arguments: &[String]) {
+        let Some((index, parameters)) = constructed else { return };
+        let bound = parameters
+            .into_iter()
+            .zip(arguments.iter())
+            .filter(|(parameter, name)| is_identifier(name) && parameter != *name)
+            .map(|(parameter, name)| (parameter, name.clone()))
+            .collect();
+        self.payload_candidates[index].bound = bound;
+    }
+
+    fn executed(&self, node: Node<'_>) -> bool {
+        node.start_byte() < self.executed_until
     }
 
     /// Folds a string expression built from literals (see [`fold`]) and remembers its value for
@@ -665,13 +728,16 @@ impl<'s> Core<'s> {
             return;
         }
         let Some((value, obfuscated)) = self.fold(node, language, false) else { return };
-        // Code that is merely concatenated (tests build snippets that way) is not a payload;
-        // concatenated *encoded* text is, like any literal.
-        if (obfuscated && value.len() >= payloads::MIN_FOLDED_LEN) || payloads::is_candidate(&value) {
+        // Code that is merely concatenated (tests build snippets that way) is not a payload,
+        // unless it is run; concatenated *encoded* text is, like any literal.
+        let executed = self.executed(node) && value.len() >= payloads::MIN_FOLDED_LEN;
+        if (obfuscated && value.len() >= payloads::MIN_FOLDED_LEN) || executed || payloads::is_candidate(&value) {
             self.folded_until = node.end_byte();
             let lines = Self::line_span(node);
             let marshal = node.start_byte() < self.marshal_until;
-            self.payload_candidates.push(payloads::Candidate { lines, value, folded: obfuscated, marshal });
+            let candidate =
+                payloads::Candidate { lines, value, folded: obfuscated, executed, marshal, bound: Vec::new() };
+            self.payload_candidates.push(candidate);
         }
     }
 
@@ -1068,4 +1134,11 @@ pub(crate) fn nested<'s, E: Emit<'s>, R>(
     let result = stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || body(emitter));
     emitter.core().depth -= 1;
     result
+}
+
+/// A plain JavaScript or Python identifier (what a binding prelude may name).
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
 }

@@ -1213,6 +1213,7 @@ impl<'c, 's> PythonEmitter<'c, 's> {
             self.core.op_count(Op::Call, 1);
             return self.core.call_result(&callee, None, None);
         }
+        self.core.enter_call(&callee, arguments);
         let call = self.arguments(arguments, &callee);
         call.emit_call(self.core);
         let second = match (&call.first, &call.second) {
