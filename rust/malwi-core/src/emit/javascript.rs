@@ -1130,19 +1130,22 @@ impl<'c, 's> JsEmitter<'c, 's> {
                             (1, None)
                         }
                         Some(arguments) => {
-                            let names: Vec<String> = self
-                                .core
-                                .kids(arguments)
-                                .into_iter()
-                                .map(|a| {
-                                    if self.kind(a) == JsKind::Identifier {
-                                        self.text(a).to_string()
-                                    } else {
-                                        String::new()
-                                    }
-                                })
-                                .collect();
-                            self.core.bind_parameters(constructed, &names);
+                            if constructed.is_some() {
+                                // Only the call of a function `Function` just built: the names it passes.
+                                let names: Vec<String> = self
+                                    .core
+                                    .kids(arguments)
+                                    .into_iter()
+                                    .map(|a| {
+                                        if self.kind(a) == JsKind::Identifier {
+                                            self.text(a).to_string()
+                                        } else {
+                                            String::new()
+                                        }
+                                    })
+                                    .collect();
+                                self.core.bind_parameters(constructed, &names);
+                            }
                             self.core.enter_call(&value, arguments);
                             let first = self.core.payload_candidates.len();
                             let shape = self.arguments(arguments, &value);
