@@ -1422,6 +1422,12 @@ mod note_tests {
             assert_eq!(found.len(), 1, "{source}: {found:?}");
             assert!(found[0].contains("PROCESS_MANAGEMENT"), "{source}: {}", found[0]);
         }
+        // Built, then another function called with `require`: `r` stays unknown.
+        let found = decoded(
+            "const f = new Function('r', \"r('child_process').exec('id x')\");\nother(require);\n",
+            Language::JavaScript,
+        );
+        assert!(!found[0].contains("PROCESS_MANAGEMENT"), "{}", found[0]);
         // Built but never called with `require`: `r` stays unknown.
         let found =
             decoded("const f = new Function('r', \"r('child_process').exec('id x')\");\n", Language::JavaScript);

@@ -1089,6 +1089,8 @@ impl<'c, 's> JsEmitter<'c, 's> {
             }
         }
         let base_is_callee = matches!(links.last(), Some(Link::Call(_))) || (links.is_empty() && callee);
+        // Only a function this chain builds (`new Function(...)(require)`) is bound by its call.
+        self.core.constructed = None;
         let mut value = if links.is_empty() {
             return self.generic_value(base);
         } else {
