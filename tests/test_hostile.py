@@ -618,6 +618,9 @@ EVASIONS = {
             "template module name": f"const m = 'child'\nrequire(`${{m}}_process`).exec({CMD})\n",
             "split/reverse/join": f"require('ssecorp_dlihc'.split('').reverse().join('')).exec({CMD})\n",
             "module._load": f"module.constructor._load('child_process').exec({CMD})\n",
+            "global property alias of require": (
+                f"global['r'] = require\n;(function () {{ r('child_process').exec({CMD}) }})()\n"
+            ),
         },
     ),
 }

@@ -265,13 +265,22 @@ fn compile_one(file: ReadFile, options: &CompileOptions) -> FileReport {
         report.outcome = Err(Failure::NotCode("macOS AppleDouble metadata"));
         return report;
     }
-    if looks_binary(&bytes) {
+    // A `.pth` file's code is its `import` lines, whatever else it holds: `site` reads a
+    // binary one too (model weights are often named `.pth`), so it is not skipped as binary;
+    // without an `import` line it is data, scanned whole, and its bytes need no warning.
+    let pth = file.path.extension().is_some_and(|e| e.eq_ignore_ascii_case("pth"));
+    let binary = looks_binary(&bytes);
+    if binary && !pth {
         report.outcome = Err(Failure::Binary);
         return report;
     }
     let mut source = SourceText::of(bytes, file.language);
-    if file.path.extension().is_some_and(|e| e.eq_ignore_ascii_case("pth")) {
+    if pth {
         source.text = crate::source::pth_code(&source.text).into();
+        if binary {
+            source.invalid_utf8 = false;
+            source.nul_bytes = false;
+        }
     }
     if source.invalid_utf8 {
         report.warnings.push("invalid UTF-8 replaced by U+FFFD".into());
@@ -485,6 +494,30 @@ mod tests {
         let not_code = reports[0].outcome.as_ref().unwrap_err();
         assert!(not_code.is_skip());
         assert_eq!(not_code.to_string(), "not code: macOS AppleDouble metadata");
+    }
+
+    #[test]
+    fn a_binary_pth_file_is_scanned_for_the_import_lines_site_would_run() {
+        let dir = temp_dir("binary-pth");
+        // Model weights saved as a zip named `.pth`: data, fully scanned, no warning.
+        let mut weights = b"PK\x03\x04\x14\x00\x00\x00archive/data.pkl\x80\x02}q\x00.".to_vec();
+        weights.extend((0..=255u8).cycle().take(4096));
+        std::fs::write(dir.join("weights.pth"), &weights).unwrap();
+        // The same bytes with an `import` line: that line is what Python runs at start-up.
+        let mut hidden = weights.clone();
+        hidden.extend_from_slice(b"\nimport os; os.system('id')\n");
+        hidden.extend((0..=255u8).cycle().take(512));
+        std::fs::write(dir.join("hidden.pth"), &hidden).unwrap();
+        std::fs::write(dir.join("weights.py"), &weights).unwrap(); // named as source: binary
+        let files: Vec<_> =
+            ["weights.pth", "hidden.pth", "weights.py"].iter().map(|n| (dir.join(n), Language::Python)).collect();
+        let reports = compile_files(&files, &CompileOptions::default()).unwrap();
+        let data = reports[0].outcome.as_ref().expect("a binary .pth is read as data");
+        assert!(data.iter().all(|o| !o.token_string().contains("PROCESS_MANAGEMENT")));
+        assert!(reports[0].warnings.is_empty(), "{:?}", reports[0].warnings);
+        let code = reports[1].outcome.as_ref().expect("compiled");
+        assert!(code.iter().any(|o| o.token_string().contains("PROCESS_MANAGEMENT")), "{code:?}");
+        assert_eq!(reports[2].outcome.as_ref().unwrap_err(), &Failure::Binary);
     }
 
     #[test]

@@ -636,7 +636,15 @@ impl<'t> Machine<'t> {
                 self.pop_n(2);
                 self.push(Val::default());
             }
-            Op::UnaryOp | Op::FormatValue | Op::GetAwaitable | Op::YieldFrom | Op::YieldValue => {
+            // `await fetch(u)` is the response itself: what it is (a network call's result)
+            // matters to what is read from it (`(await res.text())`).
+            Op::GetAwaitable => {
+                let mut value = self.pop();
+                value.variable = None;
+                value.iterator = false;
+                self.push(value);
+            }
+            Op::UnaryOp | Op::FormatValue | Op::YieldFrom | Op::YieldValue => {
                 let value = self.pop();
                 self.push(value.data());
             }

