@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from malwi.engine.hooks import analyse, read_hooks
-from malwi.engine.manifests import MAX_MANIFEST_BYTES, load_json, load_toml, read_text
+from malwi.engine.manifests import MAX_MANIFEST_BYTES, load_cfg, load_json, load_toml, read_text
 from malwi.engine.units import units_of
 from malwi.engine.verdict import MAX_CARRIERS
 from malwi.errors import NothingScanned
@@ -122,6 +122,12 @@ def test_manifests_are_read_once_reread_when_edited_and_absent_when_hostile(tmp_
     assert read_text(str(tmp_path / "missing.json")) is None
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'named'\n")
     assert load_toml(str(tmp_path / "pyproject.toml")) == {"project": {"name": "named"}}
+    # setup.cfg: read as data (no interpolation), absent when broken.
+    (tmp_path / "setup.cfg").write_text("[metadata]\nname = pkg-%(x)s\n")
+    parsed = load_cfg(str(tmp_path / "setup.cfg"))
+    assert parsed is not None and parsed.get("metadata", "name") == "pkg-%(x)s"
+    (tmp_path / "setup.cfg").write_text("name = no section\n")
+    assert load_cfg(str(tmp_path / "setup.cfg")) is None
 
 
 def test_install_scripts_are_read_as_shell() -> None:

@@ -8,13 +8,14 @@ parse failure gives None. A manifest is read from disk once per scan, however ma
 
 from __future__ import annotations
 
+import configparser
 import functools
 import json
 import os
 import sys
 from typing import Any
 
-__all__ = ["MAX_MANIFEST_BYTES", "load_json", "load_toml", "read_text"]
+__all__ = ["MAX_MANIFEST_BYTES", "load_cfg", "load_json", "load_toml", "read_text"]
 
 MAX_MANIFEST_BYTES = 1 << 20
 
@@ -65,3 +66,16 @@ def load_toml(path: str) -> dict[str, Any] | None:
         return tomllib.loads(text)
     except (tomllib.TOMLDecodeError, ValueError):
         return None
+
+
+def load_cfg(path: str) -> configparser.ConfigParser | None:
+    """An INI manifest (`setup.cfg`), or None; read as data, with no interpolation."""
+    text = read_text(path)
+    if text is None:
+        return None
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    try:
+        parser.read_string(text)
+    except configparser.Error:
+        return None
+    return parser

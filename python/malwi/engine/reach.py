@@ -28,14 +28,13 @@ Nothing here reads code; manifests are read as data.
 
 from __future__ import annotations
 
-import configparser
 import fnmatch
 import os
 from collections import deque
 from collections.abc import Container, Iterable, Sequence
 from typing import Any
 
-from malwi.engine.manifests import load_json, load_toml, read_text
+from malwi.engine.manifests import load_cfg, load_json, load_toml, read_text
 
 __all__ = ["REACH_CLASSES", "ReachFile", "classify", "object_reach"]
 
@@ -152,7 +151,8 @@ class _Project:
         self.backend: str | None = None  # the in-tree build backend module
         self.backend_path: list[str] = []
         self.names: set[str] = set()  # what the package calls itself, as an import name
-        self.own_tops: set[str] = set()  # top-level folders (relative) that are the package's own
+        self.own_tops: set[str] = set()  # top-level folders (relative) its metadata names as its own
+        self.own: set[str] = set()  # all its own top-level folders, once `own_folders` decided
 
     def read_metadata(self) -> None:
         """What built metadata in the folder says: the name in `PKG-INFO` and the top-level
@@ -199,10 +199,8 @@ class _Project:
 
     def read_setup_cfg(self, path: str) -> None:
         """`[metadata] name` and `[options] packages` of setup.cfg (read as data, like the rest)."""
-        parser = configparser.ConfigParser(interpolation=None, strict=False)
-        try:
-            parser.read_string(read_text(path) or "")
-        except configparser.Error:
+        parser = load_cfg(path)
+        if parser is None:
             return
         self.names |= {_import_name(parser.get("metadata", "name", fallback=""))} - {""}
         packages = parser.get("options", "packages", fallback="").replace(",", "\n").split()
@@ -436,13 +434,12 @@ def classify(files: Sequence[ReachFile], manifests: Sequence[str], root: str | N
         return None, os.path.relpath(path, base).replace(os.sep, "/")
 
     placed = {path: project_of(path) for path in by_path}
-    own: dict[int, set[str]] = {}
     for project in [*projects.values(), *([outside] if outside else [])]:
         project.read_metadata()
         python = [
             r for p, (o, r) in placed.items() if (o or outside) is project and by_path[p].language == "python"
         ]
-        own[id(project)] = project.own_folders(python)
+        project.own = project.own_folders(python)
 
     reach: dict[str, str] = {}
     install_roots: list[str] = []
@@ -454,7 +451,7 @@ def classify(files: Sequence[ReachFile], manifests: Sequence[str], root: str | N
             install_roots.append(path)
             continue
         laid_out_by = owner or outside
-        shipped = not _non_shipped_by_layout(relative, own.get(id(laid_out_by), ()) if laid_out_by else ())
+        shipped = not _non_shipped_by_layout(relative, laid_out_by.own if laid_out_by else ())
         if owner is not None and shipped:
             shipped = (
                 owner.python_ships(relative) if file.language == "python" else owner.npm_publishes(relative)

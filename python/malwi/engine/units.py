@@ -19,7 +19,6 @@ as data (a broken one only loses the name), `setup.py` only marks its folder.
 
 from __future__ import annotations
 
-import configparser
 import csv
 import io
 import os
@@ -27,7 +26,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from malwi.engine.hooks import Hook, read_hooks
-from malwi.engine.manifests import load_json, load_toml, read_text
+from malwi.engine.manifests import load_cfg, load_json, load_toml, read_text
 
 __all__ = ["Unit", "tree_unit", "units_of", "where"]
 
@@ -69,11 +68,8 @@ def _name_of(manifest: str) -> tuple[str, str]:
         return _name_and_version(load_json(manifest))
     if base == "pyproject.toml":
         return _name_and_version((load_toml(manifest) or {}).get("project"))
-    text = read_text(manifest)  # setup.cfg
-    parser = configparser.ConfigParser(interpolation=None, strict=False)
-    try:
-        parser.read_string(text or "")
-    except configparser.Error:
+    parser = load_cfg(manifest)  # setup.cfg
+    if parser is None:
         return "", ""
     return parser.get("metadata", "name", fallback=""), parser.get("metadata", "version", fallback="")
 
