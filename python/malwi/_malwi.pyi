@@ -6,6 +6,7 @@ from typing import Any, Literal, final
 
 __all__ = [
     "ARCHIVE_SUFFIXES",
+    "CODE_STRING_CHAIN",
     "DEFAULT_EXTENSIONS",
     "DEFAULT_MAX_ARCHIVE_SIZE",
     "DEFAULT_MAX_FILE_SIZE",
@@ -48,6 +49,7 @@ __all__ = [
 __version__: str
 FEATURIZER_VERSION: int
 PATTERN_DATABASE_VERSION: str
+CODE_STRING_CHAIN: str
 DEFAULT_MAX_FILE_SIZE: int
 HARD_FILE_LIMIT: int
 # Files skipped by extension up to this size are sniffed for archive magic by `discover`.

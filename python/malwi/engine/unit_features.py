@@ -27,7 +27,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from malwi._malwi import categories, flow_kinds
+from malwi._malwi import CODE_STRING_CHAIN, categories, flow_kinds
 from malwi.engine.reach import REACH_CLASSES, object_reach
 
 if TYPE_CHECKING:
@@ -47,8 +47,6 @@ ACTIVITIES = tuple(name for name, _ in categories())
 FLOW_SOURCES, FLOW_SINKS = (tuple(kinds) for kinds in flow_kinds())
 # Code that runs without being called: on install, on import.
 RUNS = frozenset({"install", "import"})
-# The decoding chain of code a call runs from a string as it is (`payloads.rs`, `decode_candidate`).
-CODE_STRING = "code string"
 
 
 class FileSummary:
@@ -190,7 +188,7 @@ class UnitFeatures:
                     raise_to(name, 1.0)
                 flows[running] += 1
             for payload in finding.payloads:
-                if payload.get("chain") == CODE_STRING:
+                if payload.get("chain") == CODE_STRING_CHAIN:
                     # Code run from a plain string (`exec("import os...")`) hides behind no
                     # encoding: its objects are scored like any other, but it is no payload,
                     # as the units the model learned from counted it (tests exec snippets).

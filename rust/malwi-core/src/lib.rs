@@ -63,7 +63,7 @@ pub use malwicode::{Arg, Instr, Malwicode, Op, SizeBucket, StringClass};
 pub use object::{MalwiObject, ObjectKind};
 pub use parse::{parse, parse_only};
 pub use patterns::PatternDatabase;
-pub use payloads::{Limit, Note, NoteKind};
+pub use payloads::{Limit, Note, NoteKind, CODE_STRING};
 pub use protectors::{Detection, Evidence, Protector};
 pub use source::SourceText;
 pub use strings::{classify, StringToken};

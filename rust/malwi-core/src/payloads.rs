@@ -17,6 +17,9 @@ use std::io::Read;
 use crate::language::Language;
 
 /// Shorter literals are names, messages and keys, not payloads.
+/// The decoding chain of code a call runs from a string as it is (`exec("import os...")`):
+/// code hidden behind no encoding.
+pub const CODE_STRING: &str = "code string";
 pub const MIN_CANDIDATE_LEN: usize = 24;
 /// Layers peeled off one literal (real stealers wrap 64 to 128 layers of zlib+base64).
 pub const MAX_LAYERS: usize = 160;
@@ -267,7 +270,7 @@ pub fn decode_candidate(candidate: &Candidate, preferred: Language, keys: &Keys)
             let mut text: String =
                 candidate.bound.iter().map(|(parameter, name)| format!("var {parameter} = {name};\n")).collect();
             text.push_str(&candidate.value);
-            return (Some(Decoded { text, language, chain: vec!["code string"], truncated: false }), Vec::new());
+            return (Some(Decoded { text, language, chain: vec![CODE_STRING], truncated: false }), Vec::new());
         }
     }
     decode_literal(&candidate.value, preferred, candidate.folded, candidate.marshal, keys, candidate.lines)
@@ -1396,7 +1399,7 @@ mod note_tests {
             let (objects, _) = compile(source, language);
             objects
                 .iter()
-                .filter(|o| o.decoded_from() == Some("code string"))
+                .filter(|o| o.decoded_from() == Some(super::CODE_STRING))
                 .map(|o| o.tokens().collect::<Vec<_>>().join(" "))
                 .collect::<Vec<_>>()
         };

@@ -1065,6 +1065,7 @@ fn _malwi(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("PATTERN_DATABASE_VERSION", core::PatternDatabase::embedded().version.as_str())?;
     m.add("DEFAULT_MAX_FILE_SIZE", core::DEFAULT_MAX_FILE_SIZE)?;
     m.add("HARD_FILE_LIMIT", core::HARD_FILE_LIMIT)?;
+    m.add("CODE_STRING_CHAIN", core::CODE_STRING)?;
     // File names that say "archive" (one list, shared with discovery).
     m.add("ARCHIVE_SUFFIXES", core::ARCHIVE_SUFFIXES.to_vec())?;
     m.add("DEFAULT_MAX_ARCHIVE_SIZE", core::DEFAULT_MAX_ARCHIVE_SIZE)?;
