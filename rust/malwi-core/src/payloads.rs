@@ -16,10 +16,10 @@ use std::io::Read;
 
 use crate::language::Language;
 
-/// Shorter literals are names, messages and keys, not payloads.
 /// The decoding chain of code a call runs from a string as it is (`exec("import os...")`):
 /// code hidden behind no encoding.
 pub const CODE_STRING: &str = "code string";
+/// Shorter literals are names, messages and keys, not payloads.
 pub const MIN_CANDIDATE_LEN: usize = 24;
 /// Layers peeled off one literal (real stealers wrap 64 to 128 layers of zlib+base64).
 pub const MAX_LAYERS: usize = 160;

@@ -391,6 +391,9 @@ fn a_global_property_alias_of_require_resolves_in_every_function() {
         let tokens = all_tokens(&javascript(&source));
         assert!(tokens.contains("LOAD_NAME child_process LOAD_ATTR PROCESS_MANAGEMENT"), "{alias}: {tokens}");
     }
+    // The same mechanism for Python's `builtins`.
+    let tokens = all_tokens(&python("import builtins\nbuiltins.r = __import__\ndef f():\n    r('os').system(c)\n"));
+    assert!(tokens.contains("LOAD_ATTR PROCESS_MANAGEMENT"), "{tokens}");
     // A property of another object is no global, and a local `r` shadows the global one.
     let tokens = all_tokens(&javascript("config.r = require;\nconst cp = r('child_process');\ncp.exec(c);\n"));
     assert!(!tokens.contains("PROCESS_MANAGEMENT"), "{tokens}");

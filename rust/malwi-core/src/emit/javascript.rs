@@ -680,25 +680,18 @@ impl<'c, 's> JsEmitter<'c, 's> {
                 self.core.bind(&name, value);
             }
             JsKind::Member => {
-                let object_node = self.field(target, f.object);
-                let object = self.expr(object_node);
+                let object = self.expr(self.field(target, f.object));
                 let property = self.field(target, f.property).map_or("", |p| self.text(p));
-                self.core.attr_op(Op::StoreAttr, &object, property);
-                if object_node.is_some_and(|o| self.is_global_object(o)) {
-                    self.core.bind_global(property, value);
-                }
+                self.core.store_attr(&object, property, value);
             }
             JsKind::Subscript => {
-                let object_node = self.field(target, f.object);
+                let object = self.expr(self.field(target, f.object));
                 let index = self.field(target, f.index);
-                self.expr(object_node);
                 self.expr(index);
                 self.core.op(Op::StoreSubscr);
-                if let (Some(object_node), Some(index)) = (object_node, index) {
-                    if self.is_global_object(object_node) && self.kind(index) == JsKind::String {
-                        let name = self.string_value(index);
-                        self.core.bind_global(&name, value);
-                    }
+                if let Some(index) = index.filter(|i| self.kind(*i) == JsKind::String) {
+                    let name = self.string_value(index);
+                    self.core.bind_if_global(&object, &name, value);
                 }
             }
             JsKind::ObjectPattern => {
@@ -1472,12 +1465,6 @@ impl<'c, 's> JsEmitter<'c, 's> {
         let parameters = parameters.iter().map(|p| self.string_value(*p)).collect();
         let body = self.string_value(*body);
         self.core.constructed_function(parameters, first, &body);
-    }
-
-    /// `global`, `globalThis`, `window` or `self`: a property stored there is a global name
-    /// (`global['r'] = require` makes a bare `r(...)` anywhere in the file a `require`).
-    fn is_global_object(&self, node: Node<'s>) -> bool {
-        self.kind(node) == JsKind::Identifier && matches!(self.text(node), "global" | "globalThis" | "window" | "self")
     }
 
     /// The decoded value of a string literal (quotes removed).

@@ -899,12 +899,23 @@ impl<'s> Core<'s> {
         }
     }
 
-    /// Records what a global name holds (`global.r = require`): bound in the outermost scope,
-    /// so every function of the file sees it unless it shadows the name.
-    pub fn bind_global(&mut self, name: &str, value: &Value) {
+    /// `object.name = value` (or `object['name'] = value`) when `object` is a namespace of
+    /// globals (`global`, `globalThis`, `window`, `builtins`): `name` becomes a global, bound
+    /// in the outermost scope so every function of the file sees it unless it shadows the name.
+    pub fn bind_if_global(&mut self, object: &Value, name: &str, value: &Value) {
+        let Value::Qual { qual, .. } = object else { return };
+        if !self.apis.is_global_namespace(&qual.name) {
+            return;
+        }
         if let Some(binding) = self.binding_of(name, value) {
             self.scopes[0].insert(name.to_string(), binding);
         }
+    }
+
+    /// `STORE_ATTR` of `object.attr = value`, binding a global when `object` is their namespace.
+    pub fn store_attr(&mut self, object: &Value, attr: &str, value: &Value) {
+        self.attr_op(Op::StoreAttr, object, attr);
+        self.bind_if_global(object, attr, value);
     }
 
     /// What `name = <value>` binds, if it needs remembering.

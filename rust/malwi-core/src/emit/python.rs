@@ -328,7 +328,7 @@ impl<'c, 's> PythonEmitter<'c, 's> {
             PyKind::Attribute => {
                 let object = self.expr(self.field(target, f.object));
                 let attr = self.field(target, f.attribute).map_or(Cow::Borrowed(""), |a| self.name(a));
-                self.core.attr_op(Op::StoreAttr, &object, &attr);
+                self.core.store_attr(&object, &attr, value);
             }
             PyKind::Subscript => {
                 self.subscript_operands(target);
