@@ -6,10 +6,13 @@ from typing import Any, Literal, final
 
 __all__ = [
     "ARCHIVE_SUFFIXES",
+    "BYTE_BINS",
     "CODE_STRING_CHAIN",
     "DEFAULT_EXTENSIONS",
     "DEFAULT_MAX_ARCHIVE_SIZE",
     "DEFAULT_MAX_FILE_SIZE",
+    "ENTROPY_BUCKET_BITS",
+    "ENTROPY_WINDOWS",
     "FEATURIZER_VERSION",
     "HARD_FILE_LIMIT",
     "PATTERN_DATABASE_VERSION",
@@ -50,6 +53,12 @@ __version__: str
 FEATURIZER_VERSION: int
 PATTERN_DATABASE_VERSION: str
 CODE_STRING_CHAIN: str
+# String literals, as the package-unit features see them: a byte histogram of BYTE_BINS bins
+# (high nibbles), and entropy windows of each size in ENTROPY_WINDOWS, in buckets of
+# ENTROPY_BUCKET_BITS bits per byte (FileReport.literal_bytes, .literal_windows).
+BYTE_BINS: int
+ENTROPY_WINDOWS: list[int]
+ENTROPY_BUCKET_BITS: float
 DEFAULT_MAX_FILE_SIZE: int
 HARD_FILE_LIMIT: int
 # Files skipped by extension up to this size are sniffed for archive magic by `discover`.
@@ -222,6 +231,10 @@ class FileReport:
     def protection(self) -> Protection | None: ...
     @property
     def imports(self) -> list[str]: ...
+    @property
+    def literal_bytes(self) -> list[int]: ...
+    @property
+    def literal_windows(self) -> list[list[int]]: ...
 
 @final
 class FileBatch:

@@ -8,8 +8,9 @@ vector per unit:
 
 - `FileSummary`: per compiled file, its raw object scores (those above `SCORE_FLOOR`) and the
   activities of its objects, each split into module-level objects (top level, decoded payloads)
-  and the others. Made once, when the file is scored, and kept in the result cache, so a unit
-  answered from the cache gets the same features.
+  and the others, and what its string literals look like (byte histogram, entropy windows:
+  `malwi._malwi.FileReport.literal_bytes`, `.literal_windows`). Made once, when the file is
+  scored, and kept in the result cache, so a unit answered from the cache gets the same features.
 - `UnitEvidence`: a unit's file summaries with each file's reachability class, its flows,
   payloads, protection, and the unit's install hooks.
 - `UnitFeatures`: the vector, by the training configuration's `feature_extractors` (the shipped
@@ -27,7 +28,14 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from malwi._malwi import CODE_STRING_CHAIN, categories, flow_kinds
+from malwi._malwi import (
+    BYTE_BINS,
+    CODE_STRING_CHAIN,
+    ENTROPY_BUCKET_BITS,
+    ENTROPY_WINDOWS,
+    categories,
+    flow_kinds,
+)
 from malwi.engine.reach import REACH_CLASSES, object_reach
 
 if TYPE_CHECKING:
@@ -47,24 +55,41 @@ ACTIVITIES = tuple(name for name, _ in categories())
 FLOW_SOURCES, FLOW_SINKS = (tuple(kinds) for kinds in flow_kinds())
 # Code that runs without being called: on install, on import.
 RUNS = frozenset({"install", "import"})
+# Entropy buckets per window size of a file's string literals (`literal_windows`).
+ENTROPY_BUCKETS = round(8 / ENTROPY_BUCKET_BITS)
 
 
 class FileSummary:
     """A compiled file's raw object scores (at or above SCORE_FLOOR, highest first, at most
-    MAX_KEPT_SCORES) and activities, for its module-level objects and its other objects."""
+    MAX_KEPT_SCORES) and activities, for its module-level objects and its other objects; and
+    its string literals' byte histogram (`BYTE_BINS` counts) and entropy windows (per window
+    size of `ENTROPY_WINDOWS`, the count of windows per entropy bucket)."""
 
-    __slots__ = ("activities", "scores")
+    __slots__ = ("activities", "literal_bytes", "literal_windows", "scores")
 
     def __init__(
         self,
         scores: tuple[list[float], list[float]] = ([], []),
         activities: tuple[list[str], list[str]] = ([], []),
+        literal_bytes: Sequence[int] = (),
+        literal_windows: Sequence[Sequence[int]] = (),
     ) -> None:
         self.scores = scores
         self.activities = activities
+        self.literal_bytes = list(literal_bytes) or [0] * BYTE_BINS
+        self.literal_windows = [list(w) for w in literal_windows] or [
+            [0] * ENTROPY_BUCKETS for _ in ENTROPY_WINDOWS
+        ]
 
     def to_record(self) -> dict[str, Any]:
-        return {"scores": [list(s) for s in self.scores], "activities": [list(a) for a in self.activities]}
+        return {
+            "scores": [list(s) for s in self.scores],
+            "activities": [list(a) for a in self.activities],
+            "literals": {
+                "bytes": list(self.literal_bytes),
+                "windows": [list(w) for w in self.literal_windows],
+            },
+        }
 
     @classmethod
     def from_record(cls, record: Any) -> FileSummary:
@@ -86,7 +111,26 @@ class FileSummary:
             if not all(isinstance(a, str) and a in known for a in part):
                 raise ValueError("unknown activity in a summary")
             checked_activities.append(list(part))
-        return cls((checked_scores[0], checked_scores[1]), (checked_activities[0], checked_activities[1]))
+        literals = record["literals"]
+        literal_bytes = _counts(literals["bytes"], BYTE_BINS)
+        windows = literals["windows"]
+        if not isinstance(windows, list) or len(windows) != len(ENTROPY_WINDOWS):
+            raise ValueError("a summary has entropy windows per window size")
+        return cls(
+            (checked_scores[0], checked_scores[1]),
+            (checked_activities[0], checked_activities[1]),
+            literal_bytes,
+            [_counts(w, ENTROPY_BUCKETS) for w in windows],
+        )
+
+
+def _counts(values: Any, length: int) -> list[int]:
+    """`length` non-negative integer counts read back from the cache (anything else raises)."""
+    if not isinstance(values, list) or len(values) != length:
+        raise ValueError(f"expected {length} counts")
+    if not all(type(v) is int and v >= 0 for v in values):
+        raise ValueError("counts are non-negative integers")
+    return values
 
 
 def summarize_files(reports: Sequence[FileReport], raw: np.ndarray) -> list[FileSummary]:
@@ -103,16 +147,27 @@ def summarize_files(reports: Sequence[FileReport], raw: np.ndarray) -> list[File
                 kept[owner][part].append(score)
             seen[owner][part].update(obj.activities())
     summaries = []
-    for (module, other), (module_activities, other_activities) in zip(kept, seen):
+    for report, (module, other), (module_activities, other_activities) in zip(reports, kept, seen):
         module.sort(reverse=True)
         other.sort(reverse=True)
         summaries.append(
             FileSummary(
                 (module[:MAX_KEPT_SCORES], other[:MAX_KEPT_SCORES]),
                 (sorted(module_activities), sorted(other_activities)),
+                report.literal_bytes,
+                report.literal_windows,
             )
         )
     return summaries
+
+
+def decoding_layers(chain: Any) -> int:
+    """How many decodings a payload's chain names: `base64 > zlib` is two (`(truncated)` is no
+    layer). A list (a chain taken apart) counts its items."""
+    if isinstance(chain, str):
+        steps = chain.removesuffix(" (truncated)").strip()
+        return len(steps.split(" > ")) if steps else 0
+    return len(chain) if isinstance(chain, list) else 0
 
 
 class UnitEvidence:
@@ -128,7 +183,8 @@ class UnitEvidence:
 
 class UnitFeatures:
     """The feature vector of a unit, by the `feature_extractors` settings (`object_scores`:
-    `top_k`, `thresholds`); `names` says what each position holds."""
+    `top_k`, `thresholds`; `byte_histogram` and `entropy_features` when `enabled`: a model
+    trained before they existed has neither); `names` says what each position holds."""
 
     def __init__(self, settings: dict[str, Any]) -> None:
         scores = settings["object_scores"]
@@ -140,6 +196,29 @@ class UnitFeatures:
             raise ValueError(
                 f"object_scores.thresholds must lie in [{SCORE_FLOOR}, 1]: {list(self.thresholds)}"
             )
+        histogram = settings.get("byte_histogram") or {}
+        self.byte_bins = int(histogram.get("bins", BYTE_BINS)) if histogram.get("enabled") else 0
+        if self.byte_bins and (self.byte_bins > BYTE_BINS or BYTE_BINS % self.byte_bins):
+            raise ValueError(f"byte_histogram.bins {self.byte_bins} must divide {BYTE_BINS}")
+        entropy = settings.get("entropy_features") or {}
+        self.entropy_windows = (
+            tuple(int(w) for w in entropy.get("window_sizes", ())) if entropy.get("enabled") else ()
+        )
+        if any(w not in ENTROPY_WINDOWS for w in self.entropy_windows):
+            raise ValueError(
+                f"entropy_features.window_sizes must be among {ENTROPY_WINDOWS}: {list(self.entropy_windows)}"
+            )
+        high = float(entropy.get("high_entropy_bits", 0.0)) / ENTROPY_BUCKET_BITS
+        if self.entropy_windows and not (0 < high <= ENTROPY_BUCKETS and high == round(high)):
+            raise ValueError(
+                f"entropy_features.high_entropy_bits must be a multiple of {ENTROPY_BUCKET_BITS} in (0, 8]"
+            )
+        self.high_bucket = round(high)
+        # How `payloads.max_depth` counts: `layers`, the decodings a chain names. A model trained
+        # before the setting existed learned the length of the chain's text (a bug), and keeps it.
+        self.payload_depth = settings.get("payload_depth", "chain_characters")
+        if self.payload_depth not in ("layers", "chain_characters"):
+            raise ValueError(f"payload_depth must be layers or chain_characters: {self.payload_depth!r}")
         self.names = self._names()
         self._position = {name: i for i, name in enumerate(self.names)}
 
@@ -160,7 +239,44 @@ class UnitFeatures:
             "structure.python",
             "structure.javascript",
         ]
+        names += [f"literals.bytes.bin{i}" for i in range(self.byte_bins)]
+        for window in self.entropy_windows:
+            names += [
+                f"literals.entropy{window}.{name}" for name in ("max", "high.running_code", "high.other_code")
+            ]
         return names
+
+    def _literal_features(self, evidence: UnitEvidence, values: list[float]) -> None:
+        """The string literals of the unit's shipped code (tests and examples left out, as their
+        fixtures are data): the share of their bytes per histogram bin, and per window size the
+        highest entropy reached and how many windows reach `high_entropy_bits`, in code that runs
+        (install, import) and in the rest."""
+        if not (self.byte_bins or self.entropy_windows):
+            return
+        position = self._position
+        counts = [0] * BYTE_BINS
+        windows = {part: [[0] * ENTROPY_BUCKETS for _ in ENTROPY_WINDOWS] for part in ("running", "other")}
+        for summary, finding in evidence.files:
+            if finding.reach == "non-shipped":
+                continue
+            counts = [a + b for a, b in zip(counts, summary.literal_bytes)]
+            part = windows["running" if finding.reach in RUNS else "other"]
+            for kept, more in zip(part, summary.literal_windows):
+                for bucket, n in enumerate(more):
+                    kept[bucket] += n
+        total = sum(counts)
+        width = BYTE_BINS // self.byte_bins if self.byte_bins else 0
+        for i in range(self.byte_bins):
+            share = sum(counts[i * width : (i + 1) * width]) / total if total else 0.0
+            values[position[f"literals.bytes.bin{i}"]] = share
+        for window in self.entropy_windows:
+            size = ENTROPY_WINDOWS.index(window)
+            running, other = windows["running"][size], windows["other"][size]
+            reached = [b for b in range(ENTROPY_BUCKETS) if running[b] or other[b]]
+            name = f"literals.entropy{window}"
+            values[position[f"{name}.max"]] = (max(reached) + 1) * ENTROPY_BUCKET_BITS if reached else 0.0
+            values[position[f"{name}.high.running_code"]] = math.log1p(sum(running[self.high_bucket :]))
+            values[position[f"{name}.high.other_code"]] = math.log1p(sum(other[self.high_bucket :]))
 
     def vector(self, evidence: UnitEvidence) -> list[float]:
         values = [0.0] * len(self.names)
@@ -194,7 +310,9 @@ class UnitFeatures:
                     # as the units the model learned from counted it (tests exec snippets).
                     continue
                 payloads[running] += 1
-                raise_to("payloads.max_depth", float(len(payload.get("chain") or ())))
+                chain = payload.get("chain")
+                depth = decoding_layers(chain) if self.payload_depth == "layers" else len(chain or ())
+                raise_to("payloads.max_depth", float(depth))
             protection = finding.protection or {}
             if protection.get("is_protected"):
                 protected += 1
@@ -221,4 +339,5 @@ class UnitFeatures:
         values[position["hooks.files_run"]] = math.log1p(sum(len(h.get("runs") or ()) for h in hooks))
         values[position["hooks.inline_code"]] = math.log1p(sum(int(h.get("inline_code") or 0) for h in hooks))
         values[position["hooks.evidence"]] = math.log1p(sum(len(h.get("evidence") or ()) for h in hooks))
+        self._literal_features(evidence, values)
         return values

@@ -141,6 +141,8 @@ pub struct FileReport {
     pub protection: crate::protectors::Detection,
     /// The modules the file imports by a constant name (see `Compiled::imports`).
     pub imports: Vec<String>,
+    /// What its string literals look like, byte by byte (see `Compiled::literals`).
+    pub literals: crate::LiteralStats,
 }
 
 impl FileReport {
@@ -153,6 +155,7 @@ impl FileReport {
             warnings: Vec::new(),
             notes: Vec::new(),
             protection: crate::protectors::Detection::default(),
+            literals: crate::LiteralStats::default(),
             imports: Vec::new(),
         }
     }
@@ -310,6 +313,7 @@ fn compile_one(file: ReadFile, options: &CompileOptions) -> FileReport {
             report.notes = compiled.notes;
             report.protection = compiled.protection;
             report.imports = compiled.imports;
+            report.literals = compiled.literals;
             Ok(compiled.objects)
         }
         Ok(Err(e)) => Err(Failure::of_error(e)),
@@ -377,6 +381,7 @@ fn compile_windows(
             Some(all) => {
                 all.objects.append(&mut compiled.objects);
                 all.notes.append(&mut compiled.notes);
+                all.literals.merge(&compiled.literals);
                 for module in compiled.imports {
                     if !all.imports.contains(&module) {
                         all.imports.push(module);

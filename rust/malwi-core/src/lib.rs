@@ -30,6 +30,7 @@ mod emit;
 mod error;
 pub mod featurize;
 mod language;
+mod literal_stats;
 mod literals;
 pub mod malwicode;
 mod object;
@@ -59,6 +60,7 @@ pub use discover::{
 pub use emit::{compile_text_full, emit_tree, emit_tree_with_notes, Compiled};
 pub use error::Error;
 pub use language::Language;
+pub use literal_stats::{LiteralStats, BYTE_BINS, ENTROPY_BUCKETS, ENTROPY_BUCKET_BITS, ENTROPY_WINDOWS};
 pub use malwicode::{Arg, Instr, Malwicode, Op, SizeBucket, StringClass};
 pub use object::{MalwiObject, ObjectKind};
 pub use parse::{parse, parse_only};

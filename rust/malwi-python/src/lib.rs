@@ -493,6 +493,13 @@ struct FileReport {
     /// The modules the file imports or requires by a constant name, in order, each once.
     #[pyo3(get)]
     imports: Vec<String>,
+    /// Bytes of its string literals per high nibble (`BYTE_BINS` counts).
+    #[pyo3(get)]
+    literal_bytes: Vec<u64>,
+    /// Per window size of `ENTROPY_WINDOWS`, how many windows of its string literals fall in
+    /// each entropy bucket of `ENTROPY_BUCKET_BITS` bits per byte.
+    #[pyo3(get)]
+    literal_windows: Vec<Vec<u32>>,
 }
 
 #[pymethods]
@@ -541,6 +548,8 @@ fn wrap_report(py: Python<'_>, report: core::FileReport) -> PyResult<FileReport>
         notes,
         protection,
         imports: report.imports,
+        literal_bytes: report.literals.bytes.to_vec(),
+        literal_windows: report.literals.windows.iter().map(|w| w.to_vec()).collect(),
     })
 }
 
@@ -1066,6 +1075,9 @@ fn _malwi(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DEFAULT_MAX_FILE_SIZE", core::DEFAULT_MAX_FILE_SIZE)?;
     m.add("HARD_FILE_LIMIT", core::HARD_FILE_LIMIT)?;
     m.add("CODE_STRING_CHAIN", core::CODE_STRING)?;
+    m.add("BYTE_BINS", core::BYTE_BINS)?;
+    m.add("ENTROPY_WINDOWS", core::ENTROPY_WINDOWS.to_vec())?;
+    m.add("ENTROPY_BUCKET_BITS", core::ENTROPY_BUCKET_BITS)?;
     // File names that say "archive" (one list, shared with discovery).
     m.add("ARCHIVE_SUFFIXES", core::ARCHIVE_SUFFIXES.to_vec())?;
     m.add("DEFAULT_MAX_ARCHIVE_SIZE", core::DEFAULT_MAX_ARCHIVE_SIZE)?;

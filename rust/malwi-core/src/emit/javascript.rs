@@ -1505,6 +1505,7 @@ impl<'c, 's> JsEmitter<'c, 's> {
         } else {
             // `${'aW1w'}${'b3J0'}`: substitutions of constants fold like concatenation.
             self.core.fold_payload(node, Language::JavaScript);
+            self.core.literal_stats.add(template.as_bytes());
         }
         self.core.load_string(&template);
         if substitutions.is_empty() {

@@ -18,6 +18,7 @@ use tree_sitter::{Node, TreeCursor};
 use crate::config::{FeaturizerConfig, Granularity};
 use crate::error::Error;
 use crate::language::Language;
+use crate::literal_stats::LiteralStats;
 use crate::literals::normalize_number;
 use crate::malwicode::{Malwicode, Op, StringClass};
 use crate::object::{MalwiObject, ObjectKind};
@@ -68,6 +69,8 @@ pub struct Compiled {
     /// The modules the file imports or requires by a constant name, in order, each once
     /// (`os`, `.helpers`, `./lib/x.js`): how reachability follows code from file to file.
     pub imports: Vec<String>,
+    /// The byte histogram and entropy windows of its string literals, decoded code included.
+    pub literals: LiteralStats,
 }
 
 /// Modules remembered per file (a file that imports more is still compiled, the rest unrecorded).
@@ -83,14 +86,14 @@ pub fn compile_text_full(
 ) -> Result<Compiled, Error> {
     let tree = crate::parse::parse(&source.text, language)?;
     let (mut objects, file) = emit_tree_decoding(&tree, source, language, file_path, config);
-    let FileDecoding { notes, imports, .. } = file;
+    let FileDecoding { notes, imports, literals, .. } = file;
     let protection = protectors::detect(&source.text, language);
     if config.protector_tokens && protection.is_protected() {
         if let (Some(protector), Some(module)) = (protection.protector, objects.first_mut()) {
             module.prepend_token(protectors::token(protector));
         }
     }
-    Ok(Compiled { objects, notes, protection, imports })
+    Ok(Compiled { objects, notes, protection, imports, literals })
 }
 
 /// Emits the objects of an already parsed tree, then those of the payloads decoded from its
@@ -125,7 +128,12 @@ fn emit_tree_decoding(
     file_path: &str,
     config: &FeaturizerConfig,
 ) -> (Vec<MalwiObject>, FileDecoding) {
-    let mut file = FileDecoding { budget: payloads::MAX_DECODED_PER_FILE, notes: Vec::new(), imports: Vec::new() };
+    let mut file = FileDecoding {
+        budget: payloads::MAX_DECODED_PER_FILE,
+        notes: Vec::new(),
+        imports: Vec::new(),
+        literals: LiteralStats::default(),
+    };
     let objects = emit_tree_at(tree, &source.text, language, &Arc::from(file_path), config, 0, &mut file);
     (objects, file)
 }
@@ -137,6 +145,8 @@ struct FileDecoding {
     notes: Vec<payloads::Note>,
     /// Modules imported by the file's code, decoded code included.
     imports: Vec<String>,
+    /// The string literals of every level.
+    literals: LiteralStats,
 }
 
 fn emit_tree_at(
@@ -177,6 +187,7 @@ fn emit_tree_at(
             file.imports.push(module);
         }
     }
+    file.literals.merge(&core.literal_stats);
     let mut objects = core.finish(text, file_path, language);
     decode_candidates(&candidates, dropped, &keys, language, file_path, config, depth, file, &mut objects);
     objects
@@ -372,6 +383,8 @@ pub(crate) struct Core<'s> {
     pub payload_candidates: Vec<payloads::Candidate>,
     /// Short string constants: key candidates for XOR and Fernet layers.
     pub key_constants: Vec<String>,
+    /// What the text's string literal values look like, byte by byte.
+    pub literal_stats: LiteralStats,
     /// Encoded-looking literals left untried past `MAX_PAYLOADS_PER_FILE`: count, first lines.
     pub dropped_payloads: (usize, (u32, u32)),
     /// End of the `marshal.loads(...)` call being emitted: literals in it are compiled code.
@@ -412,6 +425,7 @@ impl<'s> Core<'s> {
             reserved: reserved_set(),
             payload_candidates: Vec::new(),
             key_constants: Vec::new(),
+            literal_stats: LiteralStats::default(),
             dropped_payloads: (0, (0, 0)),
             marshal_until: 0,
             executed_until: 0,
@@ -639,9 +653,10 @@ impl<'s> Core<'s> {
         }
     }
 
-    /// Remembers a string literal for payload decoding (see [`crate::payloads`]), and a short
-    /// one as a key candidate.
+    /// Remembers a string literal for payload decoding (see [`crate::payloads`]), a short one
+    /// as a key candidate, and counts its bytes (see [`crate::literal_stats`]).
     pub fn note_payload(&mut self, node: Node<'_>, value: &str) {
+        self.literal_stats.add(value.as_bytes());
         payloads::note_key(&mut self.key_constants, value);
         let executed = self.executed(node) && value.len() >= payloads::MIN_FOLDED_LEN;
         // Inside an expression already folded into a candidate, the literal is part of it.

@@ -1549,6 +1549,7 @@ impl<'c, 's> PythonEmitter<'c, 's> {
             self.core.load_string(&parts.template);
             return if parts.template.len() <= 256 { Value::Str(parts.template) } else { Value::Unknown };
         }
+        self.core.literal_stats.add(parts.template.as_bytes());
         self.core.load_string(&parts.template);
         let count = parts.interpolations.len();
         for interpolation in parts.interpolations {
