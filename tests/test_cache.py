@@ -501,3 +501,19 @@ def test_a_release_judged_before_is_not_downloaded_again(registry_server: str, p
     assert _without_run_details(cached) == _without_run_details(fresh)
     assert run_malwi("pypi", "helper", "1.0", "--no-cache", "-q").returncode == 1
     assert FakeRegistry.requests.count("/files/helper-1.0.tar.gz") == 2
+
+
+def test_a_cache_written_by_an_older_malwi_is_emptied_not_misread(tmp_path: Path) -> None:
+    from malwi.engine.cache import SCHEMA_VERSION
+
+    path = tmp_path / "results.sqlite3"
+    with ResultCache(path, key=b"k" * 32):
+        pass
+    with contextlib.closing(sqlite3.connect(path)) as connection, connection:
+        connection.execute("INSERT INTO file_results VALUES ('a' , 'python', 's', '{}', 'mac', 0)")
+        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+    with ResultCache(path, key=b"k" * 32) as cache:
+        rows = cache.connection.execute("SELECT COUNT(*) FROM file_results").fetchone()[0]
+        version = cache.connection.execute("PRAGMA user_version").fetchone()[0]
+    assert (rows, version) == (0, SCHEMA_VERSION)
+    assert cache.rejected == 0  # nothing was read, so nothing is reported as not verifying

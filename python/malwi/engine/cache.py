@@ -33,8 +33,9 @@ from typing import Any
 
 FILE_NAME = "results.sqlite3"
 # 2: records hold the module-level and other top scores and the file's imports. 3: rows are
-# authenticated (mac).
-SCHEMA_VERSION = 3
+# authenticated (mac). 4: file summaries hold the string-literal statistics (a row without them
+# would be rescanned with a warning about rows that do not verify: dropped at once instead).
+SCHEMA_VERSION = 4
 KEY_FILE = "cache.key"
 # Rows kept; the least recently used go first.
 MAX_ROWS = 500_000
