@@ -57,17 +57,18 @@ BUCKETS = (2_000, 10_000, 100_000, 1_000_000)
 SEED = 20261208
 
 
-def bucket_of(size: int) -> str:
-    low = 0
-    for high in BUCKETS:
-        if size < high:
-            return f"{low:,}–{high:,} B"
-        low = high
-    return f"≥ {low:,} B"
+def bucket_of(size: int) -> int:
+    """The index of the size bucket `size` bytes fall in."""
+    return next((i for i, high in enumerate(BUCKETS) if size < high), len(BUCKETS))
 
 
-def python_source(path: Path, scratch: Path) -> tuple[int, int]:
-    """Bytes and number of `.py` files of a package folder or archive (unpacked into `scratch`)."""
+def bucket_label(bucket: int) -> str:
+    low = BUCKETS[bucket - 1] if bucket else 0
+    return f"{low:,}–{BUCKETS[bucket]:,} B" if bucket < len(BUCKETS) else f"≥ {low:,} B"
+
+
+def python_source(path: Path, scratch: Path) -> int:
+    """Bytes of the `.py` files of a package folder or archive (unpacked into `scratch`)."""
     if path.is_file():
         target = scratch / "unpacked"
         target.mkdir()
@@ -76,8 +77,7 @@ def python_source(path: Path, scratch: Path) -> tuple[int, int]:
             return python_source(target, scratch)
         finally:
             shutil.rmtree(target, ignore_errors=True)
-    files = [f for f in path.rglob("*.py") if f.is_file() and not f.is_symlink()]
-    return sum(f.stat().st_size for f in files), len(files)
+    return sum(f.stat().st_size for f in path.rglob("*.py") if f.is_file() and not f.is_symlink())
 
 
 def setup_only(rng: random.Random, name: str) -> str:
@@ -106,7 +106,7 @@ def setup_only(rng: random.Random, name: str) -> str:
     return f"from setuptools import find_packages, setup\n\nsetup(\n    {body},\n)\n"
 
 
-def write_twin(folder: Path, size: int, rng: random.Random, filler: list[Path]) -> None:
+def write_twin(folder: Path, size: int, rng: random.Random, filler: list[tuple[str, str]]) -> None:
     name = f"pkg{rng.randrange(10**6):06d}"
     (folder / name).mkdir(parents=True)
     setup = setup_only(rng, name)
@@ -114,16 +114,10 @@ def write_twin(folder: Path, size: int, rng: random.Random, filler: list[Path]) 
     (folder / name / "__init__.py").write_text("", encoding="utf-8")
     written, index = len(setup), 0
     while written < size:
-        module = filler[index % len(filler)]
-        text = module.read_text(encoding="utf-8")
-        (folder / name / f"part{index}_{module.name}").write_text(text, encoding="utf-8")
+        module, text = filler[index % len(filler)]
+        (folder / name / f"part{index}_{module}").write_text(text, encoding="utf-8")
         written += len(text)
         index += 1
-
-
-def quantile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def main() -> int:
@@ -143,21 +137,24 @@ def main() -> int:
             rows[label].append(Path(path))
     rng = random.Random(SEED)
     stdlib = Path(sysconfig.get_paths()["stdlib"])
-    filler = [stdlib / name for name in FILLER_MODULES if (stdlib / name).is_file()]
+    filler = [
+        (name, (stdlib / name).read_text(encoding="utf-8"))
+        for name in FILLER_MODULES
+        if (stdlib / name).is_file()
+    ]
     if not filler:
         print(f"no filler modules found in {stdlib}", file=sys.stderr)
         return 2
-    scores: dict[tuple[str, str], list[float]] = {}
-    verdicts: dict[tuple[str, str], list[str]] = {}
+    judged: dict[tuple[str, int], list[tuple[float, str]]] = {}  # (label, bucket): (score, verdict)
     with tempfile.TemporaryDirectory(prefix="malwi-sizes-") as scratch_name, Workspace() as workspace:
         scratch = Path(scratch_name)
         # Sizes first, then as many packages of each label per bucket as both labels have.
-        sized: dict[tuple[str, str], list[int]] = {}
+        sized: dict[tuple[str, int], list[int]] = {}
         for label, paths in rows.items():
             rng.shuffle(paths)
             for path in paths[: args.measure]:
                 try:
-                    size, _ = python_source(path, scratch)
+                    size = python_source(path, scratch)
                 except MalwiError as error:
                     print(f"not measured: {error}", file=sys.stderr)
                     continue
@@ -177,8 +174,7 @@ def main() -> int:
                         continue
                     finally:
                         shutil.rmtree(twin, ignore_errors=True)
-                    scores.setdefault((label, bucket), []).append(report.maliciousness)
-                    verdicts.setdefault((label, bucket), []).append(report.verdict)
+                    judged.setdefault((label, bucket), []).append((report.maliciousness, report.verdict))
     from scipy.stats import ks_2samp  # a scikit-learn dependency: the research extra has it
 
     print(
@@ -186,22 +182,19 @@ def main() -> int:
         "| highest | flagged | same distribution as the benign twins? (two-sample KS p) |"
     )
     print("|---|---|---|---|---|---|---|---|")
-    for (label, bucket), values in sorted(scores.items(), key=lambda kv: (_order(kv[0][1]), kv[0][0])):
-        flagged = sum(v != "good" for v in verdicts[(label, bucket)])
-        benign = scores.get(("benign", bucket), [])
+    for (label, bucket), twins in sorted(judged.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        values = [score for score, _ in twins]
+        flagged = sum(verdict != "good" for _, verdict in twins)
+        benign = [score for score, _ in judged.get(("benign", bucket), [])]
         same = f"{ks_2samp(values, benign).pvalue:.2f}" if label == "malicious" and benign else ""
+        p95 = statistics.quantiles(values, n=20, method="inclusive")[-1] if len(values) > 1 else values[0]
         print(
-            f"| {bucket} | {label} | {len(values)} | {statistics.median(values):.3f} | "
-            f"{quantile(values, 0.95):.3f} | {max(values):.3f} | {flagged} | {same} |"
+            f"| {bucket_label(bucket)} | {label} | {len(values)} | {statistics.median(values):.3f} | "
+            f"{p95:.3f} | {max(values):.3f} | {flagged} | {same} |"
         )
-    every = [v for values in verdicts.values() for v in values]
+    every = [verdict for twins in judged.values() for _, verdict in twins]
     print(f"\n{len(every)} twins, {sum(v != 'good' for v in every)} flagged")
     return 0
-
-
-def _order(bucket: str) -> int:
-    labels = [bucket_of(0)] + [bucket_of(high) for high in BUCKETS]
-    return labels.index(bucket)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ __all__ = [
     "DEFAULT_EXTENSIONS",
     "DEFAULT_MAX_ARCHIVE_SIZE",
     "DEFAULT_MAX_FILE_SIZE",
+    "ENTROPY_BUCKETS",
     "ENTROPY_BUCKET_BITS",
     "ENTROPY_WINDOWS",
     "FEATURIZER_VERSION",
@@ -55,10 +56,12 @@ PATTERN_DATABASE_VERSION: str
 CODE_STRING_CHAIN: str
 # String literals, as the package-unit features see them: a byte histogram of BYTE_BINS bins
 # (high nibbles), and entropy windows of each size in ENTROPY_WINDOWS, in buckets of
-# ENTROPY_BUCKET_BITS bits per byte (FileReport.literal_bytes, .literal_windows).
+# ENTROPY_BUCKET_BITS bits per byte, ENTROPY_BUCKETS of them (FileReport.literal_bytes,
+# .literal_windows).
 BYTE_BINS: int
 ENTROPY_WINDOWS: list[int]
 ENTROPY_BUCKET_BITS: float
+ENTROPY_BUCKETS: int
 DEFAULT_MAX_FILE_SIZE: int
 HARD_FILE_LIMIT: int
 # Files skipped by extension up to this size are sniffed for archive magic by `discover`.

@@ -32,6 +32,7 @@ from malwi._malwi import (
     BYTE_BINS,
     CODE_STRING_CHAIN,
     ENTROPY_BUCKET_BITS,
+    ENTROPY_BUCKETS,
     ENTROPY_WINDOWS,
     categories,
     flow_kinds,
@@ -55,8 +56,6 @@ ACTIVITIES = tuple(name for name, _ in categories())
 FLOW_SOURCES, FLOW_SINKS = (tuple(kinds) for kinds in flow_kinds())
 # Code that runs without being called: on install, on import.
 RUNS = frozenset({"install", "import"})
-# Entropy buckets per window size of a file's string literals (`literal_windows`).
-ENTROPY_BUCKETS = round(8 / ENTROPY_BUCKET_BITS)
 
 
 class FileSummary:
@@ -162,12 +161,12 @@ def summarize_files(reports: Sequence[FileReport], raw: np.ndarray) -> list[File
 
 
 def decoding_layers(chain: Any) -> int:
-    """How many decodings a payload's chain names: `base64 > zlib` is two (`(truncated)` is no
-    layer). A list (a chain taken apart) counts its items."""
-    if isinstance(chain, str):
-        steps = chain.removesuffix(" (truncated)").strip()
-        return len(steps.split(" > ")) if steps else 0
-    return len(chain) if isinstance(chain, list) else 0
+    """How many decodings a payload's chain names, as the Rust core writes it (`MalwiObject.
+    decoded_from`: the steps joined by " > ", `(truncated)` after a cut): `base64 > zlib` is two."""
+    if not isinstance(chain, str):
+        return 0
+    steps = chain.removesuffix(" (truncated)").strip()
+    return len(steps.split(" > ")) if steps else 0
 
 
 class UnitEvidence:

@@ -1078,6 +1078,7 @@ fn _malwi(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("BYTE_BINS", core::BYTE_BINS)?;
     m.add("ENTROPY_WINDOWS", core::ENTROPY_WINDOWS.to_vec())?;
     m.add("ENTROPY_BUCKET_BITS", core::ENTROPY_BUCKET_BITS)?;
+    m.add("ENTROPY_BUCKETS", core::ENTROPY_BUCKETS)?;
     // File names that say "archive" (one list, shared with discovery).
     m.add("ARCHIVE_SUFFIXES", core::ARCHIVE_SUFFIXES.to_vec())?;
     m.add("DEFAULT_MAX_ARCHIVE_SIZE", core::DEFAULT_MAX_ARCHIVE_SIZE)?;
